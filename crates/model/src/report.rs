@@ -1,0 +1,339 @@
+//! The device report: the one shape in which device state enters Posture, whether
+//! from the synthetic fleet, the Linux agent or the push API.
+//!
+//! A report is the device's whole current state; applying it replaces what the store
+//! held for that device. [`DeviceReport::from_json`] and [`DeviceReport::validate`]
+//! refuse a bad report whole, naming the field path and the reason.
+
+use crate::ids::{DeviceId, GroupRef};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Longest string accepted in any report field.
+pub const MAX_FIELD_LEN: usize = 4096;
+/// Most software entries accepted in one report.
+pub const MAX_SOFTWARE: usize = 20_000;
+/// Most settings accepted in one report.
+pub const MAX_SETTINGS: usize = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceReport {
+    pub device_id: DeviceId,
+    /// Monotonic per device; a report whose sequence is not above the stored one is
+    /// acknowledged but changes nothing (idempotent re-delivery).
+    pub sequence: u64,
+    /// When the device collected this state; becomes the device's last-seen time.
+    pub reported_at: DateTime<Utc>,
+    #[serde(default)]
+    pub device_name: Option<String>,
+    pub os: OsInfo,
+    #[serde(default)]
+    pub group: Option<GroupRef>,
+    #[serde(default)]
+    pub software: Vec<InstalledSoftware>,
+    /// Configuration settings as reported (`name → value`), evaluated by the
+    /// configuration catalogue's rules.
+    #[serde(default)]
+    pub settings: BTreeMap<String, String>,
+    #[serde(default)]
+    pub av: Option<AvState>,
+    /// Other gathered facts (TLS settings, mitigation states, ...), PascalCase keys,
+    /// carried into the InfoGatheringExport record.
+    #[serde(default)]
+    pub facts: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OsKind {
+    Windows,
+    Mac,
+    Linux,
+}
+impl OsKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OsKind::Windows => "windows",
+            OsKind::Mac => "mac",
+            OsKind::Linux => "linux",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OsInfo {
+    pub kind: OsKind,
+    /// MDE platform name: `Windows10`, `Windows11`, `WindowsServer2019`, `macOS`, `Linux`, ...
+    pub platform: String,
+    pub version: String,
+    /// `x64`, `x86`, `arm64`.
+    #[serde(default)]
+    pub architecture: Option<String>,
+    /// Linux distribution id and version (`debian`, `12`), from os-release.
+    #[serde(default)]
+    pub distro: Option<Distro>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Distro {
+    pub id: String,
+    pub version_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstalledSoftware {
+    pub vendor: String,
+    pub name: String,
+    pub version: String,
+    /// CPE 2.3 formatted string; software with a CPE is "CPE software", without it
+    /// goes to the non-CPE inventory.
+    #[serde(default)]
+    pub cpe: Option<String>,
+    /// Package ecosystem for ecosystem-aware matching (`Debian:12`, `PyPI`, `npm`, ...).
+    #[serde(default)]
+    pub ecosystem: Option<String>,
+    #[serde(default)]
+    pub disk_paths: Vec<String>,
+    #[serde(default)]
+    pub registry_paths: Vec<String>,
+    #[serde(default)]
+    pub end_of_support: Option<EndOfSupport>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndOfSupport {
+    /// `None`, `EOS Version`, `Upcoming EOS Version`, `EOS Software`, `Upcoming EOS Software`.
+    pub status: String,
+    #[serde(default)]
+    pub date: Option<NaiveDate>,
+}
+
+pub const END_OF_SUPPORT_STATUSES: [&str; 5] =
+    ["None", "EOS Version", "Upcoming EOS Version", "EOS Software", "Upcoming EOS Software"];
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AvState {
+    /// 0 Active, 1 Passive, 2 Disabled, 3 Other, 4 EDRBlocked, 5 PassiveAudit; absent = unknown.
+    #[serde(default)]
+    pub mode: Option<u8>,
+    #[serde(default)]
+    pub engine_version: Option<String>,
+    #[serde(default)]
+    pub platform_version: Option<String>,
+    #[serde(default)]
+    pub signature_version: Option<String>,
+    #[serde(default)]
+    pub engine_updated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub platform_updated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub signature_updated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub signature_published_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub cloud_protection: Option<String>,
+    #[serde(default)]
+    pub quick_scan: Option<ScanResult>,
+    #[serde(default)]
+    pub full_scan: Option<ScanResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScanResult {
+    /// `Completed`, `Canceled` or `Failed`.
+    pub status: String,
+    #[serde(default)]
+    pub error: Option<String>,
+    pub time: DateTime<Utc>,
+}
+
+pub const SCAN_STATUSES: [&str; 3] = ["Completed", "Canceled", "Failed"];
+
+/// Why a report was refused: the JSON path of the offending field and the reason.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("{path}: {reason}")]
+pub struct ReportError {
+    pub path: String,
+    pub reason: String,
+}
+
+impl ReportError {
+    fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
+        ReportError { path: path.into(), reason: reason.into() }
+    }
+}
+
+impl DeviceReport {
+    /// Parses and validates one report. The error names the field path (`software[3].version`).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ReportError> {
+        let de = &mut serde_json::Deserializer::from_slice(bytes);
+        let report: DeviceReport = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let path = if path == "." { "$".to_owned() } else { path };
+            ReportError::new(path, e.into_inner().to_string())
+        })?;
+        report.validate()?;
+        Ok(report)
+    }
+
+    /// Checks what the types alone do not: lengths, enumerations, CPE shape.
+    pub fn validate(&self) -> Result<(), ReportError> {
+        check_text("deviceName", self.device_name.as_deref(), false)?;
+        check_text("os.platform", Some(&self.os.platform), true)?;
+        check_text("os.version", Some(&self.os.version), false)?;
+        check_text("os.architecture", self.os.architecture.as_deref(), false)?;
+        if let Some(g) = &self.group {
+            check_text("group.name", Some(&g.name), true)?;
+            if g.id == 0 && g.name != GroupRef::UNASSIGNED_NAME {
+                return Err(ReportError::new("group.id", "group id 0 is reserved for \"Unassigned\""));
+            }
+        }
+        if self.software.len() > MAX_SOFTWARE {
+            return Err(ReportError::new("software", format!("at most {MAX_SOFTWARE} entries")));
+        }
+        for (i, sw) in self.software.iter().enumerate() {
+            let p = |f: &str| format!("software[{i}].{f}");
+            check_text(&p("vendor"), Some(&sw.vendor), true)?;
+            check_text(&p("name"), Some(&sw.name), true)?;
+            check_text(&p("version"), Some(&sw.version), false)?;
+            check_text(&p("ecosystem"), sw.ecosystem.as_deref(), true)?;
+            if let Some(cpe) = &sw.cpe {
+                check_cpe23(cpe).map_err(|r| ReportError::new(p("cpe"), r))?;
+            }
+            for (j, d) in sw.disk_paths.iter().enumerate() {
+                check_text(&p(&format!("diskPaths[{j}]")), Some(d), true)?;
+            }
+            for (j, r) in sw.registry_paths.iter().enumerate() {
+                check_text(&p(&format!("registryPaths[{j}]")), Some(r), true)?;
+            }
+            if let Some(eos) = &sw.end_of_support
+                && !END_OF_SUPPORT_STATUSES.contains(&eos.status.as_str())
+            {
+                return Err(ReportError::new(
+                    p("endOfSupport.status"),
+                    format!("must be one of {}", END_OF_SUPPORT_STATUSES.join(", ")),
+                ));
+            }
+        }
+        if self.settings.len() > MAX_SETTINGS {
+            return Err(ReportError::new("settings", format!("at most {MAX_SETTINGS} entries")));
+        }
+        for (k, v) in &self.settings {
+            check_text("settings", Some(k), true)?;
+            check_text(&format!("settings.{k}"), Some(v), false)?;
+        }
+        if let Some(av) = &self.av {
+            if let Some(m) = av.mode
+                && m > 5
+            {
+                return Err(ReportError::new("av.mode", "must be 0..5"));
+            }
+            for (name, scan) in [("quickScan", &av.quick_scan), ("fullScan", &av.full_scan)] {
+                if let Some(s) = scan
+                    && !SCAN_STATUSES.contains(&s.status.as_str())
+                {
+                    return Err(ReportError::new(
+                        format!("av.{name}.status"),
+                        format!("must be one of {}", SCAN_STATUSES.join(", ")),
+                    ));
+                }
+            }
+        }
+        for k in self.facts.keys() {
+            check_text("facts", Some(k), true)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_text(path: &str, value: Option<&str>, non_empty: bool) -> Result<(), ReportError> {
+    let Some(v) = value else { return Ok(()) };
+    if non_empty && v.trim().is_empty() {
+        return Err(ReportError::new(path, "must not be empty"));
+    }
+    if v.len() > MAX_FIELD_LEN {
+        return Err(ReportError::new(path, format!("longer than {MAX_FIELD_LEN} bytes")));
+    }
+    if v.chars().any(|c| c.is_control()) {
+        return Err(ReportError::new(path, "contains a control character"));
+    }
+    Ok(())
+}
+
+/// Structural check of a CPE 2.3 formatted string: `cpe:2.3:` then 11 components
+/// (part, vendor, product, version, update, edition, language, sw_edition,
+/// target_sw, target_hw, other), `\` escaping a colon.
+pub fn check_cpe23(cpe: &str) -> Result<(), String> {
+    let Some(rest) = cpe.strip_prefix("cpe:2.3:") else {
+        return Err("must start with \"cpe:2.3:\"".into());
+    };
+    let mut parts = 1;
+    let mut escaped = false;
+    for c in rest.chars() {
+        match (escaped, c) {
+            (true, _) => escaped = false,
+            (false, '\\') => escaped = true,
+            (false, ':') => parts += 1,
+            _ => {}
+        }
+    }
+    if parts != 11 {
+        return Err(format!("must have 13 colon-separated components, found {}", parts + 2));
+    }
+    match rest.as_bytes().first() {
+        Some(b'a' | b'o' | b'h' | b'*' | b'-') => Ok(()),
+        _ => Err("part must be a, o or h".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{
+      "deviceId": "9eaf3a8b5962e0e6b1af9ec756664a9b823df2d1", "sequence": 1,
+      "reportedAt": "2026-11-20T10:00:00Z", "deviceName": "host1.contoso.com",
+      "os": {"kind": "windows", "platform": "Windows11", "version": "10.0.22631.4460", "architecture": "x64"},
+      "software": [{"vendor": "google", "name": "chrome", "version": "119.0.6045.105",
+                    "cpe": "cpe:2.3:a:google:chrome:119.0.6045.105:*:*:*:*:*:*:*"}],
+      "settings": {"FirewallEnabled": "1"}
+    }"#;
+
+    #[test]
+    fn accepts_a_good_report() {
+        let r = DeviceReport::from_json(GOOD.as_bytes()).unwrap();
+        assert_eq!(r.software.len(), 1);
+        assert_eq!(r.group, None);
+    }
+
+    #[test]
+    fn names_the_failing_path() {
+        let bad = GOOD.replace("\"version\": \"119.0.6045.105\"", "\"version\": 119");
+        let e = DeviceReport::from_json(bad.as_bytes()).unwrap_err();
+        assert_eq!(e.path, "software[0].version");
+        let bad = GOOD.replace("9eaf3a8b5962e0e6b1af9ec756664a9b823df2d1", "XYZ");
+        assert_eq!(DeviceReport::from_json(bad.as_bytes()).unwrap_err().path, "deviceId");
+        let bad = GOOD.replace("cpe:2.3:a:google:chrome:119.0.6045.105:*:*:*:*:*:*:*", "cpe:/a:google:chrome");
+        let e = DeviceReport::from_json(bad.as_bytes()).unwrap_err();
+        assert_eq!(e.path, "software[0].cpe");
+        let bad = GOOD.replace("\"sequence\": 1", "\"sequence\": 1, \"surprise\": true");
+        assert!(DeviceReport::from_json(bad.as_bytes()).unwrap_err().reason.contains("surprise"));
+        let bad = GOOD.replace("\"vendor\": \"google\"", "\"vendor\": \" \"");
+        assert_eq!(DeviceReport::from_json(bad.as_bytes()).unwrap_err().path, "software[0].vendor");
+    }
+
+    #[test]
+    fn cpe_structure() {
+        assert!(check_cpe23("cpe:2.3:a:vendor:prod\\:uct:1.0:*:*:*:*:*:*:*").is_ok());
+        assert!(check_cpe23("cpe:2.3:a:vendor:product:1.0:*:*:*:*:*:*").is_err());
+        assert!(check_cpe23("cpe:2.3:x:vendor:product:1.0:*:*:*:*:*:*:*").is_err());
+    }
+}
