@@ -1,1 +1,2 @@
-//! placeholder until written
+//! Assessment: a pure function of (device state, knowledge base) → rows.
+pub mod catalog;

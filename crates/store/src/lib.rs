@@ -1,1 +1,134 @@
-//! placeholder until written
+//! The state store: the current reported state of every device, the knowledge-base
+//! records, and the registry of published snapshots.
+//!
+//! Everything goes through the [`StateStore`] trait so a PostgreSQL implementation
+//! can be added without touching callers; [`sqlite::SqliteStore`] is the embedded
+//! default (WAL mode, one writer, concurrent readers).
+//!
+//! Invariants enforced here:
+//! * a batch of reports is applied in one transaction: all acknowledged or none;
+//! * a report whose `sequence` is not above the stored one changes nothing
+//!   (idempotent re-delivery);
+//! * software first-seen times survive re-reports: a package keeps the time it was
+//!   first reported until it disappears from the device;
+//! * a knowledge-base import is one transaction, and re-importing identical content
+//!   changes nothing (not even the KB version).
+
+pub mod sqlite;
+
+use chrono::{DateTime, Utc};
+use model::DeviceReport;
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored data is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("I/O error on {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A device's current state: its latest accepted report plus what the store derives
+/// across reports.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceState {
+    pub report: DeviceReport,
+    /// First time the device reported at all.
+    pub first_seen: DateTime<Utc>,
+    /// Parallel to `report.software`: when each entry was first reported.
+    pub software_first_seen: Vec<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// What happened to one report of a batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ApplyOutcome {
+    /// The device's state was replaced (or created).
+    Applied,
+    /// A report with this or a later sequence was already applied; nothing changed.
+    AlreadyApplied,
+}
+
+/// One knowledge-base record, opaque to the store: the kb crate owns its shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KbRecord {
+    /// Feed the record belongs to (`nvd`, `kev`, `osv`).
+    pub source: String,
+    pub id: String,
+    pub body: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KbImportOutcome {
+    pub file_digest: String,
+    pub records_in_file: usize,
+    pub inserted: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// KB version after the import (unchanged when nothing changed).
+    pub kb_version: u64,
+}
+
+/// A published snapshot as the registry knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotMeta {
+    pub seq: u64,
+    /// `YYYY-MM-DD/HHMM/`, unique per snapshot.
+    pub time_path: String,
+    pub generated_at: DateTime<Utc>,
+    /// Directory name under the data dir's `snapshots/`.
+    pub dir: String,
+    pub kb_version: u64,
+    pub devices: u64,
+}
+
+pub trait StateStore: Send + Sync {
+    /// Applies a batch of validated reports in one transaction.
+    fn apply_reports(&self, reports: &[DeviceReport], received_at: DateTime<Utc>) -> Result<Vec<ApplyOutcome>>;
+    fn device_count(&self) -> Result<u64>;
+    fn device(&self, id: &str) -> Result<Option<DeviceState>>;
+    /// Visits every device ordered by (group id, device id), in batches of up to
+    /// `batch` states (decoded in parallel). Returning an error from `visit` stops the scan.
+    fn scan_devices(
+        &self,
+        batch: usize,
+        visit: &mut dyn FnMut(Vec<DeviceState>) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Result<(), ScanError>;
+    /// Stores a parsed feed file's records in one transaction.
+    fn kb_import(&self, file_digest: &str, file_name: &str, records: &[KbRecord]) -> Result<KbImportOutcome>;
+    /// Every record of a source, as stored.
+    fn kb_records(&self, source: &str) -> Result<Vec<KbRecord>>;
+    fn kb_version(&self) -> Result<u64>;
+    fn snapshots(&self) -> Result<Vec<SnapshotMeta>>;
+    fn register_snapshot(&self, meta: &SnapshotMeta) -> Result<()>;
+    fn unregister_snapshot(&self, seq: u64) -> Result<()>;
+    fn get_setting(&self, key: &str) -> Result<Option<String>>;
+    fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Visitor(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Hex SHA-256 of a byte string (feed file digests).
+pub fn digest(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}

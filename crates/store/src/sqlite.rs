@@ -1,0 +1,420 @@
+//! The embedded SQLite implementation of [`StateStore`].
+
+use crate::{
+    ApplyOutcome, DeviceState, KbImportOutcome, KbRecord, Result, ScanError, SnapshotMeta, StateStore, StoreError,
+};
+use chrono::{DateTime, Utc};
+use model::DeviceReport;
+use parking_lot::Mutex;
+use rayon::prelude::*;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS devices (
+    device_id   TEXT PRIMARY KEY,
+    group_id    INTEGER NOT NULL,
+    sequence    INTEGER NOT NULL,
+    reported_at TEXT NOT NULL,
+    state       TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS devices_by_group ON devices(group_id, device_id);
+CREATE TABLE IF NOT EXISTS kb_records (
+    source TEXT NOT NULL,
+    id     TEXT NOT NULL,
+    body   TEXT NOT NULL,
+    PRIMARY KEY (source, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kb_files (
+    digest      TEXT PRIMARY KEY,
+    file_name   TEXT NOT NULL,
+    imported_at TEXT NOT NULL,
+    records     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    seq          INTEGER PRIMARY KEY,
+    time_path    TEXT NOT NULL UNIQUE,
+    generated_at TEXT NOT NULL,
+    dir          TEXT NOT NULL,
+    kb_version   INTEGER NOT NULL,
+    devices      INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#;
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: an acknowledged report survives power loss, not just a process crash.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(SqliteStore { path: path.to_owned(), writer: Mutex::new(conn) })
+    }
+
+    fn reader(&self) -> Result<Connection> {
+        let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        Ok(conn)
+    }
+}
+
+type SoftwareKey<'a> = (&'a str, &'a str, &'a str);
+
+fn software_key(sw: &model::InstalledSoftware) -> SoftwareKey<'_> {
+    (&sw.vendor, &sw.name, &sw.version)
+}
+
+/// The new state for `report`, carrying first-seen times over from `previous`.
+fn next_state(report: &DeviceReport, previous: Option<DeviceState>, received_at: DateTime<Utc>) -> DeviceState {
+    let (first_seen, seen): (DateTime<Utc>, HashMap<SoftwareKey<'_>, DateTime<Utc>>) = match &previous {
+        Some(p) => (
+            p.first_seen.min(report.reported_at),
+            p.report.software.iter().map(software_key).zip(p.software_first_seen.iter().copied()).collect(),
+        ),
+        None => (report.reported_at, HashMap::new()),
+    };
+    let software_first_seen = report
+        .software
+        .iter()
+        .map(|sw| seen.get(&software_key(sw)).copied().unwrap_or(report.reported_at).min(report.reported_at))
+        .collect();
+    DeviceState { report: report.clone(), first_seen, software_first_seen, received_at }
+}
+
+impl StateStore for SqliteStore {
+    fn apply_reports(&self, reports: &[DeviceReport], received_at: DateTime<Utc>) -> Result<Vec<ApplyOutcome>> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction()?;
+        let mut outcomes = Vec::with_capacity(reports.len());
+        {
+            let mut get = tx.prepare_cached("SELECT sequence, state FROM devices WHERE device_id = ?1")?;
+            let mut put = tx.prepare_cached(
+                "INSERT INTO devices (device_id, group_id, sequence, reported_at, state) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(device_id) DO UPDATE SET group_id = excluded.group_id, sequence = excluded.sequence,
+                 reported_at = excluded.reported_at, state = excluded.state",
+            )?;
+            for report in reports {
+                let id = report.device_id.as_str();
+                let stored: Option<(i64, String)> =
+                    get.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                let previous = match stored {
+                    Some((seq, _)) if seq >= report.sequence as i64 => {
+                        outcomes.push(ApplyOutcome::AlreadyApplied);
+                        continue;
+                    }
+                    Some((_, state)) => Some(serde_json::from_str::<DeviceState>(&state)?),
+                    None => None,
+                };
+                let state = next_state(report, previous, received_at);
+                let group_id = report.group.as_ref().map_or(0, |g| g.id);
+                put.execute(params![
+                    id,
+                    group_id,
+                    report.sequence as i64,
+                    report.reported_at.to_rfc3339(),
+                    serde_json::to_string(&state)?
+                ])?;
+                outcomes.push(ApplyOutcome::Applied);
+            }
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    }
+
+    fn device_count(&self) -> Result<u64> {
+        let conn = self.writer.lock();
+        Ok(conn.query_row("SELECT count(*) FROM devices", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    fn device(&self, id: &str) -> Result<Option<DeviceState>> {
+        let conn = self.writer.lock();
+        let state: Option<String> =
+            conn.query_row("SELECT state FROM devices WHERE device_id = ?1", [id], |r| r.get(0)).optional()?;
+        Ok(match state {
+            Some(s) => Some(serde_json::from_str(&s)?),
+            None => None,
+        })
+    }
+
+    fn scan_devices(
+        &self,
+        batch: usize,
+        visit: &mut dyn FnMut(Vec<DeviceState>) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Result<(), ScanError> {
+        // A read transaction on its own connection: a consistent view while reports keep arriving.
+        let mut conn = self.reader()?;
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let mut stmt =
+            tx.prepare("SELECT state FROM devices ORDER BY group_id, device_id").map_err(StoreError::from)?;
+        let mut rows = stmt.query([]).map_err(StoreError::from)?;
+        let batch = batch.max(1);
+        let mut raw: Vec<String> = Vec::with_capacity(batch);
+        loop {
+            let row = rows.next().map_err(StoreError::from)?;
+            if let Some(row) = row {
+                raw.push(row.get(0).map_err(StoreError::from)?);
+            }
+            if raw.len() == batch || (row.is_none() && !raw.is_empty()) {
+                let states = raw
+                    .par_iter()
+                    .map(|s| serde_json::from_str::<DeviceState>(s))
+                    .collect::<std::result::Result<Vec<_>, _>>()
+                    .map_err(StoreError::from)?;
+                raw.clear();
+                visit(states).map_err(ScanError::Visitor)?;
+            }
+            if row.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn kb_import(&self, file_digest: &str, file_name: &str, records: &[KbRecord]) -> Result<KbImportOutcome> {
+        let mut conn = self.writer.lock();
+        let tx = conn.transaction()?;
+        let (mut inserted, mut updated, mut unchanged) = (0, 0, 0);
+        {
+            let mut get = tx.prepare_cached("SELECT body FROM kb_records WHERE source = ?1 AND id = ?2")?;
+            let mut put = tx.prepare_cached(
+                "INSERT INTO kb_records (source, id, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(source, id) DO UPDATE SET body = excluded.body",
+            )?;
+            for r in records {
+                let old: Option<String> = get.query_row(params![r.source, r.id], |row| row.get(0)).optional()?;
+                match old {
+                    Some(b) if b == r.body => unchanged += 1,
+                    Some(_) => {
+                        put.execute(params![r.source, r.id, r.body])?;
+                        updated += 1;
+                    }
+                    None => {
+                        put.execute(params![r.source, r.id, r.body])?;
+                        inserted += 1;
+                    }
+                }
+            }
+        }
+        let mut version = kb_version_of(&tx)?;
+        if inserted + updated > 0 {
+            version += 1;
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('kb_version', ?1)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [version.to_string()],
+            )?;
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO kb_files (digest, file_name, imported_at, records) VALUES (?1, ?2, ?3, ?4)",
+            params![file_digest, file_name, Utc::now().to_rfc3339(), records.len() as i64],
+        )?;
+        tx.commit()?;
+        Ok(KbImportOutcome {
+            file_digest: file_digest.to_owned(),
+            records_in_file: records.len(),
+            inserted,
+            updated,
+            unchanged,
+            kb_version: version,
+        })
+    }
+
+    fn kb_records(&self, source: &str) -> Result<Vec<KbRecord>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare("SELECT id, body FROM kb_records WHERE source = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([source], |r| {
+            Ok(KbRecord { source: source.to_owned(), id: r.get(0)?, body: r.get(1)? })
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    fn kb_version(&self) -> Result<u64> {
+        let conn = self.writer.lock();
+        kb_version_of(&conn)
+    }
+
+    fn snapshots(&self) -> Result<Vec<SnapshotMeta>> {
+        let conn = self.writer.lock();
+        let mut stmt = conn.prepare(
+            "SELECT seq, time_path, generated_at, dir, kb_version, devices FROM snapshots ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, time_path, generated_at, dir, kb_version, devices) = row?;
+            let generated_at = DateTime::parse_from_rfc3339(&generated_at)
+                .map_err(|e| StoreError::Corrupt(format!("snapshot {seq} generated_at: {e}")))?
+                .with_timezone(&Utc);
+            out.push(SnapshotMeta {
+                seq: seq as u64,
+                time_path,
+                generated_at,
+                dir,
+                kb_version: kb_version as u64,
+                devices: devices as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    fn register_snapshot(&self, meta: &SnapshotMeta) -> Result<()> {
+        let conn = self.writer.lock();
+        conn.execute(
+            "INSERT INTO snapshots (seq, time_path, generated_at, dir, kb_version, devices) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                meta.seq as i64,
+                meta.time_path,
+                meta.generated_at.to_rfc3339(),
+                meta.dir,
+                meta.kb_version as i64,
+                meta.devices as i64
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn unregister_snapshot(&self, seq: u64) -> Result<()> {
+        let conn = self.writer.lock();
+        conn.execute("DELETE FROM snapshots WHERE seq = ?1", [seq as i64])?;
+        Ok(())
+    }
+
+    fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        let conn = self.writer.lock();
+        Ok(conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    }
+
+    fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        let conn = self.writer.lock();
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}
+
+fn kb_version_of(conn: &Connection) -> Result<u64> {
+    let v: Option<String> =
+        conn.query_row("SELECT value FROM settings WHERE key = 'kb_version'", [], |r| r.get(0)).optional()?;
+    v.map_or(Ok(0), |s| s.parse().map_err(|_| StoreError::Corrupt(format!("kb_version {s:?}"))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{DeviceId, GroupRef, InstalledSoftware, OsInfo, OsKind};
+
+    fn report(seq: u64, at: &str, software: &[(&str, &str)]) -> DeviceReport {
+        DeviceReport {
+            device_id: DeviceId::parse("9eaf3a8b5962e0e6b1af9ec756664a9b823df2d1").unwrap(),
+            sequence: seq,
+            reported_at: at.parse().unwrap(),
+            device_name: Some("a.contoso.com".into()),
+            os: OsInfo {
+                kind: OsKind::Linux,
+                platform: "Linux".into(),
+                version: "12".into(),
+                architecture: None,
+                distro: None,
+            },
+            group: Some(GroupRef { id: 7, name: "Seven".into() }),
+            software: software
+                .iter()
+                .map(|(n, v)| InstalledSoftware {
+                    vendor: "v".into(),
+                    name: n.to_string(),
+                    version: v.to_string(),
+                    cpe: None,
+                    ecosystem: None,
+                    disk_paths: vec![],
+                    registry_paths: vec![],
+                    end_of_support: None,
+                })
+                .collect(),
+            settings: Default::default(),
+            av: None,
+            facts: Default::default(),
+        }
+    }
+
+    #[test]
+    fn reports_replace_state_keep_first_seen_and_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let now = Utc::now();
+        let r1 = report(1, "2026-01-01T00:00:00Z", &[("a", "1"), ("b", "1")]);
+        assert_eq!(store.apply_reports(&[r1.clone()], now).unwrap(), vec![ApplyOutcome::Applied]);
+        assert_eq!(store.apply_reports(&[r1], now).unwrap(), vec![ApplyOutcome::AlreadyApplied]);
+        let r2 = report(2, "2026-01-02T00:00:00Z", &[("a", "1"), ("b", "2")]);
+        store.apply_reports(&[r2], now).unwrap();
+        let s = store.device("9eaf3a8b5962e0e6b1af9ec756664a9b823df2d1").unwrap().unwrap();
+        let seen: Vec<String> = s.software_first_seen.iter().map(|t| t.to_rfc3339()).collect();
+        assert_eq!(seen, ["2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00"]);
+        assert_eq!(s.first_seen.to_rfc3339(), "2026-01-01T00:00:00+00:00");
+        assert_eq!(store.device_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn kb_import_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let recs = vec![
+            KbRecord { source: "nvd".into(), id: "CVE-1".into(), body: "{}".into() },
+            KbRecord { source: "nvd".into(), id: "CVE-2".into(), body: "{\"a\":1}".into() },
+        ];
+        let a = store.kb_import("d1", "f.json", &recs).unwrap();
+        assert_eq!((a.inserted, a.kb_version), (2, 1));
+        let b = store.kb_import("d1", "f.json", &recs).unwrap();
+        assert_eq!((b.inserted, b.updated, b.unchanged, b.kb_version), (0, 0, 2, 1));
+        let mut changed = recs.clone();
+        changed[1].body = "{\"a\":2}".into();
+        let c = store.kb_import("d2", "f.json", &changed).unwrap();
+        assert_eq!((c.updated, c.kb_version), (1, 2));
+        assert_eq!(store.kb_records("nvd").unwrap()[1].body, "{\"a\":2}");
+    }
+
+    #[test]
+    fn scan_orders_by_group_then_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let mut reports = Vec::new();
+        for (i, g) in [(3u8, 9u32), (1, 2), (2, 9), (4, 0)] {
+            let mut r = report(1, "2026-01-01T00:00:00Z", &[]);
+            r.device_id = DeviceId::parse(&format!("{:040x}", i)).unwrap();
+            r.group = if g == 0 { None } else { Some(GroupRef { id: g, name: format!("g{g}") }) };
+            reports.push(r);
+        }
+        store.apply_reports(&reports, Utc::now()).unwrap();
+        let mut seen = Vec::new();
+        store
+            .scan_devices(3, &mut |batch| {
+                seen.extend(batch.into_iter().map(|s| s.report.device_id.to_string()));
+                Ok(())
+            })
+            .unwrap();
+        let tail: Vec<String> = seen.iter().map(|s| s[38..].to_owned()).collect();
+        assert_eq!(tail, ["04", "01", "02", "03"]);
+    }
+}
