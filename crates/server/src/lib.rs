@@ -1,1 +1,150 @@
-//! placeholder until written
+//! The HTTP API of Posture.
+//!
+//! Request path, top to bottom:
+//! 1. tower layers: request id, tracing span, timeout;
+//! 2. [`dispatch`]: method check, endpoint lookup in [`endpoints::ENDPOINTS`]
+//!    (case-insensitive, `/api` and `/api/v1.0`), the [`auth::Authenticator`] hook;
+//! 3. the endpoint's handler ([`handlers`]), which reads the snapshot and returns a
+//!    streamed page through [`paging::stream_rows`];
+//! 4. any [`error::ApiError`] becomes the MDE error body with the request id as `target`.
+//!
+//! Operations endpoints (`/healthz`, `/metrics`, `/openapi.json`) sit beside the API.
+
+pub mod auth;
+pub mod endpoints;
+pub mod error;
+mod handlers;
+pub mod openapi;
+pub mod paging;
+pub mod query;
+
+use crate::auth::Authenticator;
+use crate::error::ApiError;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use metrics_exporter_prometheus::PrometheusHandle;
+use snapshot::Snapshots;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Limits and defaults, each overridable in configuration (decisions.md gives the defaults).
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Public base URL used in `@odata.context`, nextLinks and file URLs (no trailing `/`).
+    pub base_url: String,
+    pub default_page_size: u64,
+    pub max_page_size: u64,
+    pub av_default_top: u64,
+    pub av_max_top: u64,
+    pub request_timeout: Duration,
+}
+
+impl ApiConfig {
+    pub fn new(base_url: impl Into<String>) -> Self {
+        ApiConfig {
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            default_page_size: 50_000,
+            max_page_size: 200_000,
+            av_default_top: 20,
+            av_max_top: 10_000,
+            request_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub snapshots: Arc<Snapshots>,
+    pub config: Arc<ApiConfig>,
+    pub auth: Arc<dyn Authenticator>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// Installs the process-wide Prometheus recorder once; later calls return the same handle.
+pub fn metrics_handle() -> Option<PrometheusHandle> {
+    static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok())
+        .clone()
+}
+
+pub fn router(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .fallback(dispatch)
+        .with_state(state.clone())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.config.request_timeout,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+}
+
+async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let endpoint = endpoints::lookup(req.uri().path());
+    let label = endpoint.map_or("unknown", |e| e.path);
+    let result = match endpoint {
+        None => Err(ApiError::not_found(format!("Resource {} was not found.", req.uri().path()))),
+        Some(_) if req.method() != Method::GET && req.method() != Method::HEAD => {
+            Err(ApiError::method_not_allowed(req.method().as_str()))
+        }
+        Some(endpoint) => match state.auth.authenticate(req.headers(), endpoint) {
+            Err(e) => Err(e),
+            Ok(principal) => handlers::handle(&state, endpoint, &principal, req.uri().query()).await,
+        },
+    };
+    let response = result.unwrap_or_else(|e| {
+        if e.status.is_server_error() {
+            tracing::error!(code = e.code, message = %e.message, "request failed");
+        } else {
+            tracing::info!(code = e.code, message = %e.message, "request refused");
+        }
+        e.with_target(&request_id).into_response()
+    });
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("posture_http_requests_total", "endpoint" => label, "status" => status).increment(1);
+    metrics::histogram!("posture_http_request_seconds", "endpoint" => label).record(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let latest = state.snapshots.latest();
+    let body = serde_json::json!({
+        "status": "ok",
+        "snapshot": latest.as_ref().map(|s| s.time_path().to_owned()),
+        "generatedAt": latest.as_ref().map(|s| model::timefmt::generated(&s.manifest.generated_at)),
+        "devices": latest.as_ref().map(|s| s.manifest.devices),
+    });
+    axum::Json(body).into_response()
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(h) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        None => ApiError::not_found("Metrics are not enabled in this process.").into_response(),
+    }
+}
+
+async fn openapi(State(state): State<AppState>) -> Response {
+    axum::Json(openapi::document(&state.config.base_url)).into_response()
+}

@@ -1,1 +1,40 @@
-//! placeholder until written
+//! Snapshots: the unit of truth for every read.
+//!
+//! [`Snapshots::publish`] assesses every device in the state store against the
+//! knowledge base and writes an immutable, versioned snapshot directory; readers
+//! switch to it atomically. A [`Snapshot`] answers "render row `i` of export `k`"
+//! in O(1) seek plus the row's bytes, so every page costs O(page size) however
+//! deep the walk is, and the JSON pages and export files are two views of the
+//! same rows.
+//!
+//! Layout of a snapshot directory:
+//! * `manifest.json` — counts, groups, and each export's part plan (written last);
+//! * `<export>.rows` — fixed-width rows (vulnerabilities and inventory 16 bytes,
+//!   configuration and non-CPE 8 bytes); device-level exports use one row per device;
+//! * `devices`, `software`, `findings`, `paths`, `configurations`, `deviceav`,
+//!   `infogathering` — fragment tables (`.frag` + `.fidx`) of JSON rendered once;
+//! * `findings.rows` — the software of each finding; `evidence.ndjson` — why each
+//!   finding matched (feed, record, range).
+
+mod build;
+pub mod format;
+mod kinds;
+pub mod manifest;
+mod reader;
+mod registry;
+
+pub use build::{BuildError, BuildOptions, PublishBuildError, build_snapshot};
+pub use kinds::ExportKind;
+pub use manifest::{ExportManifest, Manifest, Part};
+pub use reader::{OpenError, Snapshot, write_seen_secs};
+pub use registry::{PublishReport, SnapshotError, Snapshots};
+
+/// Progress of a publish, for CLI progress bars and logs.
+pub trait Progress: Sync {
+    fn stage(&self, _stage: &str) {}
+    fn devices(&self, _done: u64) {}
+}
+
+/// A [`Progress`] that reports nothing.
+pub struct Quiet;
+impl Progress for Quiet {}

@@ -1,0 +1,124 @@
+//! The endpoint table: every API route, its permission and rate family, in one place.
+//! The dispatcher looks paths up here case-insensitively; the OpenAPI document and
+//! the authentication hook read the same table.
+
+use snapshot::ExportKind;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// `Vulnerability.Read.All` (app) / `Vulnerability.Read` (delegated).
+    Vulnerability,
+    /// `Software.Read.All` / `Software.Read`.
+    Software,
+    /// `Machine.Read.All` / `Machine.Read`.
+    Machine,
+}
+
+impl Permission {
+    pub fn app_role(self) -> &'static str {
+        match self {
+            Permission::Vulnerability => "Vulnerability.Read.All",
+            Permission::Software => "Software.Read.All",
+            Permission::Machine => "Machine.Read.All",
+        }
+    }
+    pub fn delegated_scope(self) -> &'static str {
+        match self {
+            Permission::Vulnerability => "Vulnerability.Read",
+            Permission::Software => "Software.Read",
+            Permission::Machine => "Machine.Read",
+        }
+    }
+}
+
+/// Rate-limit family (decisions.md): JSON endpoints 30/min & 1000/h, file endpoints 5/min & 20/h.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RateFamily {
+    Json,
+    Files,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handler {
+    /// A paged assessment export (`pageSize`, `$top`, `$skiptoken`).
+    Assessment { kind: ExportKind, entity: &'static str },
+    /// `/api/deviceavinfo` with OData `$filter`/`$top`/`$skip`.
+    DeviceAv,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Endpoint {
+    /// Path after `/api/`, as documented (case preserved for links).
+    pub path: &'static str,
+    pub permission: Permission,
+    pub family: RateFamily,
+    pub handler: Handler,
+    pub summary: &'static str,
+}
+
+pub const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        path: "machines/SecureConfigurationsAssessmentByMachine",
+        permission: Permission::Vulnerability,
+        family: RateFamily::Json,
+        handler: Handler::Assessment { kind: ExportKind::SecureConfiguration, entity: "AssetConfiguration" },
+        summary: "Secure configuration assessment per device (paged JSON).",
+    },
+    Endpoint {
+        path: "machines/SoftwareInventoryByMachine",
+        permission: Permission::Software,
+        family: RateFamily::Json,
+        handler: Handler::Assessment { kind: ExportKind::SoftwareInventory, entity: "AssetSoftware" },
+        summary: "Software inventory (software with a CPE) per device (paged JSON).",
+    },
+    Endpoint {
+        path: "machines/SoftwareInventoryNoProductCodeByMachine",
+        permission: Permission::Software,
+        family: RateFamily::Json,
+        handler: Handler::Assessment { kind: ExportKind::NonCpeSoftware, entity: "AssetNonCpeSoftware" },
+        summary: "Software inventory without a CPE per device (paged JSON).",
+    },
+    Endpoint {
+        path: "machines/SoftwareVulnerabilitiesByMachine",
+        permission: Permission::Vulnerability,
+        family: RateFamily::Json,
+        handler: Handler::Assessment { kind: ExportKind::Vulnerabilities, entity: "AssetVulnerability" },
+        summary: "Software vulnerabilities per device (paged JSON).",
+    },
+    Endpoint {
+        path: "deviceavinfo",
+        permission: Permission::Machine,
+        family: RateFamily::Json,
+        handler: Handler::DeviceAv,
+        summary: "Device antivirus health (OData $filter, $top, $skip).",
+    },
+];
+
+/// Finds the endpoint for a request path: `/api/<Name>` or `/api/v1.0/<Name>`, any case,
+/// a trailing `/` tolerated.
+pub fn lookup(path: &str) -> Option<&'static Endpoint> {
+    let lower = path.to_ascii_lowercase();
+    let rest = lower.strip_prefix("/api/v1.0/").or_else(|| lower.strip_prefix("/api/"))?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    ENDPOINTS.iter().find(|e| e.path.eq_ignore_ascii_case(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_case_insensitively_with_or_without_version() {
+        for p in [
+            "/api/machines/SoftwareVulnerabilitiesByMachine",
+            "/api/Machines/softwarevulnerabilitiesbymachine",
+            "/api/v1.0/machines/SoftwareVulnerabilitiesByMachine/",
+            "/API/V1.0/MACHINES/SOFTWAREVULNERABILITIESBYMACHINE",
+        ] {
+            assert_eq!(lookup(p).map(|e| e.path), Some("machines/SoftwareVulnerabilitiesByMachine"), "{p}");
+        }
+        assert!(lookup("/api/deviceavinfo").is_some());
+        assert!(lookup("/api/machines/Nope").is_none());
+        assert!(lookup("/machines/SoftwareVulnerabilitiesByMachine").is_none());
+    }
+}

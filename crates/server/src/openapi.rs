@@ -1,0 +1,124 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`, generated from the endpoint
+//! table so it can never list a route the dispatcher does not serve (or miss one).
+
+use crate::endpoints::{ENDPOINTS, Handler};
+use serde_json::{Value, json};
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn string_props(names: &[&str]) -> Value {
+    Value::Object(names.iter().map(|n| (n.to_string(), json!({"type": ["string", "null"]}))).collect())
+}
+
+fn record_schemas() -> Value {
+    let device = ["deviceId", "rbacGroupName", "deviceName", "osPlatform"];
+    let mut vuln = string_props(&[
+        "id", "deviceId", "rbacGroupName", "deviceName", "osPlatform", "osVersion", "osArchitecture", "softwareVendor",
+        "softwareName", "softwareVersion", "cveId", "vulnerabilitySeverityLevel", "recommendedSecurityUpdate",
+        "recommendedSecurityUpdateId", "recommendedSecurityUpdateUrl", "lastSeenTimestamp", "firstSeenTimestamp",
+        "exploitabilityLevel", "recommendationReference",
+    ]);
+    vuln["diskPaths"] = json!({"type": "array", "items": {"type": "string"}});
+    vuln["registryPaths"] = json!({"type": "array", "items": {"type": "string"}});
+    vuln["securityUpdateAvailable"] = json!({"type": "boolean"});
+    vuln["cvssScore"] = json!({"type": ["number", "null"]});
+    vuln["rbacGroupId"] = json!({"type": "integer"});
+    let mut sca = string_props(&device);
+    for k in ["osVersion", "timestamp", "configurationId", "configurationCategory", "configurationSubcategory", "configurationName", "recommendationReference"] {
+        sca[k] = json!({"type": ["string", "null"]});
+    }
+    sca["configurationImpact"] = json!({"type": "integer", "minimum": 1, "maximum": 10});
+    for k in ["isCompliant", "isApplicable", "isExpectedUserImpact"] {
+        sca[k] = json!({"type": "boolean"});
+    }
+    sca["rbacGroupId"] = json!({"type": "integer"});
+    let mut sw = string_props(&device);
+    for k in ["softwareVendor", "softwareName", "softwareVersion", "softwareFirstSeenTimestamp", "endOfSupportStatus", "endOfSupportDate"] {
+        sw[k] = json!({"type": ["string", "null"]});
+    }
+    sw["numberOfWeaknesses"] = json!({"type": "integer"});
+    sw["diskPaths"] = json!({"type": "array", "items": {"type": "string"}});
+    sw["registryPaths"] = json!({"type": "array", "items": {"type": "string"}});
+    sw["rbacGroupId"] = json!({"type": "integer"});
+    let mut noncpe = string_props(&device);
+    for k in ["softwareVendor", "softwareName", "softwareVersion", "softwareLastSeenTimestamp"] {
+        noncpe[k] = json!({"type": ["string", "null"]});
+    }
+    noncpe["rbacGroupId"] = json!({"type": "integer"});
+    let mut av = string_props(&[
+        "id", "machineId", "computerDnsName", "osKind", "osPlatform", "osVersion", "avMode", "avSignatureVersion",
+        "avEngineVersion", "avPlatformVersion", "lastSeenTime", "quickScanResult", "quickScanError", "quickScanTime",
+        "fullScanResult", "fullScanError", "fullScanTime", "dataRefreshTimestamp", "avEngineUpdateTime",
+        "avSignatureUpdateTime", "avPlatformUpdateTime", "avIsSignatureUpToDate", "avIsEngineUpToDate",
+        "avIsPlatformUpToDate", "avSignaturePublishTime", "rbacGroupName",
+    ]);
+    av["rbacGroupId"] = json!({"type": "integer"});
+    let obj = |p: Value| json!({"type": "object", "properties": p});
+    json!({
+        "AssetVulnerability": obj(vuln),
+        "AssetConfiguration": obj(sca),
+        "AssetSoftware": obj(sw),
+        "AssetNonCpeSoftware": obj(noncpe),
+        "DeviceAvInfo": obj(av),
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object",
+            "required": ["code", "message", "target"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "target": {"type": "string"}}}}},
+    })
+}
+
+pub fn document(base_url: &str) -> Value {
+    let mut paths = serde_json::Map::new();
+    for e in ENDPOINTS {
+        let (params, entity) = match e.handler {
+            Handler::Assessment { entity, .. } => (
+                json!([
+                    {"name": "pageSize", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200000, "default": 50000}},
+                    {"name": "$top", "in": "query", "schema": {"type": "integer", "minimum": 0}, "description": "First N records; no nextLink."},
+                    {"name": "$skiptoken", "in": "query", "schema": {"type": "string"}, "description": "Opaque; taken from @odata.nextLink."},
+                ]),
+                entity,
+            ),
+            Handler::DeviceAv => (
+                json!([
+                    {"name": "$filter", "in": "query", "schema": {"type": "string"}, "description": "OData v4 filter on the filterable properties."},
+                    {"name": "$top", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 10000, "default": 20}},
+                    {"name": "$skip", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                ]),
+                "DeviceAvInfo",
+            ),
+        };
+        let page = json!({"type": "object", "properties": {
+            "@odata.context": {"type": "string"},
+            "value": {"type": "array", "items": {"$ref": format!("#/components/schemas/{entity}")}},
+            "@odata.nextLink": {"type": "string"}}});
+        let op = json!({"get": {
+            "summary": e.summary,
+            "operationId": e.path.rsplit('/').next().unwrap_or(e.path),
+            "parameters": params,
+            "security": [{"bearer": []}],
+            "x-permissions": {"application": e.permission.app_role(), "delegated": e.permission.delegated_scope()},
+            "responses": {
+                "200": {"description": "A page of records.", "content": {"application/json": {"schema": page}}},
+                "400": error_response("Invalid parameter (InvalidInput, ODataError, MissingRequiredParameter)."),
+                "401": error_response("Missing or invalid token."),
+                "403": error_response("The token lacks the required permission."),
+                "404": error_response("No snapshot published yet."),
+                "429": error_response("Rate limit reached; see Retry-After."),
+            }
+        }});
+        paths.insert(format!("/api/{}", e.path), op);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Posture device-posture export API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Wire-compatible with the Microsoft Defender for Endpoint export APIs. Paths match case-insensitively and also answer under /api/v1.0/."},
+        "servers": [{"url": base_url}],
+        "paths": paths,
+        "components": {
+            "schemas": record_schemas(),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
+    })
+}

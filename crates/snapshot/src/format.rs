@@ -1,0 +1,147 @@
+//! On-disk building blocks of a snapshot: fixed-width row files and fragment tables.
+//!
+//! * A **row file** is a flat array of little-endian fixed-size records; row `i`
+//!   is at byte `i * size`, so any page starts with one multiplication.
+//! * A **fragment table** is a data file of concatenated byte strings plus an
+//!   index file of `u64` offsets (`count + 1` of them): fragment `i` is
+//!   `data[idx[i]..idx[i+1]]`. Fragments are pieces of JSON rendered once at publish.
+//!
+//! Both are written once, fsynced, and then only ever memory-mapped read-only.
+
+use memmap2::Mmap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct FormatError {
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+fn err(path: &Path) -> impl FnOnce(std::io::Error) -> FormatError + '_ {
+    move |source| FormatError { path: path.to_owned(), source }
+}
+
+/// A read-only mapping; empty files are represented without a map (mmap of 0 bytes fails).
+pub struct Mapped(Option<Mmap>);
+
+impl Mapped {
+    pub fn open(path: &Path) -> Result<Mapped, FormatError> {
+        let file = File::open(path).map_err(err(path))?;
+        let len = file.metadata().map_err(err(path))?.len();
+        if len == 0 {
+            return Ok(Mapped(None));
+        }
+        // SAFETY: snapshot files are immutable once published (written to a temporary
+        // directory, fsynced, renamed into place, never modified); a retained file is
+        // only ever unlinked, which leaves existing mappings valid.
+        let map = unsafe { Mmap::map(&file) }.map_err(err(path))?;
+        Ok(Mapped(Some(map)))
+    }
+    pub fn bytes(&self) -> &[u8] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
+
+pub struct RowWriter {
+    path: PathBuf,
+    out: BufWriter<File>,
+    rows: u64,
+}
+
+impl RowWriter {
+    pub fn create(path: &Path) -> Result<RowWriter, FormatError> {
+        let file = File::create(path).map_err(err(path))?;
+        Ok(RowWriter { path: path.to_owned(), out: BufWriter::with_capacity(1 << 20, file), rows: 0 })
+    }
+    pub fn push(&mut self, row: &[u8]) -> Result<(), FormatError> {
+        self.rows += 1;
+        self.out.write_all(row).map_err(err(&self.path))
+    }
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+    pub fn finish(self) -> Result<u64, FormatError> {
+        let file = self.out.into_inner().map_err(|e| FormatError { path: self.path.clone(), source: e.into_error() })?;
+        file.sync_all().map_err(err(&self.path))?;
+        Ok(self.rows)
+    }
+}
+
+pub struct FragWriter {
+    data: RowWriter,
+    index: RowWriter,
+    offset: u64,
+}
+
+impl FragWriter {
+    /// Creates `<stem>.frag` and `<stem>.fidx` in `dir`.
+    pub fn create(dir: &Path, stem: &str) -> Result<FragWriter, FormatError> {
+        let mut index = RowWriter::create(&dir.join(format!("{stem}.fidx")))?;
+        index.push(&0u64.to_le_bytes())?;
+        Ok(FragWriter { data: RowWriter::create(&dir.join(format!("{stem}.frag")))?, index, offset: 0 })
+    }
+    pub fn push(&mut self, fragment: &[u8]) -> Result<(), FormatError> {
+        self.data.out.write_all(fragment).map_err(err(&self.data.path))?;
+        self.offset += fragment.len() as u64;
+        self.index.push(&self.offset.to_le_bytes())
+    }
+    pub fn len(&self) -> u64 {
+        self.index.rows() - 1
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn finish(self) -> Result<u64, FormatError> {
+        self.data.finish()?;
+        Ok(self.index.finish()? - 1)
+    }
+}
+
+pub struct FragTable {
+    data: Mapped,
+    index: Mapped,
+}
+
+impl FragTable {
+    pub fn open(dir: &Path, stem: &str) -> Result<FragTable, FormatError> {
+        Ok(FragTable {
+            data: Mapped::open(&dir.join(format!("{stem}.frag")))?,
+            index: Mapped::open(&dir.join(format!("{stem}.fidx")))?,
+        })
+    }
+    pub fn len(&self) -> usize {
+        (self.index.bytes().len() / 8).saturating_sub(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Fragment `i`; an out-of-range index yields an empty fragment (callers index
+    /// with ids the same snapshot wrote, so this only guards against corruption).
+    pub fn get(&self, i: usize) -> &[u8] {
+        let idx = self.index.bytes();
+        let at = |k: usize| -> Option<usize> {
+            let b = idx.get(k * 8..k * 8 + 8)?;
+            usize::try_from(u64::from_le_bytes(b.try_into().ok()?)).ok()
+        };
+        match (at(i), at(i + 1)) {
+            (Some(a), Some(b)) if a <= b => self.data.bytes().get(a..b).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+pub fn read_u32(bytes: &[u8], at: usize) -> u32 {
+    bytes.get(at..at + 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_le_bytes)
+}
+pub fn read_u16(bytes: &[u8], at: usize) -> u16 {
+    bytes.get(at..at + 2).and_then(|b| b.try_into().ok()).map_or(0, u16::from_le_bytes)
+}
+
+/// Fsyncs a directory so a rename into it is durable.
+pub fn sync_dir(path: &Path) -> Result<(), FormatError> {
+    File::open(path).and_then(|d| d.sync_all()).map_err(err(path))
+}

@@ -1,0 +1,224 @@
+//! The set of retained snapshots and the atomic publish.
+//!
+//! Publish protocol (each step durable before the next):
+//! 1. build every file into `snapshots/.tmp-<uuid>/` and fsync it;
+//! 2. write `manifest.json`, fsync, rename the directory to its final name, fsync `snapshots/`;
+//! 3. register it in the state store — **the commit point**;
+//! 4. swap it in as "latest" for readers (an atomic pointer swap), then apply retention.
+//!
+//! A crash before step 3 leaves an unregistered directory that the next open removes;
+//! the previous snapshot keeps serving throughout. Readers hold an `Arc<Snapshot>`, so a
+//! snapshot removed by retention stays readable for walks already under way.
+
+use crate::build::{BuildOptions, PublishBuildError, build_snapshot};
+use crate::format::sync_dir;
+use crate::reader::{OpenError, Snapshot};
+use crate::{ExportKind, Progress};
+use arc_swap::ArcSwapOption;
+use assess::KnowledgeBase;
+use chrono::{DateTime, Duration, Utc};
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+use store::{SnapshotMeta, StateStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error(transparent)]
+    Build(#[from] PublishBuildError),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
+    move |source| SnapshotError::Io { path: path.to_owned(), source }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishReport {
+    pub seq: u64,
+    pub time_path: String,
+    pub generated_at: DateTime<Utc>,
+    pub devices: u64,
+    pub distinct_software: u64,
+    pub findings: u64,
+    pub rows: BTreeMap<ExportKind, u64>,
+    pub seconds: f64,
+    pub removed: Vec<String>,
+}
+
+pub struct Snapshots {
+    root: PathBuf,
+    store: Arc<dyn StateStore>,
+    retained: RwLock<BTreeMap<u64, Arc<Snapshot>>>,
+    latest: ArcSwapOption<Snapshot>,
+    publishing: Mutex<()>,
+    retain: usize,
+}
+
+impl Snapshots {
+    /// Opens the snapshots under `data_dir/snapshots`, removing leftovers of
+    /// interrupted publishes and forgetting registered snapshots whose files are gone.
+    pub fn open(data_dir: &Path, store: Arc<dyn StateStore>, retain: usize) -> Result<Snapshots, SnapshotError> {
+        let root = data_dir.join("snapshots");
+        std::fs::create_dir_all(&root).map_err(io(&root))?;
+        let mut retained = BTreeMap::new();
+        for meta in store.snapshots()? {
+            match Snapshot::open(&root.join(&meta.dir)) {
+                Ok(s) => {
+                    retained.insert(meta.seq, Arc::new(s));
+                }
+                Err(e) => {
+                    tracing::warn!(seq = meta.seq, error = %e, "registered snapshot cannot be opened; forgetting it");
+                    store.unregister_snapshot(meta.seq)?;
+                }
+            }
+        }
+        let known: Vec<PathBuf> = retained.values().map(|s| s.dir().to_owned()).collect();
+        for entry in std::fs::read_dir(&root).map_err(io(&root))? {
+            let path = entry.map_err(io(&root))?.path();
+            if path.is_dir() && !known.contains(&path) {
+                tracing::info!(dir = %path.display(), "removing unpublished snapshot directory");
+                std::fs::remove_dir_all(&path).map_err(io(&path))?;
+            }
+        }
+        let latest = retained.values().next_back().cloned();
+        Ok(Snapshots {
+            root,
+            store,
+            retained: RwLock::new(retained),
+            latest: ArcSwapOption::new(latest),
+            publishing: Mutex::new(()),
+            retain: retain.max(1),
+        })
+    }
+
+    pub fn latest(&self) -> Option<Arc<Snapshot>> {
+        self.latest.load_full()
+    }
+
+    pub fn by_time_path(&self, time_path: &str) -> Option<Arc<Snapshot>> {
+        self.retained.read().values().find(|s| s.time_path() == time_path).cloned()
+    }
+
+    /// The newest snapshot generated at or before `t`.
+    pub fn as_of(&self, t: DateTime<Utc>) -> Option<Arc<Snapshot>> {
+        self.retained.read().values().rev().find(|s| s.manifest.generated_at <= t).cloned()
+    }
+
+    pub fn list(&self) -> Vec<Arc<Snapshot>> {
+        self.retained.read().values().cloned().collect()
+    }
+
+    /// Assesses every device and publishes a new snapshot. Snapshot times have minute
+    /// precision (`YYYY-MM-DD/HHMM/`); a publish within the same minute as the latest
+    /// is stamped one minute after it, so every snapshot has its own time path.
+    pub fn publish(
+        &self,
+        kb: &KnowledgeBase,
+        now: DateTime<Utc>,
+        opts: &BuildOptions,
+        progress: &dyn Progress,
+    ) -> Result<PublishReport, SnapshotError> {
+        let _one_at_a_time = self.publishing.lock();
+        let started = Instant::now();
+        let previous = self.latest();
+        let mut generated_at = model::timefmt::floor_minute(&now);
+        if let Some(p) = &previous
+            && generated_at <= p.manifest.generated_at
+        {
+            generated_at = p.manifest.generated_at + Duration::minutes(1);
+        }
+        let seq = self.retained.read().keys().next_back().map_or(1, |s| s + 1);
+        let tmp = self.root.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&tmp).map_err(io(&tmp))?;
+        let result = self.build_into(&tmp, kb, seq, generated_at, opts, progress);
+        let (manifest, final_dir) = match result {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(e);
+            }
+        };
+        let meta = SnapshotMeta {
+            seq,
+            time_path: manifest.time_path.clone(),
+            generated_at,
+            dir: final_dir.clone(),
+            kb_version: manifest.kb_version,
+            devices: manifest.devices,
+        };
+        let final_path = self.root.join(&final_dir);
+        if let Err(e) = self.store.register_snapshot(&meta) {
+            let _ = std::fs::remove_dir_all(&final_path);
+            return Err(e.into());
+        }
+        let snapshot = Arc::new(Snapshot::open(&final_path)?);
+        self.retained.write().insert(seq, snapshot.clone());
+        self.latest.store(Some(snapshot));
+        let removed = self.apply_retention()?;
+        Ok(PublishReport {
+            seq,
+            time_path: manifest.time_path.clone(),
+            generated_at,
+            devices: manifest.devices,
+            distinct_software: manifest.distinct_software,
+            findings: manifest.findings,
+            rows: manifest.exports.iter().map(|(k, e)| (*k, e.rows)).collect(),
+            seconds: started.elapsed().as_secs_f64(),
+            removed,
+        })
+    }
+
+    fn build_into(
+        &self,
+        tmp: &Path,
+        kb: &KnowledgeBase,
+        seq: u64,
+        generated_at: DateTime<Utc>,
+        opts: &BuildOptions,
+        progress: &dyn Progress,
+    ) -> Result<(crate::Manifest, String), SnapshotError> {
+        let manifest = build_snapshot(tmp, self.store.as_ref(), kb, seq, generated_at, opts, progress)?;
+        let manifest_path = tmp.join("manifest.json");
+        let text = serde_json::to_vec_pretty(&manifest).map_err(|e| SnapshotError::Io {
+            path: manifest_path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        std::fs::write(&manifest_path, text).map_err(io(&manifest_path))?;
+        std::fs::File::open(&manifest_path).and_then(|f| f.sync_all()).map_err(io(&manifest_path))?;
+        sync_dir(tmp).map_err(|e| SnapshotError::Io { path: e.path, source: e.source })?;
+        let final_dir = format!("{seq:06}-{}", generated_at.format("%Y%m%d-%H%M"));
+        let final_path = self.root.join(&final_dir);
+        std::fs::rename(tmp, &final_path).map_err(io(&final_path))?;
+        sync_dir(&self.root).map_err(|e| SnapshotError::Io { path: e.path, source: e.source })?;
+        Ok((manifest, final_dir))
+    }
+
+    fn apply_retention(&self) -> Result<Vec<String>, SnapshotError> {
+        let mut removed = Vec::new();
+        loop {
+            let oldest = {
+                let retained = self.retained.read();
+                if retained.len() <= self.retain {
+                    break;
+                }
+                retained.iter().next().map(|(seq, s)| (*seq, s.clone()))
+            };
+            let Some((seq, snapshot)) = oldest else { break };
+            self.store.unregister_snapshot(seq)?;
+            self.retained.write().remove(&seq);
+            std::fs::remove_dir_all(snapshot.dir()).map_err(io(snapshot.dir()))?;
+            removed.push(snapshot.time_path().to_owned());
+        }
+        Ok(removed)
+    }
+}
