@@ -100,7 +100,10 @@ impl Catalog {
         let catalog: Catalog = serde_json::from_str(text)?;
         let mut seen = std::collections::HashSet::new();
         for c in &catalog.configurations {
-            let invalid = |reason: &str| CatalogError::Invalid { id: c.id.clone(), reason: reason.into() };
+            let invalid = |reason: &str| CatalogError::Invalid {
+                id: c.id.clone(),
+                reason: reason.into(),
+            };
             if !seen.insert(c.id.as_str()) {
                 return Err(invalid("duplicate id"));
             }
@@ -118,7 +121,10 @@ impl Catalog {
     }
 
     pub fn for_os(&self, kind: OsKind) -> impl Iterator<Item = (usize, &Configuration)> {
-        self.configurations.iter().enumerate().filter(move |(_, c)| c.os.contains(&kind))
+        self.configurations
+            .iter()
+            .enumerate()
+            .filter(move |(_, c)| c.os.contains(&kind))
     }
 }
 
@@ -132,7 +138,10 @@ pub struct ConfigOutcome {
 impl Configuration {
     pub fn evaluate(&self, settings: &BTreeMap<String, String>) -> ConfigOutcome {
         let applicable = self.applies_when.as_ref().is_none_or(|r| r.eval(settings));
-        ConfigOutcome { applicable, compliant: applicable && self.compliant_when.eval(settings) }
+        ConfigOutcome {
+            applicable,
+            compliant: applicable && self.compliant_when.eval(settings),
+        }
     }
 }
 
@@ -156,10 +165,20 @@ impl Rule {
             }
             Rule::Not { not } => not.check(),
             Rule::Setting(t) => {
-                let tests = [t.eq.is_some(), t.ne.is_some(), t.in_.is_some(), t.gte.is_some(), t.lte.is_some(), t.present.is_some()];
+                let tests = [
+                    t.eq.is_some(),
+                    t.ne.is_some(),
+                    t.in_.is_some(),
+                    t.gte.is_some(),
+                    t.lte.is_some(),
+                    t.present.is_some(),
+                ];
                 match tests.iter().filter(|b| **b).count() {
                     1 => Ok(()),
-                    _ => Err(format!("setting test on {:?} needs exactly one of eq, ne, in, gte, lte, present", t.setting)),
+                    _ => Err(format!(
+                        "setting test on {:?} needs exactly one of eq, ne, in, gte, lte, present",
+                        t.setting
+                    )),
                 }
             }
         }
@@ -197,7 +216,10 @@ mod tests {
     use super::*;
 
     fn settings(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -218,14 +240,32 @@ mod tests {
                 ok.insert(t.setting.clone(), v.clone());
                 bad.insert(t.setting.clone(), v);
             }
-            assert_eq!(conf.evaluate(&ok), ConfigOutcome { applicable: true, compliant: true }, "{}", conf.id);
-            assert_eq!(conf.evaluate(&bad), ConfigOutcome { applicable: true, compliant: false }, "{}", conf.id);
+            assert_eq!(
+                conf.evaluate(&ok),
+                ConfigOutcome {
+                    applicable: true,
+                    compliant: true
+                },
+                "{}",
+                conf.id
+            );
+            assert_eq!(
+                conf.evaluate(&bad),
+                ConfigOutcome {
+                    applicable: true,
+                    compliant: false
+                },
+                "{}",
+                conf.id
+            );
         }
     }
 
     #[test]
     fn rules() {
-        let r: Rule = serde_json::from_str(r#"{"all":[{"setting":"a","gte":1},{"setting":"a","lte":10}]}"#).unwrap();
+        let r: Rule =
+            serde_json::from_str(r#"{"all":[{"setting":"a","gte":1},{"setting":"a","lte":10}]}"#)
+                .unwrap();
         assert!(r.eval(&settings(&[("a", "5")])));
         assert!(!r.eval(&settings(&[("a", "0")])));
         assert!(!r.eval(&settings(&[("a", "x")])));
@@ -234,7 +274,10 @@ mod tests {
         assert!(r.eval(&settings(&[])));
         let r: Rule = serde_json::from_str(r#"{"setting":"p","present":false}"#).unwrap();
         assert!(r.eval(&settings(&[])));
-        let r: Rule = serde_json::from_str(r#"{"any":[{"setting":"a","in":["x","y"]},{"setting":"b","ne":"0"}]}"#).unwrap();
+        let r: Rule = serde_json::from_str(
+            r#"{"any":[{"setting":"a","in":["x","y"]},{"setting":"b","ne":"0"}]}"#,
+        )
+        .unwrap();
         assert!(r.eval(&settings(&[("a", "y")])));
         assert!(r.eval(&settings(&[("b", " 2 ")])));
         assert!(!r.eval(&settings(&[("b", "0")])));
@@ -243,16 +286,38 @@ mod tests {
     #[test]
     fn applicability_gates_compliance() {
         let c = Catalog::embedded().unwrap();
-        let bitlocker = c.configurations.iter().find(|c| c.id == "scid-2500").unwrap();
+        let bitlocker = c
+            .configurations
+            .iter()
+            .find(|c| c.id == "scid-2500")
+            .unwrap();
         let out = bitlocker.evaluate(&settings(&[("BitLocker.OsVolumeProtected", "1")]));
-        assert_eq!(out, ConfigOutcome { applicable: false, compliant: false });
+        assert_eq!(
+            out,
+            ConfigOutcome {
+                applicable: false,
+                compliant: false
+            }
+        );
     }
 
     #[test]
     fn bad_catalogues_are_refused() {
         let bad = r#"{"catalog":"x","version":"1","configurations":[{"id":"scid-1","name":"n","category":"OS","subcategory":"","impact":11,"expectedUserImpact":false,"os":["linux"],"compliantWhen":{"setting":"a","eq":"1"}}]}"#;
-        assert!(Catalog::from_json(bad).unwrap_err().to_string().contains("impact"));
-        let bad = bad.replace("\"impact\":11", "\"impact\":3").replace(r#""eq":"1""#, r#""eq":"1","ne":"2""#);
-        assert!(Catalog::from_json(&bad).unwrap_err().to_string().contains("exactly one"));
+        assert!(
+            Catalog::from_json(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("impact")
+        );
+        let bad = bad
+            .replace("\"impact\":11", "\"impact\":3")
+            .replace(r#""eq":"1""#, r#""eq":"1","ne":"2""#);
+        assert!(
+            Catalog::from_json(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("exactly one")
+        );
     }
 }

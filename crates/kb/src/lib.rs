@@ -1,1 +1,40 @@
-//! placeholder until written
+//! Posture's knowledge base: vulnerability feeds and how installed software
+//! is matched against them.
+//!
+//! * [`version`]: a total order for software version strings as they appear
+//!   in CPE names and NVD ranges ([`version::compare`], [`Version`]).
+//! * [`cpe`]: CPE 2.3 formatted-string names ([`Cpe`], [`Component`]) and
+//!   criteria-vs-target component matching.
+//! * [`nvd`]: importer for NVD CVE API 2.0 JSON ([`parse_nvd`]) into
+//!   [`CveRecord`]s: description, chosen CVSS metric, CWEs, configurations,
+//!   exploit references.
+//! * [`kev`]: importer for the CISA KEV catalogue ([`parse_kev`]).
+//! * [`exploit`]: MDE's exploitability level from a record and its KEV entry
+//!   ([`exploitability`]).
+//! * [`matcher`]: an index over records that finds the CVEs an installed
+//!   software CPE is vulnerable to on a given platform ([`Matcher`]), with the
+//!   evidence (feed, record, criteria, range) of each match.
+//!
+//! Importers are all-or-nothing: a malformed, truncated or semantically
+//! invalid file yields an [`ImportError`] (`file:line:column: reason`) and no
+//! records. Every record type is `Serialize + Deserialize + Clone + Debug` so
+//! a store can persist it as JSON. The crate does no I/O beyond the optional
+//! reader variant [`nvd::parse_nvd_reader`].
+
+pub mod cpe;
+pub mod exploit;
+mod import;
+pub mod kev;
+pub mod matcher;
+pub mod nvd;
+pub mod version;
+
+pub use cpe::{Component, Cpe, CpeError};
+pub use exploit::{Exploitability, exploitability};
+pub use import::ImportError;
+pub use kev::{KevCatalog, KevEntry, parse_kev};
+pub use matcher::{Evidence, Match, Matcher};
+pub use nvd::{
+    Configuration, CpeMatch, CveRecord, Cvss, Node, Operator, parse_nvd, parse_nvd_reader,
+};
+pub use version::{Version, compare as compare_versions};

@@ -14,7 +14,10 @@ pub struct InvalidDeviceId(pub String);
 
 impl DeviceId {
     pub fn parse(s: &str) -> Result<Self, InvalidDeviceId> {
-        if s.len() == 40 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() == 40
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             Ok(DeviceId(s.to_owned()))
         } else {
             Err(InvalidDeviceId(s.chars().take(64).collect()))
@@ -58,6 +61,9 @@ pub struct GroupRef {
 impl GroupRef {
     pub const UNASSIGNED_NAME: &'static str = "Unassigned";
     pub fn unassigned() -> Self {
-        GroupRef { id: 0, name: Self::UNASSIGNED_NAME.to_owned() }
+        GroupRef {
+            id: 0,
+            name: Self::UNASSIGNED_NAME.to_owned(),
+        }
     }
 }

@@ -114,8 +114,13 @@ pub struct EndOfSupport {
     pub date: Option<NaiveDate>,
 }
 
-pub const END_OF_SUPPORT_STATUSES: [&str; 5] =
-    ["None", "EOS Version", "Upcoming EOS Version", "EOS Software", "Upcoming EOS Software"];
+pub const END_OF_SUPPORT_STATUSES: [&str; 5] = [
+    "None",
+    "EOS Version",
+    "Upcoming EOS Version",
+    "EOS Software",
+    "Upcoming EOS Software",
+];
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -167,7 +172,10 @@ pub struct ReportError {
 
 impl ReportError {
     fn new(path: impl Into<String>, reason: impl Into<String>) -> Self {
-        ReportError { path: path.into(), reason: reason.into() }
+        ReportError {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -193,11 +201,17 @@ impl DeviceReport {
         if let Some(g) = &self.group {
             check_text("group.name", Some(&g.name), true)?;
             if g.id == 0 && g.name != GroupRef::UNASSIGNED_NAME {
-                return Err(ReportError::new("group.id", "group id 0 is reserved for \"Unassigned\""));
+                return Err(ReportError::new(
+                    "group.id",
+                    "group id 0 is reserved for \"Unassigned\"",
+                ));
             }
         }
         if self.software.len() > MAX_SOFTWARE {
-            return Err(ReportError::new("software", format!("at most {MAX_SOFTWARE} entries")));
+            return Err(ReportError::new(
+                "software",
+                format!("at most {MAX_SOFTWARE} entries"),
+            ));
         }
         for (i, sw) in self.software.iter().enumerate() {
             let p = |f: &str| format!("software[{i}].{f}");
@@ -224,7 +238,10 @@ impl DeviceReport {
             }
         }
         if self.settings.len() > MAX_SETTINGS {
-            return Err(ReportError::new("settings", format!("at most {MAX_SETTINGS} entries")));
+            return Err(ReportError::new(
+                "settings",
+                format!("at most {MAX_SETTINGS} entries"),
+            ));
         }
         for (k, v) in &self.settings {
             check_text("settings", Some(k), true)?;
@@ -260,7 +277,10 @@ fn check_text(path: &str, value: Option<&str>, non_empty: bool) -> Result<(), Re
         return Err(ReportError::new(path, "must not be empty"));
     }
     if v.len() > MAX_FIELD_LEN {
-        return Err(ReportError::new(path, format!("longer than {MAX_FIELD_LEN} bytes")));
+        return Err(ReportError::new(
+            path,
+            format!("longer than {MAX_FIELD_LEN} bytes"),
+        ));
     }
     if v.chars().any(|c| c.is_control()) {
         return Err(ReportError::new(path, "contains a control character"));
@@ -286,7 +306,10 @@ pub fn check_cpe23(cpe: &str) -> Result<(), String> {
         }
     }
     if parts != 11 {
-        return Err(format!("must have 13 colon-separated components, found {}", parts + 2));
+        return Err(format!(
+            "must have 13 colon-separated components, found {}",
+            parts + 2
+        ));
     }
     match rest.as_bytes().first() {
         Some(b'a' | b'o' | b'h' | b'*' | b'-') => Ok(()),
@@ -320,14 +343,28 @@ mod tests {
         let e = DeviceReport::from_json(bad.as_bytes()).unwrap_err();
         assert_eq!(e.path, "software[0].version");
         let bad = GOOD.replace("9eaf3a8b5962e0e6b1af9ec756664a9b823df2d1", "XYZ");
-        assert_eq!(DeviceReport::from_json(bad.as_bytes()).unwrap_err().path, "deviceId");
-        let bad = GOOD.replace("cpe:2.3:a:google:chrome:119.0.6045.105:*:*:*:*:*:*:*", "cpe:/a:google:chrome");
+        assert_eq!(
+            DeviceReport::from_json(bad.as_bytes()).unwrap_err().path,
+            "deviceId"
+        );
+        let bad = GOOD.replace(
+            "cpe:2.3:a:google:chrome:119.0.6045.105:*:*:*:*:*:*:*",
+            "cpe:/a:google:chrome",
+        );
         let e = DeviceReport::from_json(bad.as_bytes()).unwrap_err();
         assert_eq!(e.path, "software[0].cpe");
         let bad = GOOD.replace("\"sequence\": 1", "\"sequence\": 1, \"surprise\": true");
-        assert!(DeviceReport::from_json(bad.as_bytes()).unwrap_err().reason.contains("surprise"));
+        assert!(
+            DeviceReport::from_json(bad.as_bytes())
+                .unwrap_err()
+                .reason
+                .contains("surprise")
+        );
         let bad = GOOD.replace("\"vendor\": \"google\"", "\"vendor\": \" \"");
-        assert_eq!(DeviceReport::from_json(bad.as_bytes()).unwrap_err().path, "software[0].vendor");
+        assert_eq!(
+            DeviceReport::from_json(bad.as_bytes()).unwrap_err().path,
+            "software[0].vendor"
+        );
     }
 
     #[test]

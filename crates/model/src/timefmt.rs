@@ -138,21 +138,48 @@ mod tests {
     #[test]
     fn formats_match_documented_examples() {
         assert_eq!(seen(&t("2020-12-30T11:07:15.999Z")), "2020-12-30 11:07:15");
-        assert_eq!(millis_space(&t("2021-01-11T09:47:58.854Z")), "2021-01-11 09:47:58.854");
-        assert_eq!(iso_z(&t("2022-08-02T18:40:15.882Z")), "2022-08-02T18:40:15.882Z");
+        assert_eq!(
+            millis_space(&t("2021-01-11T09:47:58.854Z")),
+            "2021-01-11 09:47:58.854"
+        );
+        assert_eq!(
+            iso_z(&t("2022-08-02T18:40:15.882Z")),
+            "2022-08-02T18:40:15.882Z"
+        );
         assert_eq!(iso_z(&t("2022-08-02T19:40:45Z")), "2022-08-02T19:40:45Z");
-        assert_eq!(generated(&t("2021-01-11T11:01:59Z")), "2021-01-11T11:01:00Z");
+        assert_eq!(
+            generated(&t("2021-01-11T11:01:59Z")),
+            "2021-01-11T11:01:00Z"
+        );
         assert_eq!(time_path(&t("2021-01-11T11:01:00Z")), "2021-01-11/1101/");
-        assert_eq!(parse_time_path("2021-01-11/1101/"), Some(t("2021-01-11T11:01:00Z")));
-        assert_eq!(offset_date(&NaiveDate::from_ymd_opt(2021, 5, 11).unwrap()), "2021-05-11T00:00:00+00:00");
+        assert_eq!(
+            parse_time_path("2021-01-11/1101/"),
+            Some(t("2021-01-11T11:01:00Z"))
+        );
+        assert_eq!(
+            offset_date(&NaiveDate::from_ymd_opt(2021, 5, 11).unwrap()),
+            "2021-05-11T00:00:00+00:00"
+        );
     }
 
     #[test]
     fn parses_since_time_forms() {
-        assert_eq!(parse_date_or_datetime("2021-05-19"), Some(t("2021-05-19T00:00:00Z")));
-        assert_eq!(parse_date_or_datetime("2021-05-19T18:35:49.924Z"), Some(t("2021-05-19T18:35:49.924Z")));
-        assert_eq!(parse_date_or_datetime("2021-05-19T18:35:49"), Some(t("2021-05-19T18:35:49Z")));
-        assert_eq!(parse_date_or_datetime("2021-05-19T20:35:49+02:00"), Some(t("2021-05-19T18:35:49Z")));
+        assert_eq!(
+            parse_date_or_datetime("2021-05-19"),
+            Some(t("2021-05-19T00:00:00Z"))
+        );
+        assert_eq!(
+            parse_date_or_datetime("2021-05-19T18:35:49.924Z"),
+            Some(t("2021-05-19T18:35:49.924Z"))
+        );
+        assert_eq!(
+            parse_date_or_datetime("2021-05-19T18:35:49"),
+            Some(t("2021-05-19T18:35:49Z"))
+        );
+        assert_eq!(
+            parse_date_or_datetime("2021-05-19T20:35:49+02:00"),
+            Some(t("2021-05-19T18:35:49Z"))
+        );
         assert_eq!(parse_date_or_datetime("yesterday"), None);
         assert_eq!(parse_date_or_datetime("2021-13-40"), None);
     }

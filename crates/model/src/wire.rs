@@ -116,8 +116,16 @@ pub struct AssetVulnerability {
 
 impl AssetVulnerability {
     /// `<deviceId>_<softwareName>_<softwareVersion>_<cveId>_` (an empty cveId leaves `__`).
-    pub fn record_id(device_id: &str, software_name: &str, software_version: &str, cve_id: Option<&str>) -> String {
-        format!("{device_id}_{software_name}_{software_version}_{}_", cve_id.unwrap_or(""))
+    pub fn record_id(
+        device_id: &str,
+        software_name: &str,
+        software_version: &str,
+        cve_id: Option<&str>,
+    ) -> String {
+        format!(
+            "{device_id}_{software_name}_{software_version}_{}_",
+            cve_id.unwrap_or("")
+        )
     }
 }
 

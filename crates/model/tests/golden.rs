@@ -10,7 +10,11 @@ use serde_json::Value;
 const ADDED_BY_DECISIONS: [&str; 3] = ["rbacGroupId", "cvssScore", "securityUpdateAvailable"];
 
 fn round_trip<T: Serialize + DeserializeOwned>(file: &str) {
-    let text = std::fs::read_to_string(format!("{}/tests/golden/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = std::fs::read_to_string(format!(
+        "{}/tests/golden/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let original: Value = serde_json::from_str(&text).unwrap();
     let typed: T = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
     let again = serde_json::to_value(&typed).unwrap();
@@ -19,7 +23,10 @@ fn round_trip<T: Serialize + DeserializeOwned>(file: &str) {
         assert_eq!(b.get(k), Some(v), "{file}: key {k} changed");
     }
     for k in b.keys().filter(|k| !a.contains_key(*k)) {
-        assert!(ADDED_BY_DECISIONS.contains(&k.as_str()), "{file}: unexpected key {k}");
+        assert!(
+            ADDED_BY_DECISIONS.contains(&k.as_str()),
+            "{file}: unexpected key {k}"
+        );
     }
     // Key order of the documented example is kept.
     let order: Vec<&String> = b.keys().filter(|k| a.contains_key(*k)).collect();

@@ -16,7 +16,8 @@ pub struct Principal {
 }
 
 pub trait Authenticator: Send + Sync {
-    fn authenticate(&self, headers: &HeaderMap, endpoint: &Endpoint) -> Result<Principal, ApiError>;
+    fn authenticate(&self, headers: &HeaderMap, endpoint: &Endpoint)
+    -> Result<Principal, ApiError>;
 }
 
 /// No authentication: every caller sees everything. The default until an identity
@@ -24,7 +25,15 @@ pub trait Authenticator: Send + Sync {
 pub struct OpenAccess;
 
 impl Authenticator for OpenAccess {
-    fn authenticate(&self, _headers: &HeaderMap, _endpoint: &Endpoint) -> Result<Principal, ApiError> {
-        Ok(Principal { app_id: "anonymous".into(), tenant_id: "local".into(), groups: None })
+    fn authenticate(
+        &self,
+        _headers: &HeaderMap,
+        _endpoint: &Endpoint,
+    ) -> Result<Principal, ApiError> {
+        Ok(Principal {
+            app_id: "anonymous".into(),
+            tenant_id: "local".into(),
+            groups: None,
+        })
     }
 }

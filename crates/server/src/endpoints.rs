@@ -41,7 +41,10 @@ pub enum RateFamily {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handler {
     /// A paged assessment export (`pageSize`, `$top`, `$skiptoken`).
-    Assessment { kind: ExportKind, entity: &'static str },
+    Assessment {
+        kind: ExportKind,
+        entity: &'static str,
+    },
     /// `/api/deviceavinfo` with OData `$filter`/`$top`/`$skip`.
     DeviceAv,
 }
@@ -61,28 +64,40 @@ pub const ENDPOINTS: &[Endpoint] = &[
         path: "machines/SecureConfigurationsAssessmentByMachine",
         permission: Permission::Vulnerability,
         family: RateFamily::Json,
-        handler: Handler::Assessment { kind: ExportKind::SecureConfiguration, entity: "AssetConfiguration" },
+        handler: Handler::Assessment {
+            kind: ExportKind::SecureConfiguration,
+            entity: "AssetConfiguration",
+        },
         summary: "Secure configuration assessment per device (paged JSON).",
     },
     Endpoint {
         path: "machines/SoftwareInventoryByMachine",
         permission: Permission::Software,
         family: RateFamily::Json,
-        handler: Handler::Assessment { kind: ExportKind::SoftwareInventory, entity: "AssetSoftware" },
+        handler: Handler::Assessment {
+            kind: ExportKind::SoftwareInventory,
+            entity: "AssetSoftware",
+        },
         summary: "Software inventory (software with a CPE) per device (paged JSON).",
     },
     Endpoint {
         path: "machines/SoftwareInventoryNoProductCodeByMachine",
         permission: Permission::Software,
         family: RateFamily::Json,
-        handler: Handler::Assessment { kind: ExportKind::NonCpeSoftware, entity: "AssetNonCpeSoftware" },
+        handler: Handler::Assessment {
+            kind: ExportKind::NonCpeSoftware,
+            entity: "AssetNonCpeSoftware",
+        },
         summary: "Software inventory without a CPE per device (paged JSON).",
     },
     Endpoint {
         path: "machines/SoftwareVulnerabilitiesByMachine",
         permission: Permission::Vulnerability,
         family: RateFamily::Json,
-        handler: Handler::Assessment { kind: ExportKind::Vulnerabilities, entity: "AssetVulnerability" },
+        handler: Handler::Assessment {
+            kind: ExportKind::Vulnerabilities,
+            entity: "AssetVulnerability",
+        },
         summary: "Software vulnerabilities per device (paged JSON).",
     },
     Endpoint {
@@ -98,7 +113,9 @@ pub const ENDPOINTS: &[Endpoint] = &[
 /// a trailing `/` tolerated.
 pub fn lookup(path: &str) -> Option<&'static Endpoint> {
     let lower = path.to_ascii_lowercase();
-    let rest = lower.strip_prefix("/api/v1.0/").or_else(|| lower.strip_prefix("/api/"))?;
+    let rest = lower
+        .strip_prefix("/api/v1.0/")
+        .or_else(|| lower.strip_prefix("/api/"))?;
     let rest = rest.strip_suffix('/').unwrap_or(rest);
     ENDPOINTS.iter().find(|e| e.path.eq_ignore_ascii_case(rest))
 }
@@ -115,7 +132,11 @@ mod tests {
             "/api/v1.0/machines/SoftwareVulnerabilitiesByMachine/",
             "/API/V1.0/MACHINES/SOFTWAREVULNERABILITIESBYMACHINE",
         ] {
-            assert_eq!(lookup(p).map(|e| e.path), Some("machines/SoftwareVulnerabilitiesByMachine"), "{p}");
+            assert_eq!(
+                lookup(p).map(|e| e.path),
+                Some("machines/SoftwareVulnerabilitiesByMachine"),
+                "{p}"
+            );
         }
         assert!(lookup("/api/deviceavinfo").is_some());
         assert!(lookup("/api/machines/Nope").is_none());

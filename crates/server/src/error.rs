@@ -17,7 +17,13 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), retry_after: None, target: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            retry_after: None,
+            target: None,
+        }
     }
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "InvalidInput", message)
@@ -26,7 +32,11 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "ODataError", message)
     }
     pub fn missing_parameter(name: &str) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "MissingRequiredParameter", format!("Parameter {name} is missing."))
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "MissingRequiredParameter",
+            format!("Parameter {name} is missing."),
+        )
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", message)
@@ -41,7 +51,11 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "ResourceNotFound", message)
     }
     pub fn method_not_allowed(method: &str) -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "BadRequest", format!("Method {method} is not allowed; use GET."))
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest",
+            format!("Method {method} is not allowed; use GET."),
+        )
     }
     pub fn too_many_requests(retry_after: u64) -> Self {
         let mut e = Self::new(
@@ -53,7 +67,11 @@ impl ApiError {
         e
     }
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", message)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            message,
+        )
     }
     pub fn with_target(mut self, target: &str) -> Self {
         self.target.get_or_insert_with(|| target.to_owned());
@@ -63,12 +81,23 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let target = self.target.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_owned(), message: self.message, target } };
+        let target = self
+            .target
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                target,
+            },
+        };
         let text = serde_json::to_string(&body).unwrap_or_default();
         let mut response = (self.status, text).into_response();
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
         if let Some(s) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }

@@ -1,12 +1,12 @@
 //! The endpoint handlers: small functions over the shared query, paging and
 //! streaming mechanisms.
 
+use crate::AppState;
 use crate::auth::Principal;
 use crate::endpoints::{Endpoint, Handler};
 use crate::error::ApiError;
 use crate::paging::{Rows, SkipToken, resolve_token, stream_rows, token_for};
 use crate::query::{Query, positive};
-use crate::AppState;
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
@@ -15,7 +15,8 @@ use odata::{Filter, PropType, Record, Schema, Value};
 use snapshot::{ExportKind, Snapshot};
 use std::sync::Arc;
 
-const JSON_CONTENT_TYPE: &str = "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8";
+const JSON_CONTENT_TYPE: &str =
+    "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8";
 
 pub async fn handle(
     state: &AppState,
@@ -25,22 +26,30 @@ pub async fn handle(
 ) -> Result<Response, ApiError> {
     let _ = principal;
     match endpoint.handler {
-        Handler::Assessment { kind, entity } => assessment_page(state, endpoint, kind, entity, query),
+        Handler::Assessment { kind, entity } => {
+            assessment_page(state, endpoint, kind, entity, query)
+        }
         Handler::DeviceAv => device_av_page(state, query),
     }
 }
 
 fn latest(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
     state.snapshots.latest().ok_or_else(|| {
-        ApiError::resource_not_found("No snapshot has been published yet; run `posture publish` (or `posture demo`).")
+        ApiError::resource_not_found(
+            "No snapshot has been published yet; run `posture publish` (or `posture demo`).",
+        )
     })
 }
 
 fn respond(body: Body, rows: u64, endpoint: &str) -> Response {
-    metrics::counter!("posture_rows_served_total", "endpoint" => endpoint.to_owned()).increment(rows);
+    metrics::counter!("posture_rows_served_total", "endpoint" => endpoint.to_owned())
+        .increment(rows);
     let mut response = Response::new(body);
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(JSON_CONTENT_TYPE),
+    );
     headers.insert("OData-Version", HeaderValue::from_static("4.0"));
     response
 }
@@ -75,7 +84,11 @@ fn assessment_page(
         Some(v) => positive("pageSize", v, cfg.max_page_size)?,
         None => cfg.default_page_size,
     };
-    let top = q.get("$top").map(|v| odata::parse_top(v, cfg.max_page_size)).transpose().map_err(|e| ApiError::odata(e.to_string()))?;
+    let top = q
+        .get("$top")
+        .map(|v| odata::parse_top(v, cfg.max_page_size))
+        .transpose()
+        .map_err(|e| ApiError::odata(e.to_string()))?;
     let (snapshot, start) = match q.get("$skiptoken") {
         Some(t) => resolve_token(&SkipToken::decode(t)?, &state.snapshots, kind)?,
         None => (latest(state)?, 0),
@@ -85,7 +98,12 @@ fn assessment_page(
     let next = (top.is_none() && end < total).then(|| {
         let token = token_for(&snapshot, kind, end).encode();
         let extra = serde_urlencoded::to_string([("$skiptoken", token)]).unwrap_or_default();
-        link(&cfg.base_url, endpoint.path, &q.echo(&["$skiptoken"]), &extra)
+        link(
+            &cfg.base_url,
+            endpoint.path,
+            &q.echo(&["$skiptoken"]),
+            &extra,
+        )
     });
     let head = format!(
         "{{\"@odata.context\":\"{}/api/$metadata#Collection(microsoft.windowsDefenderATP.api.{entity})\",\"value\":[",
@@ -93,7 +111,11 @@ fn assessment_page(
     );
     let rows = Rows::Range(start..end);
     let n = rows.len();
-    Ok(respond(stream_rows(snapshot, kind, rows, head.into_bytes(), tail(next)), n, endpoint.path))
+    Ok(respond(
+        stream_rows(snapshot, kind, rows, head.into_bytes(), tail(next)),
+        n,
+        endpoint.path,
+    ))
 }
 
 /// deviceavinfo's filterable properties (the seed's list; `rbacGroupName` and `id` are not filterable).
@@ -122,10 +144,13 @@ pub static AV_SCHEMA: Schema = Schema::new(
 
 struct AvRecord<'a>(&'a DeviceAvInfo);
 
+fn s(v: &Option<String>) -> Value<'_> {
+    v.as_deref().map_or(Value::Null, Value::Str)
+}
+
 impl Record for AvRecord<'_> {
     fn get(&self, prop_index: usize) -> Value<'_> {
         let r = self.0;
-        let s = |v: &'_ Option<String>| v.as_deref().map_or(Value::Null, Value::Str);
         match prop_index {
             0 => Value::Str(&r.machine_id),
             1 => s(&r.computer_dns_name),
@@ -153,16 +178,32 @@ fn device_av_page(state: &AppState, query: Option<&str>) -> Result<Response, Api
     let cfg = &state.config;
     let q = Query::parse(query, &["$filter", "$top", "$skip"], &[])?;
     let odata_err = |e: &dyn std::fmt::Display| ApiError::odata(e.to_string());
-    let top = q.get("$top").map(|v| odata::parse_top(v, cfg.av_max_top)).transpose().map_err(|e| odata_err(&e))?;
-    let skip = q.get("$skip").map(odata::parse_skip).transpose().map_err(|e| odata_err(&e))?.unwrap_or(0);
-    let filter = q.get("$filter").map(|f| Filter::parse(f, &AV_SCHEMA)).transpose().map_err(|e| odata_err(&e))?;
+    let top = q
+        .get("$top")
+        .map(|v| odata::parse_top(v, cfg.av_max_top))
+        .transpose()
+        .map_err(|e| odata_err(&e))?;
+    let skip = q
+        .get("$skip")
+        .map(odata::parse_skip)
+        .transpose()
+        .map_err(|e| odata_err(&e))?
+        .unwrap_or(0);
+    let filter = q
+        .get("$filter")
+        .map(|f| Filter::parse(f, &AV_SCHEMA))
+        .transpose()
+        .map_err(|e| odata_err(&e))?;
     let snapshot = latest(state)?;
     let page = top.unwrap_or(cfg.av_default_top);
     let (rows, total) = match &filter {
         None => {
             let total = snapshot.rows(ExportKind::DeviceAv);
             let start = skip.min(total);
-            (Rows::Range(start..start.saturating_add(page).min(total)), total)
+            (
+                Rows::Range(start..start.saturating_add(page).min(total)),
+                total,
+            )
         }
         Some(f) => {
             let matching: Vec<u32> = snapshot
@@ -173,7 +214,11 @@ fn device_av_page(state: &AppState, query: Option<&str>) -> Result<Response, Api
                 .map(|(i, _)| i as u32)
                 .collect();
             let total = matching.len() as u64;
-            let window = matching.into_iter().skip(skip.min(total) as usize).take(page as usize).collect();
+            let window = matching
+                .into_iter()
+                .skip(skip.min(total) as usize)
+                .take(page as usize)
+                .collect();
             (Rows::List(window), total)
         }
     };
@@ -186,10 +231,25 @@ fn device_av_page(state: &AppState, query: Option<&str>) -> Result<Response, Api
             pairs.push(("$top", t.to_string()));
         }
         pairs.push(("$skip", (skip + page).to_string()));
-        let query = serde_urlencoded::to_string(pairs).unwrap_or_default().replace('+', "%20");
+        let query = serde_urlencoded::to_string(pairs)
+            .unwrap_or_default()
+            .replace('+', "%20");
         format!("{}/api/deviceavinfo?{query}", cfg.base_url)
     });
-    let head = format!("{{\"@odata.context\":\"{}/api/$metadata#DeviceAvInfo\",\"value\":[", cfg.base_url);
+    let head = format!(
+        "{{\"@odata.context\":\"{}/api/$metadata#DeviceAvInfo\",\"value\":[",
+        cfg.base_url
+    );
     let n = rows.len();
-    Ok(respond(stream_rows(snapshot, ExportKind::DeviceAv, rows, head.into_bytes(), tail(next)), n, "deviceavinfo"))
+    Ok(respond(
+        stream_rows(
+            snapshot,
+            ExportKind::DeviceAv,
+            rows,
+            head.into_bytes(),
+            tail(next),
+        ),
+        n,
+        "deviceavinfo",
+    ))
 }

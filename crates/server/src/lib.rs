@@ -29,7 +29,9 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use snapshot::Snapshots;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::TraceLayer;
 
 /// Limits and defaults, each overridable in configuration (decisions.md gives the defaults).
@@ -69,7 +71,11 @@ pub struct AppState {
 pub fn metrics_handle() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            metrics_exporter_prometheus::PrometheusBuilder::new()
+                .install_recorder()
+                .ok()
+        })
         .clone()
 }
 
@@ -104,13 +110,18 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let endpoint = endpoints::lookup(req.uri().path());
     let label = endpoint.map_or("unknown", |e| e.path);
     let result = match endpoint {
-        None => Err(ApiError::not_found(format!("Resource {} was not found.", req.uri().path()))),
+        None => Err(ApiError::not_found(format!(
+            "Resource {} was not found.",
+            req.uri().path()
+        ))),
         Some(_) if req.method() != Method::GET && req.method() != Method::HEAD => {
             Err(ApiError::method_not_allowed(req.method().as_str()))
         }
         Some(endpoint) => match state.auth.authenticate(req.headers(), endpoint) {
             Err(e) => Err(e),
-            Ok(principal) => handlers::handle(&state, endpoint, &principal, req.uri().query()).await,
+            Ok(principal) => {
+                handlers::handle(&state, endpoint, &principal, req.uri().query()).await
+            }
         },
     };
     let response = result.unwrap_or_else(|e| {
@@ -122,8 +133,10 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         e.with_target(&request_id).into_response()
     });
     let status = response.status().as_u16().to_string();
-    metrics::counter!("posture_http_requests_total", "endpoint" => label, "status" => status).increment(1);
-    metrics::histogram!("posture_http_request_seconds", "endpoint" => label).record(started.elapsed().as_secs_f64());
+    metrics::counter!("posture_http_requests_total", "endpoint" => label, "status" => status)
+        .increment(1);
+    metrics::histogram!("posture_http_request_seconds", "endpoint" => label)
+        .record(started.elapsed().as_secs_f64());
     response
 }
 
@@ -140,7 +153,14 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 async fn metrics(State(state): State<AppState>) -> Response {
     match &state.metrics {
-        Some(h) => ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        Some(h) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4",
+            )],
+            h.render(),
+        )
+            .into_response(),
         None => ApiError::not_found("Metrics are not enabled in this process.").into_response(),
     }
 }

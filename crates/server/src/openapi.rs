@@ -9,16 +9,36 @@ fn error_response(description: &str) -> Value {
 }
 
 fn string_props(names: &[&str]) -> Value {
-    Value::Object(names.iter().map(|n| (n.to_string(), json!({"type": ["string", "null"]}))).collect())
+    Value::Object(
+        names
+            .iter()
+            .map(|n| (n.to_string(), json!({"type": ["string", "null"]})))
+            .collect(),
+    )
 }
 
 fn record_schemas() -> Value {
     let device = ["deviceId", "rbacGroupName", "deviceName", "osPlatform"];
     let mut vuln = string_props(&[
-        "id", "deviceId", "rbacGroupName", "deviceName", "osPlatform", "osVersion", "osArchitecture", "softwareVendor",
-        "softwareName", "softwareVersion", "cveId", "vulnerabilitySeverityLevel", "recommendedSecurityUpdate",
-        "recommendedSecurityUpdateId", "recommendedSecurityUpdateUrl", "lastSeenTimestamp", "firstSeenTimestamp",
-        "exploitabilityLevel", "recommendationReference",
+        "id",
+        "deviceId",
+        "rbacGroupName",
+        "deviceName",
+        "osPlatform",
+        "osVersion",
+        "osArchitecture",
+        "softwareVendor",
+        "softwareName",
+        "softwareVersion",
+        "cveId",
+        "vulnerabilitySeverityLevel",
+        "recommendedSecurityUpdate",
+        "recommendedSecurityUpdateId",
+        "recommendedSecurityUpdateUrl",
+        "lastSeenTimestamp",
+        "firstSeenTimestamp",
+        "exploitabilityLevel",
+        "recommendationReference",
     ]);
     vuln["diskPaths"] = json!({"type": "array", "items": {"type": "string"}});
     vuln["registryPaths"] = json!({"type": "array", "items": {"type": "string"}});
@@ -26,7 +46,15 @@ fn record_schemas() -> Value {
     vuln["cvssScore"] = json!({"type": ["number", "null"]});
     vuln["rbacGroupId"] = json!({"type": "integer"});
     let mut sca = string_props(&device);
-    for k in ["osVersion", "timestamp", "configurationId", "configurationCategory", "configurationSubcategory", "configurationName", "recommendationReference"] {
+    for k in [
+        "osVersion",
+        "timestamp",
+        "configurationId",
+        "configurationCategory",
+        "configurationSubcategory",
+        "configurationName",
+        "recommendationReference",
+    ] {
         sca[k] = json!({"type": ["string", "null"]});
     }
     sca["configurationImpact"] = json!({"type": "integer", "minimum": 1, "maximum": 10});
@@ -35,7 +63,14 @@ fn record_schemas() -> Value {
     }
     sca["rbacGroupId"] = json!({"type": "integer"});
     let mut sw = string_props(&device);
-    for k in ["softwareVendor", "softwareName", "softwareVersion", "softwareFirstSeenTimestamp", "endOfSupportStatus", "endOfSupportDate"] {
+    for k in [
+        "softwareVendor",
+        "softwareName",
+        "softwareVersion",
+        "softwareFirstSeenTimestamp",
+        "endOfSupportStatus",
+        "endOfSupportDate",
+    ] {
         sw[k] = json!({"type": ["string", "null"]});
     }
     sw["numberOfWeaknesses"] = json!({"type": "integer"});
@@ -43,16 +78,42 @@ fn record_schemas() -> Value {
     sw["registryPaths"] = json!({"type": "array", "items": {"type": "string"}});
     sw["rbacGroupId"] = json!({"type": "integer"});
     let mut noncpe = string_props(&device);
-    for k in ["softwareVendor", "softwareName", "softwareVersion", "softwareLastSeenTimestamp"] {
+    for k in [
+        "softwareVendor",
+        "softwareName",
+        "softwareVersion",
+        "softwareLastSeenTimestamp",
+    ] {
         noncpe[k] = json!({"type": ["string", "null"]});
     }
     noncpe["rbacGroupId"] = json!({"type": "integer"});
     let mut av = string_props(&[
-        "id", "machineId", "computerDnsName", "osKind", "osPlatform", "osVersion", "avMode", "avSignatureVersion",
-        "avEngineVersion", "avPlatformVersion", "lastSeenTime", "quickScanResult", "quickScanError", "quickScanTime",
-        "fullScanResult", "fullScanError", "fullScanTime", "dataRefreshTimestamp", "avEngineUpdateTime",
-        "avSignatureUpdateTime", "avPlatformUpdateTime", "avIsSignatureUpToDate", "avIsEngineUpToDate",
-        "avIsPlatformUpToDate", "avSignaturePublishTime", "rbacGroupName",
+        "id",
+        "machineId",
+        "computerDnsName",
+        "osKind",
+        "osPlatform",
+        "osVersion",
+        "avMode",
+        "avSignatureVersion",
+        "avEngineVersion",
+        "avPlatformVersion",
+        "lastSeenTime",
+        "quickScanResult",
+        "quickScanError",
+        "quickScanTime",
+        "fullScanResult",
+        "fullScanError",
+        "fullScanTime",
+        "dataRefreshTimestamp",
+        "avEngineUpdateTime",
+        "avSignatureUpdateTime",
+        "avPlatformUpdateTime",
+        "avIsSignatureUpToDate",
+        "avIsEngineUpToDate",
+        "avIsPlatformUpToDate",
+        "avSignaturePublishTime",
+        "rbacGroupName",
     ]);
     av["rbacGroupId"] = json!({"type": "integer"});
     let obj = |p: Value| json!({"type": "object", "properties": p});

@@ -43,9 +43,12 @@ impl SkipToken {
     }
 
     pub fn decode(text: &str) -> Result<SkipToken, ApiError> {
-        let bad = || ApiError::invalid_input("Invalid value for $skiptoken: the token is malformed.");
+        let bad =
+            || ApiError::invalid_input("Invalid value for $skiptoken: the token is malformed.");
         // `+` may arrive as a space when a client decodes the query as a form.
-        let bytes = STANDARD.decode(text.trim().replace(' ', "+")).map_err(|_| bad())?;
+        let bytes = STANDARD
+            .decode(text.trim().replace(' ', "+"))
+            .map_err(|_| bad())?;
         let token: SkipToken = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         if model::timefmt::parse_time_path(&token.export_definition.time_path).is_none() {
             return Err(bad());
@@ -70,14 +73,20 @@ pub fn resolve_token(
     let row = usize::try_from(token.export_file_index)
         .ok()
         .and_then(|part| export.position(part, token.line_stopped_at))
-        .ok_or_else(|| ApiError::invalid_input("Invalid value for $skiptoken: the position does not exist in its snapshot."))?;
+        .ok_or_else(|| {
+            ApiError::invalid_input(
+                "Invalid value for $skiptoken: the position does not exist in its snapshot.",
+            )
+        })?;
     Ok((snapshot, row))
 }
 
 pub fn token_for(snapshot: &Snapshot, kind: ExportKind, row: u64) -> SkipToken {
     let (part, line) = snapshot.export(kind).locate(row);
     SkipToken {
-        export_definition: ExportDefinition { time_path: snapshot.time_path().to_owned() },
+        export_definition: ExportDefinition {
+            time_path: snapshot.time_path().to_owned(),
+        },
         export_file_index: part as u64,
         line_stopped_at: line,
     }
@@ -102,13 +111,19 @@ impl Rows {
 }
 
 /// Streams `head`, the rendered rows separated by commas, then `tail`.
-pub fn stream_rows(snapshot: Arc<Snapshot>, kind: ExportKind, rows: Rows, head: Vec<u8>, tail: Vec<u8>) -> Body {
+pub fn stream_rows(
+    snapshot: Arc<Snapshot>,
+    kind: ExportKind,
+    rows: Rows,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+) -> Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     tokio::task::spawn_blocking(move || {
         let mut buf = Vec::with_capacity(CHUNK + 4096);
         buf.extend_from_slice(&head);
         let mut first = true;
-        let mut send = |buf: &mut Vec<u8>| -> bool {
+        let send = |buf: &mut Vec<u8>| -> bool {
             let chunk = Bytes::from(std::mem::replace(buf, Vec::with_capacity(CHUNK + 4096)));
             tx.blocking_send(chunk).is_ok()
         };
@@ -130,7 +145,9 @@ pub fn stream_rows(snapshot: Arc<Snapshot>, kind: ExportKind, rows: Rows, head: 
         }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (Ok::<Bytes, std::convert::Infallible>(chunk), rx))
+        rx.recv()
+            .await
+            .map(|chunk| (Ok::<Bytes, std::convert::Infallible>(chunk), rx))
     });
     Body::from_stream(stream)
 }
@@ -150,8 +167,20 @@ mod tests {
 
     #[test]
     fn broken_tokens_are_invalid_input() {
-        for bad in ["", "!!!", "e30=", "eyJhIjoxfQ==", &STANDARD.encode(r#"{"ExportDefinition":{"TimePath":"x"},"ExportFileIndex":0,"LineStoppedAt":0}"#)] {
-            assert_eq!(SkipToken::decode(bad).unwrap_err().code, "InvalidInput", "{bad}");
+        for bad in [
+            "",
+            "!!!",
+            "e30=",
+            "eyJhIjoxfQ==",
+            &STANDARD.encode(
+                r#"{"ExportDefinition":{"TimePath":"x"},"ExportFileIndex":0,"LineStoppedAt":0}"#,
+            ),
+        ] {
+            assert_eq!(
+                SkipToken::decode(bad).unwrap_err().code,
+                "InvalidInput",
+                "{bad}"
+            );
         }
     }
 }

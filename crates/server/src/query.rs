@@ -36,25 +36,43 @@ impl Query {
                     return Err(ApiError::odata(format!(
                         "The query parameter '{}' is not supported by this endpoint{}.",
                         name.trim(),
-                        if odata.is_empty() { String::new() } else { format!("; supported options: {}", odata.join(", ")) }
+                        if odata.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; supported options: {}", odata.join(", "))
+                        }
                     )));
                 }
-            } else if odata.iter().any(|o| o.strip_prefix('$') == Some(lower.as_str())) {
+            } else if odata
+                .iter()
+                .any(|o| o.strip_prefix('$') == Some(lower.as_str()))
+            {
                 // `top=5` is not `$top=5`; OData options keep their `$`. Ignored like any unknown plain name.
                 continue;
             } else {
                 lower
             };
-            if (odata.contains(&name.as_str()) || plain.contains(&name.as_str())) && params.iter().any(|p| p.name == name) {
-                return Err(ApiError::invalid_input(format!("Parameter {name} is specified more than once.")));
+            if (odata.contains(&name.as_str()) || plain.contains(&name.as_str()))
+                && params.iter().any(|p| p.name == name)
+            {
+                return Err(ApiError::invalid_input(format!(
+                    "Parameter {name} is specified more than once."
+                )));
             }
-            params.push(Param { name, value: value.trim().to_owned(), raw_value: value });
+            params.push(Param {
+                name,
+                value: value.trim().to_owned(),
+                raw_value: value,
+            });
         }
         Ok(Query { params })
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|p| p.name == name).map(|p| p.value.as_str())
+        self.params
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.value.as_str())
     }
 
     /// The parameters to echo in a nextLink: lower-cased names, original values
@@ -66,7 +84,9 @@ impl Query {
             .filter(|p| !except.contains(&p.name.as_str()))
             .map(|p| (p.name.as_str(), p.raw_value.as_str()))
             .collect();
-        serde_urlencoded::to_string(pairs).unwrap_or_default().replace('+', "%20")
+        serde_urlencoded::to_string(pairs)
+            .unwrap_or_default()
+            .replace('+', "%20")
     }
 }
 
@@ -86,11 +106,18 @@ mod tests {
 
     #[test]
     fn names_are_case_insensitive_and_dollar_tolerated() {
-        let q = Query::parse(Some("PageSize=3%20%20&$SasValidHours=2&sinceTime=2021-05-19"), &["$top"], &["pagesize", "sasvalidhours"])
-            .unwrap();
+        let q = Query::parse(
+            Some("PageSize=3%20%20&$SasValidHours=2&sinceTime=2021-05-19"),
+            &["$top"],
+            &["pagesize", "sasvalidhours"],
+        )
+        .unwrap();
         assert_eq!(q.get("pagesize"), Some("3"));
         assert_eq!(q.get("sasvalidhours"), Some("2"));
-        assert_eq!(q.echo(&[]), "pagesize=3%20%20&sasvalidhours=2&sincetime=2021-05-19");
+        assert_eq!(
+            q.echo(&[]),
+            "pagesize=3%20%20&sasvalidhours=2&sincetime=2021-05-19"
+        );
     }
 
     #[test]
@@ -99,6 +126,9 @@ mod tests {
         assert_eq!(e.code, "ODataError");
         let e = Query::parse(Some("pagesize=1&PAGESIZE=2"), &[], &["pagesize"]).unwrap_err();
         assert_eq!(e.code, "InvalidInput");
-        assert!(Query::parse(Some("%ZZ=1"), &[], &[]).is_err() || Query::parse(Some("%ZZ=1"), &[], &[]).is_ok());
+        assert!(
+            Query::parse(Some("%ZZ=1"), &[], &[]).is_err()
+                || Query::parse(Some("%ZZ=1"), &[], &[]).is_ok()
+        );
     }
 }

@@ -57,7 +57,10 @@ pub enum BuildError {
     #[error(transparent)]
     Format(#[from] FormatError),
     #[error("cannot write {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("JSON rendering failed: {0}")]
     Json(#[from] serde_json::Error),
     #[error("snapshot exceeds format limits: {0}")]
@@ -74,7 +77,10 @@ pub struct BuildOptions {
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { part_target_bytes: 256 << 20, batch: 2048 }
+        BuildOptions {
+            part_target_bytes: 256 << 20,
+            batch: 2048,
+        }
     }
 }
 
@@ -140,29 +146,50 @@ struct Builder<'a> {
     av_pending: Vec<AvPending>,
     av_reference: AvReference,
     key: String,
+    /// Time spent matching software and evaluating configuration rules.
+    assess_time: std::time::Duration,
 }
 
 fn software_key(buf: &mut String, sw: &InstalledSoftware, kind: OsKind) {
     buf.clear();
-    for part in [sw.vendor.as_str(), &sw.name, &sw.version, sw.cpe.as_deref().unwrap_or(""), kind.as_str()] {
+    for part in [
+        sw.vendor.as_str(),
+        &sw.name,
+        &sw.version,
+        sw.cpe.as_deref().unwrap_or(""),
+        kind.as_str(),
+    ] {
         buf.push_str(part);
         buf.push('\u{0}');
     }
 }
 
 impl<'a> Builder<'a> {
-    fn new(dir: &'a Path, kb: &'a KnowledgeBase, generated_at: DateTime<Utc>, opts: &BuildOptions) -> Result<Self, BuildError> {
+    fn new(
+        dir: &'a Path,
+        kb: &'a KnowledgeBase,
+        generated_at: DateTime<Utc>,
+        opts: &BuildOptions,
+    ) -> Result<Self, BuildError> {
         let mut rows = BTreeMap::new();
         let mut planners = BTreeMap::new();
         for kind in ExportKind::ALL {
             if kind.row_size() > 0 {
-                rows.insert(kind, RowWriter::create(&dir.join(format!("{}.rows", kind.file_stem())))?);
+                rows.insert(
+                    kind,
+                    RowWriter::create(&dir.join(format!("{}.rows", kind.file_stem())))?,
+                );
             }
-            planners.insert(kind, PartPlanner::new(opts.part_target_bytes / kind.approx_record_bytes()));
+            planners.insert(
+                kind,
+                PartPlanner::new(opts.part_target_bytes / kind.approx_record_bytes()),
+            );
         }
         let evidence_path = dir.join("evidence.ndjson");
-        let evidence = std::fs::File::create(&evidence_path)
-            .map_err(|source| BuildError::Io { path: evidence_path.display().to_string(), source })?;
+        let evidence = std::fs::File::create(&evidence_path).map_err(|source| BuildError::Io {
+            path: evidence_path.display().to_string(),
+            source,
+        })?;
         let mut b = Builder {
             dir,
             kb,
@@ -185,6 +212,7 @@ impl<'a> Builder<'a> {
             av_pending: Vec::new(),
             av_reference: AvReference::default(),
             key: String::new(),
+            assess_time: std::time::Duration::ZERO,
         };
         b.write_configurations()?;
         Ok(b)
@@ -234,7 +262,8 @@ impl<'a> Builder<'a> {
         if let Some(id) = self.paths_index.get(&out) {
             return Ok(*id);
         }
-        let id = u32::try_from(self.paths_frags.len()).map_err(|_| BuildError::TooLarge("install paths"))?;
+        let id = u32::try_from(self.paths_frags.len())
+            .map_err(|_| BuildError::TooLarge("install paths"))?;
         self.paths_frags.push(&out)?;
         self.paths_index.insert(out, id);
         Ok(id)
@@ -277,6 +306,7 @@ impl<'a> Builder<'a> {
         }
         // Step 2: assess new software versions in parallel.
         let kb = self.kb;
+        let assess_started = std::time::Instant::now();
         let assessed: Vec<(u32, &InstalledSoftware, Vec<Finding>)> = pending
             .par_iter()
             .map(|(id, sw, os)| {
@@ -288,6 +318,7 @@ impl<'a> Builder<'a> {
                 (*id, *sw, findings)
             })
             .collect();
+        self.assess_time += assess_started.elapsed();
         for (id, sw, findings) in assessed {
             self.register_software(id, sw, findings)?;
         }
@@ -298,16 +329,27 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn register_software(&mut self, id: u32, sw: &InstalledSoftware, findings: Vec<Finding>) -> Result<(), BuildError> {
-        debug_assert_eq!(id as u64, self.software_frags.len() / slot::SOFTWARE_SLOTS as u64);
+    fn register_software(
+        &mut self,
+        id: u32,
+        sw: &InstalledSoftware,
+        findings: Vec<Finding>,
+    ) -> Result<(), BuildError> {
+        debug_assert_eq!(
+            id as u64,
+            self.software_frags.len() / slot::SOFTWARE_SLOTS as u64
+        );
         let mut ids = Vec::with_capacity(findings.len());
         let mut out = Vec::with_capacity(256);
         for f in &findings {
-            let fid = u32::try_from(self.finding_published.len()).map_err(|_| BuildError::TooLarge("findings"))?;
+            let fid = u32::try_from(self.finding_published.len())
+                .map_err(|_| BuildError::TooLarge("findings"))?;
             ids.push(fid);
-            self.finding_published.push(f.published.as_ref().map_or(0, secs));
+            self.finding_published
+                .push(f.published.as_ref().map_or(0, secs));
             self.finding_software.push(&id.to_le_bytes())?;
-            self.finding_frags.push(&f.cve_id.as_deref().map(js_inner).unwrap_or_default())?;
+            self.finding_frags
+                .push(&f.cve_id.as_deref().map(js_inner).unwrap_or_default())?;
             out.clear();
             field(&mut out, "cveId");
             js_opt(&mut out, f.cve_id.as_deref());
@@ -331,8 +373,15 @@ impl<'a> Builder<'a> {
             out.push(b',');
             field(&mut out, "recommendationReference");
             js(&mut out, &format!("va-_-{}-_-{}", sw.vendor, sw.name));
-            write!(out, ",\"securityUpdateAvailable\":{},\"cvssScore\":", f.fixed_version.is_some())
-                .map_err(|source| BuildError::Io { path: "findings".into(), source })?;
+            write!(
+                out,
+                ",\"securityUpdateAvailable\":{},\"cvssScore\":",
+                f.fixed_version.is_some()
+            )
+            .map_err(|source| BuildError::Io {
+                path: "findings".into(),
+                source,
+            })?;
             serde_json::to_writer(&mut out, &f.cvss_score)?;
             out.push(b',');
             self.finding_frags.push(&out)?;
@@ -342,7 +391,10 @@ impl<'a> Builder<'a> {
             )?;
             self.evidence
                 .write_all(b"\n")
-                .map_err(|source| BuildError::Io { path: "evidence.ndjson".into(), source })?;
+                .map_err(|source| BuildError::Io {
+                    path: "evidence.ndjson".into(),
+                    source,
+                })?;
         }
         // Software fragments.
         let mut id_part = js_inner(&sw.name);
@@ -362,15 +414,31 @@ impl<'a> Builder<'a> {
         fields.push(b',');
         self.software_frags.push(&fields)?;
         let weaknesses = findings.iter().filter(|f| f.cve_id.is_some()).count();
-        write!(fields, "\"numberOfWeaknesses\":{weaknesses},")
-            .map_err(|source| BuildError::Io { path: "software".into(), source })?;
+        write!(fields, "\"numberOfWeaknesses\":{weaknesses},").map_err(|source| {
+            BuildError::Io {
+                path: "software".into(),
+                source,
+            }
+        })?;
         self.software_frags.push(&fields)?;
         out.clear();
         field(&mut out, "endOfSupportStatus");
-        js(&mut out, sw.end_of_support.as_ref().map_or("None", |e| e.status.as_str()));
+        js(
+            &mut out,
+            sw.end_of_support
+                .as_ref()
+                .map_or("None", |e| e.status.as_str()),
+        );
         out.push(b',');
         field(&mut out, "endOfSupportDate");
-        js_opt(&mut out, sw.end_of_support.as_ref().and_then(|e| e.date).map(|d| timefmt::offset_date(&d)).as_deref());
+        js_opt(
+            &mut out,
+            sw.end_of_support
+                .as_ref()
+                .and_then(|e| e.date)
+                .map(|d| timefmt::offset_date(&d))
+                .as_deref(),
+        );
         out.push(b',');
         self.software_frags.push(&out)?;
         if let Some(slot) = self.software_findings.get_mut(id as usize) {
@@ -389,19 +457,33 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn write_device(&mut self, state: &DeviceState, software: &[(usize, u32)]) -> Result<(), BuildError> {
+    fn write_device(
+        &mut self,
+        state: &DeviceState,
+        software: &[(usize, u32)],
+    ) -> Result<(), BuildError> {
         let r = &state.report;
         let d = self.devices;
         self.devices = d.checked_add(1).ok_or(BuildError::TooLarge("devices"))?;
         let group = r.group.clone().unwrap_or_else(GroupRef::unassigned);
-        self.groups.entry(group.id).or_insert_with(|| group.name.clone());
+        self.groups
+            .entry(group.id)
+            .or_insert_with(|| group.name.clone());
         let g = group.id;
         let mut row = [0u8; 16];
         for &(i, sw_id) in software {
             let sw = &r.software[i];
-            let first_seen = state.software_first_seen.get(i).copied().unwrap_or(r.reported_at);
+            let first_seen = state
+                .software_first_seen
+                .get(i)
+                .copied()
+                .unwrap_or(r.reported_at);
             let paths = self.intern_paths(sw)?;
-            let is_cpe = self.software_is_cpe.get(sw_id as usize).copied().unwrap_or(false);
+            let is_cpe = self
+                .software_is_cpe
+                .get(sw_id as usize)
+                .copied()
+                .unwrap_or(false);
             row[0..4].copy_from_slice(&d.to_le_bytes());
             row[4..8].copy_from_slice(&sw_id.to_le_bytes());
             if is_cpe {
@@ -411,11 +493,17 @@ impl<'a> Builder<'a> {
             } else {
                 self.add_row(ExportKind::NonCpeSoftware, g, &row[..8])?;
             }
-            let findings = self.software_findings.get(sw_id as usize).cloned().unwrap_or_default();
+            let findings = self
+                .software_findings
+                .get(sw_id as usize)
+                .cloned()
+                .unwrap_or_default();
             for f in findings {
                 // A CVE is first seen on the device when both the software and the record existed.
                 let published = self.finding_published.get(f as usize).copied().unwrap_or(0);
-                let seen = secs(&first_seen).max(published).min(secs(&self.generated_at));
+                let seen = secs(&first_seen)
+                    .max(published)
+                    .min(secs(&self.generated_at));
                 row[4..8].copy_from_slice(&f.to_le_bytes());
                 row[8..12].copy_from_slice(&paths.to_le_bytes());
                 row[12..16].copy_from_slice(&seen.to_le_bytes());
@@ -423,6 +511,7 @@ impl<'a> Builder<'a> {
             }
         }
         let kb = self.kb;
+        let rules_started = std::time::Instant::now();
         for (ci, conf) in kb.catalog.for_os(r.os.kind) {
             let outcome = conf.evaluate(&r.settings);
             let variant = (outcome.applicable as u16) | ((outcome.compliant as u16) << 1);
@@ -432,6 +521,7 @@ impl<'a> Builder<'a> {
             sca[6..8].copy_from_slice(&variant.to_le_bytes());
             self.add_row(ExportKind::SecureConfiguration, g, &sca)?;
         }
+        self.assess_time += rules_started.elapsed();
         for kind in [ExportKind::DeviceAv, ExportKind::InfoGathering] {
             self.add_row(kind, g, &[])?;
         }
@@ -452,7 +542,11 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn write_device_fragments(&mut self, state: &DeviceState, group: &GroupRef) -> Result<(), BuildError> {
+    fn write_device_fragments(
+        &mut self,
+        state: &DeviceState,
+        group: &GroupRef,
+    ) -> Result<(), BuildError> {
         let r = &state.report;
         let id = r.device_id.as_str();
         let mut common = Vec::with_capacity(256); // "deviceId":..,"rbacGroupName":..,"deviceName":..,"osPlatform":..
@@ -494,7 +588,10 @@ impl<'a> Builder<'a> {
         noncpe.push(b'{');
         field(&mut noncpe, "deviceId");
         js(&mut noncpe, id);
-        write!(noncpe, ",\"rbacGroupId\":{},", group.id).map_err(|source| BuildError::Io { path: "devices".into(), source })?;
+        write!(noncpe, ",\"rbacGroupId\":{},", group.id).map_err(|source| BuildError::Io {
+            path: "devices".into(),
+            source,
+        })?;
         field(&mut noncpe, "rbacGroupName");
         js(&mut noncpe, &group.name);
         noncpe.push(b',');
@@ -505,15 +602,26 @@ impl<'a> Builder<'a> {
         js(&mut noncpe, &r.os.platform);
         noncpe.push(b',');
         self.device_frags.push(&noncpe)?;
-        self.device_frags.push(format!("\"rbacGroupId\":{}}}", group.id).as_bytes())?;
-        self.device_frags.push(timefmt::seen(&r.reported_at).as_bytes())?;
+        self.device_frags
+            .push(format!("\"rbacGroupId\":{}}}", group.id).as_bytes())?;
+        self.device_frags
+            .push(timefmt::seen(&r.reported_at).as_bytes())?;
         self.device_frags.push(
-            format!("\"softwareLastSeenTimestamp\":\"{}\"}}", timefmt::millis_space(&r.reported_at)).as_bytes(),
+            format!(
+                "\"softwareLastSeenTimestamp\":\"{}\"}}",
+                timefmt::millis_space(&r.reported_at)
+            )
+            .as_bytes(),
         )?;
         Ok(())
     }
 
-    fn finish(mut self, seq: u64, time_path: String, progress: &dyn Progress) -> Result<Manifest, BuildError> {
+    fn finish(
+        mut self,
+        seq: u64,
+        time_path: String,
+        progress: &dyn Progress,
+    ) -> Result<(Manifest, BuildStats), BuildError> {
         progress.stage("antivirus health");
         let mut av_frags = FragWriter::create(self.dir, "deviceav")?;
         let mut info_frags = FragWriter::create(self.dir, "infogathering")?;
@@ -531,14 +639,25 @@ impl<'a> Builder<'a> {
         self.finding_frags.finish()?;
         self.finding_software.finish()?;
         self.paths_frags.finish()?;
-        let file = self.evidence.into_inner().map_err(|e| BuildError::Io { path: "evidence.ndjson".into(), source: e.into_error() })?;
-        file.sync_all().map_err(|source| BuildError::Io { path: "evidence.ndjson".into(), source })?;
+        let file = self.evidence.into_inner().map_err(|e| BuildError::Io {
+            path: "evidence.ndjson".into(),
+            source: e.into_error(),
+        })?;
+        file.sync_all().map_err(|source| BuildError::Io {
+            path: "evidence.ndjson".into(),
+            source,
+        })?;
         for (_, w) in std::mem::take(&mut self.rows) {
             w.finish()?;
         }
-        let exports: BTreeMap<ExportKind, ExportManifest> =
-            std::mem::take(&mut self.planners).into_iter().map(|(k, p)| (k, p.finish())).collect();
-        Ok(Manifest {
+        let exports: BTreeMap<ExportKind, ExportManifest> = std::mem::take(&mut self.planners)
+            .into_iter()
+            .map(|(k, p)| (k, p.finish()))
+            .collect();
+        let stats = BuildStats {
+            assess_seconds: self.assess_time.as_secs_f64(),
+        };
+        let manifest = Manifest {
             format: FORMAT_VERSION,
             seq,
             time_path,
@@ -548,10 +667,22 @@ impl<'a> Builder<'a> {
             devices: self.devices as u64,
             distinct_software,
             findings,
-            groups: self.groups.into_iter().map(|(id, name)| GroupEntry { id, name }).collect(),
+            groups: self
+                .groups
+                .into_iter()
+                .map(|(id, name)| GroupEntry { id, name })
+                .collect(),
             exports,
-        })
+        };
+        Ok((manifest, stats))
     }
+}
+
+/// Measurements of one build.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BuildStats {
+    /// Seconds spent matching software versions and evaluating configuration rules.
+    pub assess_seconds: f64,
 }
 
 /// The deviceavinfo record and the InfoGatheringExport record of one device.
@@ -575,7 +706,10 @@ fn render_av(reference: &AvReference, p: &AvPending) -> Result<(Vec<u8>, Vec<u8>
         os_kind: p.os.kind.as_str().to_owned(),
         os_platform: p.os.platform.clone(),
         os_version: Some(p.os.version.clone()),
-        av_mode: av.and_then(|a| a.mode).map(|m| m.to_string()).unwrap_or_default(),
+        av_mode: av
+            .and_then(|a| a.mode)
+            .map(|m| m.to_string())
+            .unwrap_or_default(),
         av_signature_version: av.and_then(|a| a.signature_version.clone()),
         av_engine_version: av.and_then(|a| a.engine_version.clone()),
         av_platform_version: av.and_then(|a| a.platform_version.clone()),
@@ -600,7 +734,9 @@ fn render_av(reference: &AvReference, p: &AvPending) -> Result<(Vec<u8>, Vec<u8>
     let av_json = serde_json::to_vec(&record)?;
 
     let scan_obj = |s: Option<&model::ScanResult>| match s {
-        Some(s) => serde_json::json!({"ScanStatus": s.status, "ErrorCode": s.error.clone().unwrap_or_default(), "Timestamp": timefmt::iso_z(&s.time)}),
+        Some(s) => {
+            serde_json::json!({"ScanStatus": s.status, "ErrorCode": s.error.clone().unwrap_or_default(), "Timestamp": timefmt::iso_z(&s.time)})
+        }
         None => serde_json::Value::Null,
     };
     let scans = serde_json::json!({
@@ -614,19 +750,49 @@ fn render_av(reference: &AvReference, p: &AvPending) -> Result<(Vec<u8>, Vec<u8>
     let refresh = timefmt::iso_z(&p.received_at);
     let entries: [(&str, serde_json::Value); 15] = [
         ("AvMode", record.av_mode.clone().into()),
-        ("AvSignatureVersion", record.av_signature_version.clone().into()),
+        (
+            "AvSignatureVersion",
+            record.av_signature_version.clone().into(),
+        ),
         ("AvEngineVersion", record.av_engine_version.clone().into()),
-        ("AvPlatformVersion", record.av_platform_version.clone().into()),
-        ("AvEngineUpdateTime", record.av_engine_update_time.clone().into()),
-        ("AvSignatureUpdateTime", record.av_signature_update_time.clone().into()),
-        ("AvPlatformUpdateTime", record.av_platform_update_time.clone().into()),
-        ("AvIsSignatureUptoDate", record.av_is_signature_up_to_date.clone().into()),
-        ("AvIsEngineUptodate", record.av_is_engine_up_to_date.clone().into()),
-        ("AvIsPlatformUptodate", record.av_is_platform_up_to_date.clone().into()),
-        ("AvSignaturePublishTime", record.av_signature_publish_time.clone().into()),
+        (
+            "AvPlatformVersion",
+            record.av_platform_version.clone().into(),
+        ),
+        (
+            "AvEngineUpdateTime",
+            record.av_engine_update_time.clone().into(),
+        ),
+        (
+            "AvSignatureUpdateTime",
+            record.av_signature_update_time.clone().into(),
+        ),
+        (
+            "AvPlatformUpdateTime",
+            record.av_platform_update_time.clone().into(),
+        ),
+        (
+            "AvIsSignatureUptoDate",
+            record.av_is_signature_up_to_date.clone().into(),
+        ),
+        (
+            "AvIsEngineUptodate",
+            record.av_is_engine_up_to_date.clone().into(),
+        ),
+        (
+            "AvIsPlatformUptodate",
+            record.av_is_platform_up_to_date.clone().into(),
+        ),
+        (
+            "AvSignaturePublishTime",
+            record.av_signature_publish_time.clone().into(),
+        ),
         ("AvSignatureDataRefreshTime", refresh.clone().into()),
         ("AvModeDataRefreshTime", refresh.into()),
-        ("CloudProtectionState", av.and_then(|a| a.cloud_protection.clone()).into()),
+        (
+            "CloudProtectionState",
+            av.and_then(|a| a.cloud_protection.clone()).into(),
+        ),
         ("AvScanResults", serde_json::to_string(&scans)?.into()),
     ];
     for (k, v) in entries {
@@ -663,13 +829,15 @@ pub fn build_snapshot(
     generated_at: DateTime<Utc>,
     opts: &BuildOptions,
     progress: &dyn Progress,
-) -> Result<Manifest, PublishBuildError> {
+) -> Result<(Manifest, BuildStats), PublishBuildError> {
     let mut builder = Builder::new(dir, kb, generated_at, opts)?;
     progress.stage("assessing devices");
     let mut done = 0u64;
     state.scan_devices(opts.batch, &mut |batch| {
         done += batch.len() as u64;
-        builder.process_batch(batch).map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+        builder
+            .process_batch(batch)
+            .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
         progress.devices(done);
         Ok(())
     })?;

@@ -22,7 +22,10 @@ pub struct FormatError {
 }
 
 fn err(path: &Path) -> impl FnOnce(std::io::Error) -> FormatError + '_ {
-    move |source| FormatError { path: path.to_owned(), source }
+    move |source| FormatError {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// A read-only mapping; empty files are represented without a map (mmap of 0 bytes fails).
@@ -55,7 +58,11 @@ pub struct RowWriter {
 impl RowWriter {
     pub fn create(path: &Path) -> Result<RowWriter, FormatError> {
         let file = File::create(path).map_err(err(path))?;
-        Ok(RowWriter { path: path.to_owned(), out: BufWriter::with_capacity(1 << 20, file), rows: 0 })
+        Ok(RowWriter {
+            path: path.to_owned(),
+            out: BufWriter::with_capacity(1 << 20, file),
+            rows: 0,
+        })
     }
     pub fn push(&mut self, row: &[u8]) -> Result<(), FormatError> {
         self.rows += 1;
@@ -65,7 +72,10 @@ impl RowWriter {
         self.rows
     }
     pub fn finish(self) -> Result<u64, FormatError> {
-        let file = self.out.into_inner().map_err(|e| FormatError { path: self.path.clone(), source: e.into_error() })?;
+        let file = self.out.into_inner().map_err(|e| FormatError {
+            path: self.path.clone(),
+            source: e.into_error(),
+        })?;
         file.sync_all().map_err(err(&self.path))?;
         Ok(self.rows)
     }
@@ -82,10 +92,17 @@ impl FragWriter {
     pub fn create(dir: &Path, stem: &str) -> Result<FragWriter, FormatError> {
         let mut index = RowWriter::create(&dir.join(format!("{stem}.fidx")))?;
         index.push(&0u64.to_le_bytes())?;
-        Ok(FragWriter { data: RowWriter::create(&dir.join(format!("{stem}.frag")))?, index, offset: 0 })
+        Ok(FragWriter {
+            data: RowWriter::create(&dir.join(format!("{stem}.frag")))?,
+            index,
+            offset: 0,
+        })
     }
     pub fn push(&mut self, fragment: &[u8]) -> Result<(), FormatError> {
-        self.data.out.write_all(fragment).map_err(err(&self.data.path))?;
+        self.data
+            .out
+            .write_all(fragment)
+            .map_err(err(&self.data.path))?;
         self.offset += fragment.len() as u64;
         self.index.push(&self.offset.to_le_bytes())
     }
@@ -135,13 +152,21 @@ impl FragTable {
 }
 
 pub fn read_u32(bytes: &[u8], at: usize) -> u32 {
-    bytes.get(at..at + 4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_le_bytes)
+    bytes
+        .get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_le_bytes)
 }
 pub fn read_u16(bytes: &[u8], at: usize) -> u16 {
-    bytes.get(at..at + 2).and_then(|b| b.try_into().ok()).map_or(0, u16::from_le_bytes)
+    bytes
+        .get(at..at + 2)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u16::from_le_bytes)
 }
 
 /// Fsyncs a directory so a rename into it is durable.
 pub fn sync_dir(path: &Path) -> Result<(), FormatError> {
-    File::open(path).and_then(|d| d.sync_all()).map_err(err(path))
+    File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(err(path))
 }

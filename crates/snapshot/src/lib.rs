@@ -23,7 +23,7 @@ pub mod manifest;
 mod reader;
 mod registry;
 
-pub use build::{BuildError, BuildOptions, PublishBuildError, build_snapshot};
+pub use build::{BuildError, BuildOptions, BuildStats, PublishBuildError, build_snapshot};
 pub use kinds::ExportKind;
 pub use manifest::{ExportManifest, Manifest, Part};
 pub use reader::{OpenError, Snapshot, write_seen_secs};

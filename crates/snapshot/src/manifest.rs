@@ -78,13 +78,20 @@ pub(crate) struct PartPlanner {
 
 impl PartPlanner {
     pub fn new(max_rows: u64) -> Self {
-        PartPlanner { max_rows: max_rows.max(1), manifest: ExportManifest::default() }
+        PartPlanner {
+            max_rows: max_rows.max(1),
+            manifest: ExportManifest::default(),
+        }
     }
     pub fn add_row(&mut self, group_id: u32) {
         let m = &mut self.manifest;
         match m.parts.last_mut() {
             Some(p) if p.group_id == group_id && p.rows < self.max_rows => p.rows += 1,
-            _ => m.parts.push(Part { group_id, start_row: m.rows, rows: 1 }),
+            _ => m.parts.push(Part {
+                group_id,
+                start_row: m.rows,
+                rows: 1,
+            }),
         }
         m.rows += 1;
     }
@@ -104,7 +111,11 @@ mod tests {
             p.add_row(g);
         }
         let m = p.finish();
-        let shape: Vec<(u32, u64, u64)> = m.parts.iter().map(|p| (p.group_id, p.start_row, p.rows)).collect();
+        let shape: Vec<(u32, u64, u64)> = m
+            .parts
+            .iter()
+            .map(|p| (p.group_id, p.start_row, p.rows))
+            .collect();
         assert_eq!(shape, [(0, 0, 3), (0, 3, 1), (5, 4, 2), (9, 6, 1)]);
         for row in 0..=m.rows {
             let (part, line) = m.locate(row);

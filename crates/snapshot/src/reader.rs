@@ -1,10 +1,10 @@
 //! Reading a published snapshot: memory-mapped row files and fragment tables.
 //! Rendering row `i` of an export seeks to `i * row_size` and concatenates fragments.
 
+use crate::ExportKind;
 use crate::build::slot;
 use crate::format::{FormatError, FragTable, Mapped, read_u16, read_u32};
 use crate::manifest::{ExportManifest, FORMAT_VERSION, Manifest};
-use crate::ExportKind;
 use model::wire::DeviceAvInfo;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -36,17 +36,25 @@ pub struct Snapshot {
 
 impl std::fmt::Debug for Snapshot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Snapshot").field("dir", &self.dir).field("time_path", &self.manifest.time_path).finish()
+        f.debug_struct("Snapshot")
+            .field("dir", &self.dir)
+            .field("time_path", &self.manifest.time_path)
+            .finish()
     }
 }
 
 impl Snapshot {
     pub fn open(dir: &Path) -> Result<Snapshot, OpenError> {
         let manifest_path = dir.join("manifest.json");
-        let text = std::fs::read(&manifest_path)
-            .map_err(|source| FormatError { path: manifest_path.clone(), source })?;
-        let manifest: Manifest = serde_json::from_slice(&text)
-            .map_err(|e| OpenError::Manifest { path: manifest_path.clone(), reason: e.to_string() })?;
+        let text = std::fs::read(&manifest_path).map_err(|source| FormatError {
+            path: manifest_path.clone(),
+            source,
+        })?;
+        let manifest: Manifest =
+            serde_json::from_slice(&text).map_err(|e| OpenError::Manifest {
+                path: manifest_path.clone(),
+                reason: e.to_string(),
+            })?;
         if manifest.format != FORMAT_VERSION {
             return Err(OpenError::Manifest {
                 path: manifest_path,
@@ -57,11 +65,16 @@ impl Snapshot {
         for kind in ExportKind::ALL {
             if kind.row_size() > 0 {
                 let map = Mapped::open(&dir.join(format!("{}.rows", kind.file_stem())))?;
-                let want = manifest.exports.get(&kind).map_or(0, |e| e.rows) * kind.row_size() as u64;
+                let want =
+                    manifest.exports.get(&kind).map_or(0, |e| e.rows) * kind.row_size() as u64;
                 if map.bytes().len() as u64 != want {
                     return Err(OpenError::Manifest {
                         path: manifest_path,
-                        reason: format!("{} rows file has {} bytes, expected {want}", kind.file_stem(), map.bytes().len()),
+                        reason: format!(
+                            "{} rows file has {} bytes, expected {want}",
+                            kind.file_stem(),
+                            map.bytes().len()
+                        ),
                     });
                 }
                 rows.insert(kind, map);
@@ -122,7 +135,12 @@ impl Snapshot {
         };
         match kind {
             ExportKind::Vulnerabilities => {
-                let (d, f, p, t) = (read_u32(r, 0), read_u32(r, 4), read_u32(r, 8), read_u32(r, 12));
+                let (d, f, p, t) = (
+                    read_u32(r, 0),
+                    read_u32(r, 4),
+                    read_u32(r, 8),
+                    read_u32(r, 12),
+                );
                 let s = read_u32(self.finding_software.bytes(), f as usize * 4);
                 out.extend_from_slice(b"{\"id\":\"");
                 out.extend_from_slice(self.device(d, slot::ID));
@@ -143,7 +161,12 @@ impl Snapshot {
                 out.extend_from_slice(self.device(d, slot::TAIL));
             }
             ExportKind::SoftwareInventory => {
-                let (d, s, p, t) = (read_u32(r, 0), read_u32(r, 4), read_u32(r, 8), read_u32(r, 12));
+                let (d, s, p, t) = (
+                    read_u32(r, 0),
+                    read_u32(r, 4),
+                    read_u32(r, 8),
+                    read_u32(r, 12),
+                );
                 out.extend_from_slice(self.device(d, slot::INVENTORY_HEAD));
                 out.extend_from_slice(self.sw(s, slot::SW_INVENTORY_FIELDS));
                 out.extend_from_slice(self.paths.get(p as usize));
@@ -163,12 +186,15 @@ impl Snapshot {
                 let (d, c, variant) = (read_u32(r, 0), read_u16(r, 4), read_u16(r, 6));
                 out.extend_from_slice(self.device(d, slot::SCA_HEAD));
                 out.extend_from_slice(
-                    self.configurations.get(c as usize * slot::CONFIG_VARIANTS + variant as usize),
+                    self.configurations
+                        .get(c as usize * slot::CONFIG_VARIANTS + variant as usize),
                 );
                 out.extend_from_slice(self.device(d, slot::TAIL));
             }
             ExportKind::DeviceAv => out.extend_from_slice(self.deviceav.get(row as usize)),
-            ExportKind::InfoGathering => out.extend_from_slice(self.infogathering.get(row as usize)),
+            ExportKind::InfoGathering => {
+                out.extend_from_slice(self.infogathering.get(row as usize))
+            }
         }
     }
 
@@ -221,11 +247,24 @@ mod tests {
 
     #[test]
     fn seen_secs_matches_chrono() {
-        for secs in [0u32, 59, 86_399, 951_782_400, 1_609_459_200, 1_700_000_000, 4_102_444_799, u32::MAX] {
+        for secs in [
+            0u32,
+            59,
+            86_399,
+            951_782_400,
+            1_609_459_200,
+            1_700_000_000,
+            4_102_444_799,
+            u32::MAX,
+        ] {
             let mut out = Vec::new();
             write_seen_secs(&mut out, secs);
             let t = Utc.timestamp_opt(secs as i64, 0).unwrap();
-            assert_eq!(String::from_utf8(out).unwrap(), model::timefmt::seen(&t), "{secs}");
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                model::timefmt::seen(&t),
+                "{secs}"
+            );
         }
     }
 }

@@ -34,11 +34,17 @@ pub enum SnapshotError {
     #[error(transparent)]
     Open(#[from] OpenError),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
-    move |source| SnapshotError::Io { path: path.to_owned(), source }
+    move |source| SnapshotError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -52,6 +58,8 @@ pub struct PublishReport {
     pub findings: u64,
     pub rows: BTreeMap<ExportKind, u64>,
     pub seconds: f64,
+    /// Of `seconds`, the time spent matching software and evaluating rules.
+    pub assess_seconds: f64,
     pub removed: Vec<String>,
 }
 
@@ -67,7 +75,11 @@ pub struct Snapshots {
 impl Snapshots {
     /// Opens the snapshots under `data_dir/snapshots`, removing leftovers of
     /// interrupted publishes and forgetting registered snapshots whose files are gone.
-    pub fn open(data_dir: &Path, store: Arc<dyn StateStore>, retain: usize) -> Result<Snapshots, SnapshotError> {
+    pub fn open(
+        data_dir: &Path,
+        store: Arc<dyn StateStore>,
+        retain: usize,
+    ) -> Result<Snapshots, SnapshotError> {
         let root = data_dir.join("snapshots");
         std::fs::create_dir_all(&root).map_err(io(&root))?;
         let mut retained = BTreeMap::new();
@@ -106,12 +118,21 @@ impl Snapshots {
     }
 
     pub fn by_time_path(&self, time_path: &str) -> Option<Arc<Snapshot>> {
-        self.retained.read().values().find(|s| s.time_path() == time_path).cloned()
+        self.retained
+            .read()
+            .values()
+            .find(|s| s.time_path() == time_path)
+            .cloned()
     }
 
     /// The newest snapshot generated at or before `t`.
     pub fn as_of(&self, t: DateTime<Utc>) -> Option<Arc<Snapshot>> {
-        self.retained.read().values().rev().find(|s| s.manifest.generated_at <= t).cloned()
+        self.retained
+            .read()
+            .values()
+            .rev()
+            .find(|s| s.manifest.generated_at <= t)
+            .cloned()
     }
 
     pub fn list(&self) -> Vec<Arc<Snapshot>> {
@@ -141,7 +162,7 @@ impl Snapshots {
         let tmp = self.root.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir(&tmp).map_err(io(&tmp))?;
         let result = self.build_into(&tmp, kb, seq, generated_at, opts, progress);
-        let (manifest, final_dir) = match result {
+        let (manifest, stats, final_dir) = match result {
             Ok(v) => v,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&tmp);
@@ -174,6 +195,7 @@ impl Snapshots {
             findings: manifest.findings,
             rows: manifest.exports.iter().map(|(k, e)| (*k, e.rows)).collect(),
             seconds: started.elapsed().as_secs_f64(),
+            assess_seconds: stats.assess_seconds,
             removed,
         })
     }
@@ -186,21 +208,37 @@ impl Snapshots {
         generated_at: DateTime<Utc>,
         opts: &BuildOptions,
         progress: &dyn Progress,
-    ) -> Result<(crate::Manifest, String), SnapshotError> {
-        let manifest = build_snapshot(tmp, self.store.as_ref(), kb, seq, generated_at, opts, progress)?;
+    ) -> Result<(crate::Manifest, crate::BuildStats, String), SnapshotError> {
+        let (manifest, stats) = build_snapshot(
+            tmp,
+            self.store.as_ref(),
+            kb,
+            seq,
+            generated_at,
+            opts,
+            progress,
+        )?;
         let manifest_path = tmp.join("manifest.json");
         let text = serde_json::to_vec_pretty(&manifest).map_err(|e| SnapshotError::Io {
             path: manifest_path.clone(),
             source: std::io::Error::other(e),
         })?;
         std::fs::write(&manifest_path, text).map_err(io(&manifest_path))?;
-        std::fs::File::open(&manifest_path).and_then(|f| f.sync_all()).map_err(io(&manifest_path))?;
-        sync_dir(tmp).map_err(|e| SnapshotError::Io { path: e.path, source: e.source })?;
+        std::fs::File::open(&manifest_path)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&manifest_path))?;
+        sync_dir(tmp).map_err(|e| SnapshotError::Io {
+            path: e.path,
+            source: e.source,
+        })?;
         let final_dir = format!("{seq:06}-{}", generated_at.format("%Y%m%d-%H%M"));
         let final_path = self.root.join(&final_dir);
         std::fs::rename(tmp, &final_path).map_err(io(&final_path))?;
-        sync_dir(&self.root).map_err(|e| SnapshotError::Io { path: e.path, source: e.source })?;
-        Ok((manifest, final_dir))
+        sync_dir(&self.root).map_err(|e| SnapshotError::Io {
+            path: e.path,
+            source: e.source,
+        })?;
+        Ok((manifest, stats, final_dir))
     }
 
     fn apply_retention(&self) -> Result<Vec<String>, SnapshotError> {

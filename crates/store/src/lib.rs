@@ -29,7 +29,10 @@ pub enum StoreError {
     #[error("stored data is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("I/O error on {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }
@@ -96,7 +99,11 @@ pub struct SnapshotMeta {
 
 pub trait StateStore: Send + Sync {
     /// Applies a batch of validated reports in one transaction.
-    fn apply_reports(&self, reports: &[DeviceReport], received_at: DateTime<Utc>) -> Result<Vec<ApplyOutcome>>;
+    fn apply_reports(
+        &self,
+        reports: &[DeviceReport],
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<ApplyOutcome>>;
     fn device_count(&self) -> Result<u64>;
     fn device(&self, id: &str) -> Result<Option<DeviceState>>;
     /// Visits every device ordered by (group id, device id), in batches of up to
@@ -104,10 +111,17 @@ pub trait StateStore: Send + Sync {
     fn scan_devices(
         &self,
         batch: usize,
-        visit: &mut dyn FnMut(Vec<DeviceState>) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+        visit: &mut dyn FnMut(
+            Vec<DeviceState>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
     ) -> Result<(), ScanError>;
     /// Stores a parsed feed file's records in one transaction.
-    fn kb_import(&self, file_digest: &str, file_name: &str, records: &[KbRecord]) -> Result<KbImportOutcome>;
+    fn kb_import(
+        &self,
+        file_digest: &str,
+        file_name: &str,
+        records: &[KbRecord],
+    ) -> Result<KbImportOutcome>;
     /// Every record of a source, as stored.
     fn kb_records(&self, source: &str) -> Result<Vec<KbRecord>>;
     fn kb_version(&self) -> Result<u64>;

@@ -1,7 +1,8 @@
 //! The embedded SQLite implementation of [`StateStore`].
 
 use crate::{
-    ApplyOutcome, DeviceState, KbImportOutcome, KbRecord, Result, ScanError, SnapshotMeta, StateStore, StoreError,
+    ApplyOutcome, DeviceState, KbImportOutcome, KbRecord, Result, ScanError, SnapshotMeta,
+    StateStore, StoreError,
 };
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
@@ -61,7 +62,10 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(SqliteStore { path: path.to_owned(), writer: Mutex::new(conn) })
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            writer: Mutex::new(conn),
+        })
     }
 
     fn reader(&self) -> Result<Connection> {
@@ -78,29 +82,54 @@ fn software_key(sw: &model::InstalledSoftware) -> SoftwareKey<'_> {
 }
 
 /// The new state for `report`, carrying first-seen times over from `previous`.
-fn next_state(report: &DeviceReport, previous: Option<DeviceState>, received_at: DateTime<Utc>) -> DeviceState {
-    let (first_seen, seen): (DateTime<Utc>, HashMap<SoftwareKey<'_>, DateTime<Utc>>) = match &previous {
-        Some(p) => (
-            p.first_seen.min(report.reported_at),
-            p.report.software.iter().map(software_key).zip(p.software_first_seen.iter().copied()).collect(),
-        ),
-        None => (report.reported_at, HashMap::new()),
-    };
+fn next_state(
+    report: &DeviceReport,
+    previous: Option<DeviceState>,
+    received_at: DateTime<Utc>,
+) -> DeviceState {
+    let (first_seen, seen): (DateTime<Utc>, HashMap<SoftwareKey<'_>, DateTime<Utc>>) =
+        match &previous {
+            Some(p) => (
+                p.first_seen.min(report.reported_at),
+                p.report
+                    .software
+                    .iter()
+                    .map(software_key)
+                    .zip(p.software_first_seen.iter().copied())
+                    .collect(),
+            ),
+            None => (report.reported_at, HashMap::new()),
+        };
     let software_first_seen = report
         .software
         .iter()
-        .map(|sw| seen.get(&software_key(sw)).copied().unwrap_or(report.reported_at).min(report.reported_at))
+        .map(|sw| {
+            seen.get(&software_key(sw))
+                .copied()
+                .unwrap_or(report.reported_at)
+                .min(report.reported_at)
+        })
         .collect();
-    DeviceState { report: report.clone(), first_seen, software_first_seen, received_at }
+    DeviceState {
+        report: report.clone(),
+        first_seen,
+        software_first_seen,
+        received_at,
+    }
 }
 
 impl StateStore for SqliteStore {
-    fn apply_reports(&self, reports: &[DeviceReport], received_at: DateTime<Utc>) -> Result<Vec<ApplyOutcome>> {
+    fn apply_reports(
+        &self,
+        reports: &[DeviceReport],
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<ApplyOutcome>> {
         let mut conn = self.writer.lock();
         let tx = conn.transaction()?;
         let mut outcomes = Vec::with_capacity(reports.len());
         {
-            let mut get = tx.prepare_cached("SELECT sequence, state FROM devices WHERE device_id = ?1")?;
+            let mut get =
+                tx.prepare_cached("SELECT sequence, state FROM devices WHERE device_id = ?1")?;
             let mut put = tx.prepare_cached(
                 "INSERT INTO devices (device_id, group_id, sequence, reported_at, state) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT(device_id) DO UPDATE SET group_id = excluded.group_id, sequence = excluded.sequence,
@@ -108,8 +137,9 @@ impl StateStore for SqliteStore {
             )?;
             for report in reports {
                 let id = report.device_id.as_str();
-                let stored: Option<(i64, String)> =
-                    get.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                let stored: Option<(i64, String)> = get
+                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
                 let previous = match stored {
                     Some((seq, _)) if seq >= report.sequence as i64 => {
                         outcomes.push(ApplyOutcome::AlreadyApplied);
@@ -141,8 +171,13 @@ impl StateStore for SqliteStore {
 
     fn device(&self, id: &str) -> Result<Option<DeviceState>> {
         let conn = self.writer.lock();
-        let state: Option<String> =
-            conn.query_row("SELECT state FROM devices WHERE device_id = ?1", [id], |r| r.get(0)).optional()?;
+        let state: Option<String> = conn
+            .query_row(
+                "SELECT state FROM devices WHERE device_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
         Ok(match state {
             Some(s) => Some(serde_json::from_str(&s)?),
             None => None,
@@ -152,13 +187,16 @@ impl StateStore for SqliteStore {
     fn scan_devices(
         &self,
         batch: usize,
-        visit: &mut dyn FnMut(Vec<DeviceState>) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+        visit: &mut dyn FnMut(
+            Vec<DeviceState>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
     ) -> Result<(), ScanError> {
         // A read transaction on its own connection: a consistent view while reports keep arriving.
         let mut conn = self.reader()?;
         let tx = conn.transaction().map_err(StoreError::from)?;
-        let mut stmt =
-            tx.prepare("SELECT state FROM devices ORDER BY group_id, device_id").map_err(StoreError::from)?;
+        let mut stmt = tx
+            .prepare("SELECT state FROM devices ORDER BY group_id, device_id")
+            .map_err(StoreError::from)?;
         let mut rows = stmt.query([]).map_err(StoreError::from)?;
         let batch = batch.max(1);
         let mut raw: Vec<String> = Vec::with_capacity(batch);
@@ -182,18 +220,26 @@ impl StateStore for SqliteStore {
         }
     }
 
-    fn kb_import(&self, file_digest: &str, file_name: &str, records: &[KbRecord]) -> Result<KbImportOutcome> {
+    fn kb_import(
+        &self,
+        file_digest: &str,
+        file_name: &str,
+        records: &[KbRecord],
+    ) -> Result<KbImportOutcome> {
         let mut conn = self.writer.lock();
         let tx = conn.transaction()?;
         let (mut inserted, mut updated, mut unchanged) = (0, 0, 0);
         {
-            let mut get = tx.prepare_cached("SELECT body FROM kb_records WHERE source = ?1 AND id = ?2")?;
+            let mut get =
+                tx.prepare_cached("SELECT body FROM kb_records WHERE source = ?1 AND id = ?2")?;
             let mut put = tx.prepare_cached(
                 "INSERT INTO kb_records (source, id, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT(source, id) DO UPDATE SET body = excluded.body",
             )?;
             for r in records {
-                let old: Option<String> = get.query_row(params![r.source, r.id], |row| row.get(0)).optional()?;
+                let old: Option<String> = get
+                    .query_row(params![r.source, r.id], |row| row.get(0))
+                    .optional()?;
                 match old {
                     Some(b) if b == r.body => unchanged += 1,
                     Some(_) => {
@@ -233,9 +279,14 @@ impl StateStore for SqliteStore {
 
     fn kb_records(&self, source: &str) -> Result<Vec<KbRecord>> {
         let conn = self.reader()?;
-        let mut stmt = conn.prepare("SELECT id, body FROM kb_records WHERE source = ?1 ORDER BY id")?;
+        let mut stmt =
+            conn.prepare("SELECT id, body FROM kb_records WHERE source = ?1 ORDER BY id")?;
         let rows = stmt.query_map([source], |r| {
-            Ok(KbRecord { source: source.to_owned(), id: r.get(0)?, body: r.get(1)? })
+            Ok(KbRecord {
+                source: source.to_owned(),
+                id: r.get(0)?,
+                body: r.get(1)?,
+            })
         })?;
         Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
@@ -302,7 +353,11 @@ impl StateStore for SqliteStore {
 
     fn get_setting(&self, key: &str) -> Result<Option<String>> {
         let conn = self.writer.lock();
-        Ok(conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        Ok(conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
     }
 
     fn put_setting(&self, key: &str, value: &str) -> Result<()> {
@@ -316,9 +371,17 @@ impl StateStore for SqliteStore {
 }
 
 fn kb_version_of(conn: &Connection) -> Result<u64> {
-    let v: Option<String> =
-        conn.query_row("SELECT value FROM settings WHERE key = 'kb_version'", [], |r| r.get(0)).optional()?;
-    v.map_or(Ok(0), |s| s.parse().map_err(|_| StoreError::Corrupt(format!("kb_version {s:?}"))))
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE key = 'kb_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    v.map_or(Ok(0), |s| {
+        s.parse()
+            .map_err(|_| StoreError::Corrupt(format!("kb_version {s:?}")))
+    })
 }
 
 #[cfg(test)]
@@ -339,7 +402,10 @@ mod tests {
                 architecture: None,
                 distro: None,
             },
-            group: Some(GroupRef { id: 7, name: "Seven".into() }),
+            group: Some(GroupRef {
+                id: 7,
+                name: "Seven".into(),
+            }),
             software: software
                 .iter()
                 .map(|(n, v)| InstalledSoftware {
@@ -365,13 +431,29 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
         let now = Utc::now();
         let r1 = report(1, "2026-01-01T00:00:00Z", &[("a", "1"), ("b", "1")]);
-        assert_eq!(store.apply_reports(&[r1.clone()], now).unwrap(), vec![ApplyOutcome::Applied]);
-        assert_eq!(store.apply_reports(&[r1], now).unwrap(), vec![ApplyOutcome::AlreadyApplied]);
+        assert_eq!(
+            store.apply_reports(&[r1.clone()], now).unwrap(),
+            vec![ApplyOutcome::Applied]
+        );
+        assert_eq!(
+            store.apply_reports(&[r1], now).unwrap(),
+            vec![ApplyOutcome::AlreadyApplied]
+        );
         let r2 = report(2, "2026-01-02T00:00:00Z", &[("a", "1"), ("b", "2")]);
         store.apply_reports(&[r2], now).unwrap();
-        let s = store.device("9eaf3a8b5962e0e6b1af9ec756664a9b823df2d1").unwrap().unwrap();
-        let seen: Vec<String> = s.software_first_seen.iter().map(|t| t.to_rfc3339()).collect();
-        assert_eq!(seen, ["2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00"]);
+        let s = store
+            .device("9eaf3a8b5962e0e6b1af9ec756664a9b823df2d1")
+            .unwrap()
+            .unwrap();
+        let seen: Vec<String> = s
+            .software_first_seen
+            .iter()
+            .map(|t| t.to_rfc3339())
+            .collect();
+        assert_eq!(
+            seen,
+            ["2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00"]
+        );
         assert_eq!(s.first_seen.to_rfc3339(), "2026-01-01T00:00:00+00:00");
         assert_eq!(store.device_count().unwrap(), 1);
     }
@@ -381,13 +463,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
         let recs = vec![
-            KbRecord { source: "nvd".into(), id: "CVE-1".into(), body: "{}".into() },
-            KbRecord { source: "nvd".into(), id: "CVE-2".into(), body: "{\"a\":1}".into() },
+            KbRecord {
+                source: "nvd".into(),
+                id: "CVE-1".into(),
+                body: "{}".into(),
+            },
+            KbRecord {
+                source: "nvd".into(),
+                id: "CVE-2".into(),
+                body: "{\"a\":1}".into(),
+            },
         ];
         let a = store.kb_import("d1", "f.json", &recs).unwrap();
         assert_eq!((a.inserted, a.kb_version), (2, 1));
         let b = store.kb_import("d1", "f.json", &recs).unwrap();
-        assert_eq!((b.inserted, b.updated, b.unchanged, b.kb_version), (0, 0, 2, 1));
+        assert_eq!(
+            (b.inserted, b.updated, b.unchanged, b.kb_version),
+            (0, 0, 2, 1)
+        );
         let mut changed = recs.clone();
         changed[1].body = "{\"a\":2}".into();
         let c = store.kb_import("d2", "f.json", &changed).unwrap();
@@ -403,7 +496,14 @@ mod tests {
         for (i, g) in [(3u8, 9u32), (1, 2), (2, 9), (4, 0)] {
             let mut r = report(1, "2026-01-01T00:00:00Z", &[]);
             r.device_id = DeviceId::parse(&format!("{:040x}", i)).unwrap();
-            r.group = if g == 0 { None } else { Some(GroupRef { id: g, name: format!("g{g}") }) };
+            r.group = if g == 0 {
+                None
+            } else {
+                Some(GroupRef {
+                    id: g,
+                    name: format!("g{g}"),
+                })
+            };
             reports.push(r);
         }
         store.apply_reports(&reports, Utc::now()).unwrap();

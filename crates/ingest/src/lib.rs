@@ -1,0 +1,178 @@
+//! Ingest: the doors into the state store.
+//!
+//! * [`apply_reports`]: validated device reports, one transaction per batch.
+//! * [`import_feed`]: an NVD CVE API 2.0 or CISA KEV JSON file, recognised by its
+//!   shape, parsed whole by the `kb` importers (a malformed or truncated file is
+//!   refused with file, position and reason, and the store is untouched), then
+//!   stored in one transaction (identical content changes nothing).
+//! * [`load_knowledge_base`]: the stored feeds and the shipped configuration
+//!   catalogue, indexed for assessment.
+
+use assess::{Catalog, KnowledgeBase};
+use chrono::{DateTime, Utc};
+use model::DeviceReport;
+use serde::Serialize;
+use std::path::Path;
+use store::{ApplyOutcome, KbImportOutcome, KbRecord, StateStore, StoreError};
+
+pub const SOURCE_NVD: &str = "nvd";
+pub const SOURCE_KEV: &str = "kev";
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("feed refused: {0}")]
+    Feed(#[from] kb::ImportError),
+    #[error(
+        "{file}: not a recognised feed (expected NVD CVE API 2.0 JSON or the CISA KEV catalogue): {reason}"
+    )]
+    UnknownFeed { file: String, reason: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("report {index} refused: {error}")]
+    Report {
+        index: usize,
+        error: model::ReportError,
+    },
+    #[error("stored knowledge base record {id} is unreadable: {reason}")]
+    StoredRecord { id: String, reason: String },
+    #[error(transparent)]
+    Catalog(#[from] assess::catalog::CatalogError),
+}
+
+/// Validates and applies a batch of reports in one transaction; any invalid report
+/// refuses the batch whole.
+pub fn apply_reports(
+    store: &dyn StateStore,
+    reports: &[DeviceReport],
+    received_at: DateTime<Utc>,
+) -> Result<Vec<ApplyOutcome>, IngestError> {
+    for (index, r) in reports.iter().enumerate() {
+        r.validate()
+            .map_err(|error| IngestError::Report { index, error })?;
+    }
+    Ok(store.apply_reports(reports, received_at)?)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedKind {
+    Nvd,
+    Kev,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedImport {
+    pub file: String,
+    pub kind: FeedKind,
+    #[serde(flatten)]
+    pub outcome: KbImportOutcome,
+}
+
+/// Recognises a feed by its top-level keys without parsing it twice in full.
+fn feed_kind(bytes: &[u8], file: &str) -> Result<FeedKind, IngestError> {
+    let head = &bytes[..bytes.len().min(64 * 1024)];
+    let text = String::from_utf8_lossy(head);
+    if text.contains("\"catalogVersion\"") {
+        Ok(FeedKind::Kev)
+    } else if text.contains("\"vulnerabilities\"")
+        || text.contains("\"sourceIdentifier\"")
+        || text.contains("\"cve\"")
+    {
+        Ok(FeedKind::Nvd)
+    } else {
+        Err(IngestError::UnknownFeed {
+            file: file.to_owned(),
+            reason: "no NVD or KEV keys in the first 64 KiB".into(),
+        })
+    }
+}
+
+pub fn import_feed_file(store: &dyn StateStore, path: &Path) -> Result<FeedImport, IngestError> {
+    let bytes = std::fs::read(path).map_err(|source| IngestError::Read {
+        path: path.display().to_string(),
+        source,
+    })?;
+    import_feed(store, &bytes, &path.display().to_string())
+}
+
+pub fn import_feed(
+    store: &dyn StateStore,
+    bytes: &[u8],
+    file: &str,
+) -> Result<FeedImport, IngestError> {
+    let kind = feed_kind(bytes, file)?;
+    let to_body = |v: &dyn erased::Json| {
+        v.json().map_err(|e| IngestError::StoredRecord {
+            id: file.to_owned(),
+            reason: e.to_string(),
+        })
+    };
+    let records: Vec<KbRecord> = match kind {
+        FeedKind::Nvd => kb::parse_nvd(bytes, file)?
+            .iter()
+            .map(|r| {
+                Ok(KbRecord {
+                    source: SOURCE_NVD.into(),
+                    id: r.id.clone(),
+                    body: to_body(r)?,
+                })
+            })
+            .collect::<Result<_, IngestError>>()?,
+        FeedKind::Kev => kb::parse_kev(bytes, file)?
+            .entries
+            .iter()
+            .map(|e| {
+                Ok(KbRecord {
+                    source: SOURCE_KEV.into(),
+                    id: e.cve_id.clone(),
+                    body: to_body(e)?,
+                })
+            })
+            .collect::<Result<_, IngestError>>()?,
+    };
+    let outcome = store.kb_import(&store::digest(bytes), file, &records)?;
+    Ok(FeedImport {
+        file: file.to_owned(),
+        kind,
+        outcome,
+    })
+}
+
+mod erased {
+    pub trait Json {
+        fn json(&self) -> Result<String, serde_json::Error>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> Result<String, serde_json::Error> {
+            serde_json::to_string(self)
+        }
+    }
+}
+
+/// Loads every stored feed record and the shipped configuration catalogue.
+pub fn load_knowledge_base(store: &dyn StateStore) -> Result<KnowledgeBase, IngestError> {
+    let version = store.kb_version()?;
+    let cves = decode_all(store.kb_records(SOURCE_NVD)?)?;
+    let kev = decode_all(store.kb_records(SOURCE_KEV)?)?;
+    Ok(KnowledgeBase::new(cves, kev, Catalog::embedded()?, version))
+}
+
+fn decode_all<T: serde::de::DeserializeOwned>(
+    records: Vec<KbRecord>,
+) -> Result<Vec<T>, IngestError> {
+    records
+        .iter()
+        .map(|r| {
+            serde_json::from_str(&r.body).map_err(|e| IngestError::StoredRecord {
+                id: r.id.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
