@@ -176,3 +176,72 @@ fn decode_all<T: serde::de::DeserializeOwned>(
         })
         .collect()
 }
+
+/// What [`seed_fleet`] did.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedOutcome {
+    pub devices: u32,
+    pub feeds: Vec<FeedImport>,
+}
+
+/// Writes the deterministic synthetic fleet through the report path (generation in
+/// parallel, overlapping the store's writes) and, with `with_kb`, imports the
+/// synthetic NVD and KEV feeds through the real importers. `feeds_dir`, when given,
+/// keeps a copy of the generated feed files. `progress` is called with the number
+/// of devices written so far.
+pub fn seed_fleet(
+    store: &dyn StateStore,
+    cfg: &fleet::FleetConfig,
+    with_kb: bool,
+    feeds_dir: Option<&Path>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<SeedOutcome, IngestError> {
+    use rayon::prelude::*;
+    let mut feeds = Vec::new();
+    if with_kb {
+        let synthetic = fleet::synthetic_feeds(cfg.seed, cfg.now);
+        for (name, bytes) in [("nvd", &synthetic.nvd), ("kev", &synthetic.kev)] {
+            let file = format!("synthetic-{name}-seed{}.json", cfg.seed);
+            if let Some(dir) = feeds_dir {
+                let path = dir.join(&file);
+                std::fs::create_dir_all(dir)
+                    .and_then(|_| std::fs::write(&path, bytes))
+                    .map_err(|source| IngestError::Read {
+                        path: path.display().to_string(),
+                        source,
+                    })?;
+            }
+            feeds.push(import_feed(store, bytes, &file)?);
+        }
+    }
+    const BATCH: u32 = 1000;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<DeviceReport>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut start = 0;
+            while start < cfg.devices {
+                let end = start.saturating_add(BATCH).min(cfg.devices);
+                let batch: Vec<_> = (start..end)
+                    .into_par_iter()
+                    .map(|i| fleet::device_report(cfg, i))
+                    .collect();
+                if tx.send(batch).is_err() {
+                    return;
+                }
+                start = end;
+            }
+        });
+        let mut done = 0u64;
+        for batch in rx {
+            apply_reports(store, &batch, cfg.now)?;
+            done += batch.len() as u64;
+            progress(done);
+        }
+        Ok::<(), IngestError>(())
+    })?;
+    Ok(SeedOutcome {
+        devices: cfg.devices,
+        feeds,
+    })
+}

@@ -1,1 +1,163 @@
-fn main() {}
+//! `posture`: the command-line entry point. Each subcommand is a thin layer over the
+//! library crates; see ARCHITECTURE.md for the data flow.
+
+mod bench;
+mod commands;
+mod datadir;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "posture",
+    version,
+    about = "Device-posture export service: a faithful, fast implementation of the MDE export API"
+)]
+pub struct Cli {
+    /// Data directory (state database, snapshots). Created when missing.
+    #[arg(
+        long,
+        global = true,
+        env = "POSTURE_DATA_DIR",
+        default_value = "posture-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Log filter (tracing EnvFilter syntax), e.g. `info`, `posture=debug`.
+    #[arg(long, global = true, env = "POSTURE_LOG", default_value = "info")]
+    pub log: String,
+    /// Log as JSON lines.
+    #[arg(long, global = true)]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct FleetArgs {
+    /// Number of synthetic devices.
+    #[arg(long, default_value_t = 1000)]
+    pub devices: u32,
+    /// Seed of the synthetic fleet and knowledge base.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "POSTURE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Public base URL used in @odata.context, nextLinks and file URLs (default http://<listen>).
+    #[arg(long, env = "POSTURE_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Publish a new snapshot this often (e.g. 6h, 30m; 0 = never). MDE publishes every 6 hours.
+    #[arg(long, env = "POSTURE_PUBLISH_EVERY", default_value = "0", value_parser = parse_duration)]
+    pub publish_every: std::time::Duration,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct PublishArgs {
+    /// Snapshots to keep; older ones are removed after a publish.
+    #[arg(long, env = "POSTURE_RETAIN", default_value_t = 8)]
+    pub retain: usize,
+    /// Target uncompressed size of one export part file, in MiB.
+    #[arg(long, env = "POSTURE_PART_MIB", default_value_t = 256)]
+    pub part_mib: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Seed a synthetic fleet (if the data directory is empty), publish, and serve the API.
+    Demo {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[command(flatten)]
+        publish: PublishArgs,
+    },
+    /// Serve the API from the data directory's snapshots.
+    Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
+        #[command(flatten)]
+        publish: PublishArgs,
+    },
+    /// Write a deterministic synthetic fleet through the report path, and import its synthetic knowledge base.
+    Seed {
+        #[command(flatten)]
+        fleet: FleetArgs,
+        /// Do not generate and import the synthetic NVD/KEV feeds.
+        #[arg(long)]
+        no_kb: bool,
+    },
+    /// Assess every device and publish a new snapshot.
+    Publish {
+        #[command(flatten)]
+        publish: PublishArgs,
+    },
+    /// Knowledge-base commands.
+    Kb {
+        #[command(subcommand)]
+        command: KbCommand,
+    },
+    /// List the retained snapshots.
+    Snapshots,
+    /// Measure seed, assessment, publish and paging at scale (see README, "Benchmarks").
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KbCommand {
+    /// Import NVD CVE API 2.0 JSON or CISA KEV JSON files (atomically, each file whole).
+    Import {
+        /// Feed files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Show the knowledge base version and record counts.
+    Status,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 6h, 30m, 90s, 0"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(format!("invalid duration unit in {s:?}: use s, m, h or d")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if cli.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+    match commands::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -6,7 +6,7 @@ use crate::auth::Principal;
 use crate::endpoints::{Endpoint, Handler};
 use crate::error::ApiError;
 use crate::paging::{Rows, SkipToken, resolve_token, stream_rows, token_for};
-use crate::query::{Query, positive};
+use crate::query::{Query, positive, query_string};
 use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
@@ -97,7 +97,7 @@ fn assessment_page(
     let end = start.saturating_add(top.unwrap_or(page_size)).min(total);
     let next = (top.is_none() && end < total).then(|| {
         let token = token_for(&snapshot, kind, end).encode();
-        let extra = serde_urlencoded::to_string([("$skiptoken", token)]).unwrap_or_default();
+        let extra = query_string(&[("$skiptoken", &token)]);
         link(
             &cfg.base_url,
             endpoint.path,
@@ -223,17 +223,16 @@ fn device_av_page(state: &AppState, query: Option<&str>) -> Result<Response, Api
         }
     };
     let next = (skip.saturating_add(page) < total && page > 0).then(|| {
-        let mut pairs: Vec<(&str, String)> = Vec::new();
+        let (top_text, skip_text) = (top.map(|t| t.to_string()), (skip + page).to_string());
+        let mut pairs: Vec<(&str, &str)> = Vec::new();
         if let Some(f) = &filter {
-            pairs.push(("$filter", f.source().to_owned()));
+            pairs.push(("$filter", f.source()));
         }
-        if let Some(t) = top {
-            pairs.push(("$top", t.to_string()));
+        if let Some(t) = &top_text {
+            pairs.push(("$top", t));
         }
-        pairs.push(("$skip", (skip + page).to_string()));
-        let query = serde_urlencoded::to_string(pairs)
-            .unwrap_or_default()
-            .replace('+', "%20");
+        pairs.push(("$skip", &skip_text));
+        let query = query_string(&pairs);
         format!("{}/api/deviceavinfo?{query}", cfg.base_url)
     });
     let head = format!(

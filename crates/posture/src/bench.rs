@@ -1,0 +1,250 @@
+//! `posture bench`: the issue's measurements at scale, in one run on this machine.
+//!
+//! 1. seed + ingest N synthetic devices through the report path;
+//! 2. publish (assessment time reported separately);
+//! 3. start `posture serve` as a child process on the same data directory;
+//! 4. walk every page of SoftwareVulnerabilitiesByMachine at the given page size,
+//!    timing the first byte and the whole of each page, counting records;
+//! 5. read the server's peak RSS (VmHWM) from /proc.
+
+use crate::commands;
+use crate::datadir::DataDir;
+use crate::{FleetArgs, PublishArgs};
+use anyhow::{Context, Result, bail};
+use futures_util::StreamExt;
+use serde::Serialize;
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub devices: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Page size of the vulnerability walk.
+    #[arg(long, default_value_t = 200_000)]
+    pub page_size: u64,
+    /// Reuse an already seeded and published data directory instead of starting fresh.
+    #[arg(long)]
+    pub reuse: bool,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BenchReport {
+    pub devices: u32,
+    pub seed_seconds: Option<f64>,
+    pub publish_seconds: Option<f64>,
+    pub assess_seconds: Option<f64>,
+    pub vulnerability_rows: u64,
+    pub rows: std::collections::BTreeMap<String, u64>,
+    pub page_size: u64,
+    pub pages: usize,
+    pub ttfb_first_page_ms: f64,
+    pub ttfb_last_page_ms: f64,
+    pub ttfb_max_ms: f64,
+    pub ttfb_last_over_first: f64,
+    pub walk_seconds: f64,
+    pub walk_mb_per_s: f64,
+    pub server_peak_rss_mb: f64,
+}
+
+pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
+    let mut report = BenchReport {
+        devices: args.devices,
+        page_size: args.page_size,
+        ..Default::default()
+    };
+    if !args.reuse {
+        if data_dir.join("state.db").exists() {
+            bail!(
+                "{} already holds data; bench needs a fresh --data-dir (or pass --reuse)",
+                data_dir.display()
+            );
+        }
+        let dir = DataDir::open(data_dir)?;
+        eprintln!("bench: seeding {} devices ...", args.devices);
+        let seeded = commands::seed(
+            &dir,
+            &FleetArgs {
+                devices: args.devices,
+                seed: args.seed,
+            },
+            true,
+            json,
+        )?;
+        report.seed_seconds = Some(seeded.seconds);
+        eprintln!("bench: seed+ingest {:.1}s; publishing ...", seeded.seconds);
+        let publish = PublishArgs {
+            retain: 2,
+            part_mib: 256,
+        };
+        let snapshots = dir.snapshots(publish.retain)?;
+        let published = commands::publish(&dir, &snapshots, &publish, json)?;
+        report.publish_seconds = Some(published.seconds);
+        report.assess_seconds = Some(published.assess_seconds);
+        eprintln!(
+            "bench: publish {:.1}s (assessment {:.1}s)",
+            published.seconds, published.assess_seconds
+        );
+    }
+    {
+        let dir = DataDir::open(data_dir)?;
+        let snapshots = dir.snapshots(usize::MAX)?;
+        let latest = snapshots.latest().context("no snapshot to serve")?;
+        report.rows = latest
+            .manifest
+            .exports
+            .iter()
+            .map(|(k, e)| (format!("{k:?}"), e.rows))
+            .collect();
+        report.vulnerability_rows = latest.rows(snapshot::ExportKind::Vulnerabilities);
+    }
+    let exe = std::env::current_exe().context("cannot find the posture executable")?;
+    let mut child = Command::new(exe)
+        .args([
+            "--log",
+            "warn",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start posture serve")?;
+    let result = walk(&mut child, args, &mut report);
+    let _ = child.kill();
+    let _ = child.wait();
+    result?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "devices {}  vulnerability rows {}\nseed+ingest {}  publish {}  assessment {}\npages {} at pageSize {}: TTFB first {:.1} ms, last {:.1} ms (last/first {:.2}x), max {:.1} ms; walk {:.1}s ({:.0} MB/s)\nserver peak RSS {:.0} MB",
+            report.devices,
+            report.vulnerability_rows,
+            fmt_s(report.seed_seconds),
+            fmt_s(report.publish_seconds),
+            fmt_s(report.assess_seconds),
+            report.pages,
+            report.page_size,
+            report.ttfb_first_page_ms,
+            report.ttfb_last_page_ms,
+            report.ttfb_last_over_first,
+            report.ttfb_max_ms,
+            report.walk_seconds,
+            report.walk_mb_per_s,
+            report.server_peak_rss_mb
+        );
+    }
+    Ok(())
+}
+
+fn fmt_s(s: Option<f64>) -> String {
+    s.map_or("-".into(), |s| format!("{s:.1}s"))
+}
+
+fn walk(child: &mut std::process::Child, args: &BenchArgs, report: &mut BenchReport) -> Result<()> {
+    let stdout = child.stdout.take().context("no stdout from server")?;
+    let mut base = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut base)?;
+    let base = base.trim().to_owned();
+    if base.is_empty() {
+        bail!("the server did not start");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let pid = child.id();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut url = format!(
+            "{base}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize={}",
+            args.page_size
+        );
+        let mut ttfb = Vec::new();
+        let mut rows = 0u64;
+        let mut bytes = 0u64;
+        let walk_started = Instant::now();
+        loop {
+            let started = Instant::now();
+            let response = client.get(&url).send().await?.error_for_status()?;
+            let mut stream = response.bytes_stream();
+            let mut body = Vec::new();
+            let mut first = true;
+            let mut tail: Vec<u8> = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                if first {
+                    ttfb.push(started.elapsed().as_secs_f64() * 1000.0);
+                    first = false;
+                }
+                bytes += chunk.len() as u64;
+                // Count records by their first key, across chunk boundaries.
+                tail.extend_from_slice(&chunk);
+                rows += count(&tail, b"{\"id\":\"") as u64;
+                let keep = tail.len().saturating_sub(6);
+                tail.drain(..keep);
+                last_bytes(&mut body, &chunk);
+            }
+            let text = String::from_utf8_lossy(&body);
+            match text.rfind("\"@odata.nextLink\":\"") {
+                Some(i) => {
+                    let rest = &text[i + 19..];
+                    url = rest[..rest.find('"').context("malformed nextLink")?].to_owned();
+                }
+                None => break,
+            }
+        }
+        let walk = walk_started.elapsed().as_secs_f64();
+        if rows != report.vulnerability_rows {
+            bail!(
+                "walk returned {rows} records, the snapshot has {}",
+                report.vulnerability_rows
+            );
+        }
+        report.pages = ttfb.len();
+        report.ttfb_first_page_ms = ttfb.first().copied().unwrap_or(0.0);
+        report.ttfb_last_page_ms = ttfb.last().copied().unwrap_or(0.0);
+        report.ttfb_max_ms = ttfb.iter().copied().fold(0.0, f64::max);
+        report.ttfb_last_over_first =
+            report.ttfb_last_page_ms / report.ttfb_first_page_ms.max(1e-9);
+        report.walk_seconds = walk;
+        report.walk_mb_per_s = bytes as f64 / 1e6 / walk;
+        Ok::<(), anyhow::Error>(())
+    })?;
+    report.server_peak_rss_mb = peak_rss_mb(pid)?;
+    Ok(())
+}
+
+/// Keeps the last 4 KiB of the body seen so far (the nextLink is at the end).
+fn last_bytes(body: &mut Vec<u8>, chunk: &[u8]) {
+    body.extend_from_slice(chunk);
+    if body.len() > 8192 {
+        body.drain(..body.len() - 4096);
+    }
+}
+
+fn count(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+fn peak_rss_mb(pid: u32) -> Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM")?;
+    let kb: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .context("bad VmHWM")?
+        .parse()?;
+    Ok(kb / 1024.0)
+}

@@ -1,0 +1,294 @@
+//! The subcommands. Each prints a short human summary, or one JSON document with `--json`.
+
+use crate::datadir::DataDir;
+use crate::progress::{PublishProgress, bar};
+use crate::{Cli, Command, FleetArgs, KbCommand, PublishArgs, ServeArgs};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Timelike, Utc};
+use serde::Serialize;
+use server::{ApiConfig, AppState};
+use snapshot::{BuildOptions, PublishReport, Snapshots};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub fn run(cli: Cli) -> Result<()> {
+    let json = cli.json;
+    match cli.command {
+        Command::Demo {
+            fleet,
+            serve,
+            publish,
+        } => demo(&cli.data_dir, &fleet, &serve, &publish, json),
+        Command::Serve { serve: s, publish } => {
+            let dir = DataDir::open(&cli.data_dir)?;
+            serve(&dir, &s, &publish)
+        }
+        Command::Seed { fleet, no_kb } => {
+            let dir = DataDir::open(&cli.data_dir)?;
+            let report = seed(&dir, &fleet, !no_kb, json)?;
+            print(json, &report, || {
+                format!(
+                    "seeded {} devices (seed {}) in {:.1}s; knowledge base version {}",
+                    report.devices, report.seed, report.seconds, report.kb_version
+                )
+            })
+        }
+        Command::Publish { publish: p } => {
+            let dir = DataDir::open(&cli.data_dir)?;
+            let snapshots = dir.snapshots(p.retain)?;
+            let report = publish(&dir, &snapshots, &p, json)?;
+            print(json, &report, || publish_summary(&report))
+        }
+        Command::Kb { command } => {
+            let dir = DataDir::open(&cli.data_dir)?;
+            match command {
+                KbCommand::Import { files } => {
+                    let mut done = Vec::new();
+                    for f in files {
+                        let import = ingest::import_feed_file(dir.store.as_ref(), &f)?;
+                        if !json {
+                            println!(
+                                "{}: {:?} feed, {} records: {} new, {} updated, {} unchanged; KB version {}",
+                                import.file,
+                                import.kind,
+                                import.outcome.records_in_file,
+                                import.outcome.inserted,
+                                import.outcome.updated,
+                                import.outcome.unchanged,
+                                import.outcome.kb_version
+                            );
+                        }
+                        done.push(import);
+                    }
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&done)?);
+                    }
+                    Ok(())
+                }
+                KbCommand::Status => {
+                    let status = serde_json::json!({
+                        "kbVersion": dir.store.kb_version()?,
+                        "nvdRecords": dir.store.kb_records(ingest::SOURCE_NVD)?.len(),
+                        "kevEntries": dir.store.kb_records(ingest::SOURCE_KEV)?.len(),
+                    });
+                    print(json, &status, || {
+                        format!(
+                            "KB version {}: {} NVD records, {} KEV entries",
+                            status["kbVersion"], status["nvdRecords"], status["kevEntries"]
+                        )
+                    })
+                }
+            }
+        }
+        Command::Snapshots => {
+            let dir = DataDir::open(&cli.data_dir)?;
+            let list: Vec<_> = dir
+                .snapshots(usize::MAX)?
+                .list()
+                .iter()
+                .map(|s| s.manifest.clone())
+                .collect();
+            print(json, &list, || {
+                let mut out = String::new();
+                for m in &list {
+                    let rows: Vec<String> = m
+                        .exports
+                        .iter()
+                        .map(|(k, e)| format!("{k:?}={}", e.rows))
+                        .collect();
+                    out.push_str(&format!(
+                        "#{} {} devices={} {}\n",
+                        m.seq,
+                        m.time_path,
+                        m.devices,
+                        rows.join(" ")
+                    ));
+                }
+                if out.is_empty() {
+                    "no snapshots".into()
+                } else {
+                    out.trim_end().to_owned()
+                }
+            })
+        }
+        Command::Bench(args) => crate::bench::run(&cli.data_dir, &args, json),
+    }
+}
+
+fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value)?);
+    } else {
+        println!("{}", text());
+    }
+    Ok(())
+}
+
+/// The synthetic fleet's clock: now, to the hour, so a re-seed within the hour is identical.
+fn fleet_now() -> DateTime<Utc> {
+    let now = Utc::now();
+    now.with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(now)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedReport {
+    pub devices: u32,
+    pub seed: u64,
+    pub seconds: f64,
+    pub kb_version: u64,
+    pub feeds: Vec<ingest::FeedImport>,
+}
+
+pub fn seed(dir: &DataDir, fleet: &FleetArgs, with_kb: bool, quiet: bool) -> Result<SeedReport> {
+    let started = Instant::now();
+    let cfg = fleet::FleetConfig::new(fleet.devices, fleet.seed, fleet_now());
+    let progress = bar(fleet.devices as u64, "seeding devices", quiet);
+    let outcome = ingest::seed_fleet(
+        dir.store.as_ref(),
+        &cfg,
+        with_kb,
+        Some(&dir.feeds_dir()),
+        &|done| progress.set_position(done),
+    )?;
+    progress.finish_and_clear();
+    Ok(SeedReport {
+        devices: fleet.devices,
+        seed: fleet.seed,
+        seconds: started.elapsed().as_secs_f64(),
+        kb_version: dir.store.kb_version()?,
+        feeds: outcome.feeds,
+    })
+}
+
+pub fn publish(
+    dir: &DataDir,
+    snapshots: &Snapshots,
+    p: &PublishArgs,
+    quiet: bool,
+) -> Result<PublishReport> {
+    let kb = ingest::load_knowledge_base(dir.store.as_ref())
+        .context("cannot load the knowledge base")?;
+    let devices = dir.store.device_count()?;
+    let progress = PublishProgress(bar(devices, "publishing", quiet));
+    let opts = BuildOptions {
+        part_target_bytes: p.part_mib.max(1) << 20,
+        ..BuildOptions::default()
+    };
+    let report = snapshots.publish(&kb, Utc::now(), &opts, &progress)?;
+    progress.0.finish_and_clear();
+    Ok(report)
+}
+
+fn publish_summary(r: &PublishReport) -> String {
+    let rows: Vec<String> = r.rows.iter().map(|(k, n)| format!("{k:?}={n}")).collect();
+    format!(
+        "published snapshot #{} ({}) in {:.1}s: {} devices, {} distinct software, {} findings; rows: {}",
+        r.seq,
+        r.time_path,
+        r.seconds,
+        r.devices,
+        r.distinct_software,
+        r.findings,
+        rows.join(" ")
+    )
+}
+
+fn demo(
+    data_dir: &std::path::Path,
+    fleet: &FleetArgs,
+    s: &ServeArgs,
+    p: &PublishArgs,
+    json: bool,
+) -> Result<()> {
+    let dir = DataDir::open(data_dir)?;
+    if dir.store.device_count()? == 0 {
+        eprintln!(
+            "Seeding a synthetic fleet of {} devices (seed {}) into {} ...",
+            fleet.devices,
+            fleet.seed,
+            data_dir.display()
+        );
+        let report = seed(&dir, fleet, true, json)?;
+        eprintln!("  done in {:.1}s", report.seconds);
+    }
+    let snapshots = dir.snapshots(p.retain)?;
+    if snapshots.latest().is_none() {
+        eprintln!("Publishing the first snapshot ...");
+        let report = publish(&dir, &snapshots, p, json)?;
+        eprintln!("  {}", publish_summary(&report));
+    }
+    drop(snapshots);
+    serve(&dir, s, p)
+}
+
+fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let snapshots = Arc::new(dir.snapshots(p.retain)?);
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(s.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", s.listen))?;
+        let local = listener.local_addr()?;
+        let base_url = s.base_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        let state = AppState {
+            snapshots: snapshots.clone(),
+            config: Arc::new(ApiConfig::new(base_url.clone())),
+            auth: Arc::new(server::auth::OpenAccess),
+            metrics: server::metrics_handle(),
+        };
+        match snapshots.latest() {
+            Some(snap) => eprintln!("Serving snapshot {} ({} devices)", snap.time_path(), snap.manifest.devices),
+            None => eprintln!("No snapshot yet: run `posture publish`; API calls answer 404 until then."),
+        }
+        eprintln!("Posture API listening on http://{local} (base URL {base_url})");
+        eprintln!("Try:\n  curl -s '{base_url}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=2'\n  curl -s '{base_url}/api/deviceavinfo?$top=2'");
+        println!("{base_url}");
+        if !s.publish_every.is_zero() {
+            tokio::spawn(publish_loop(dir_handle(dir), snapshots.clone(), p.clone(), s.publish_every));
+        }
+        axum::serve(listener, server::router(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+                eprintln!("shutting down");
+            })
+            .await
+            .context("server failed")
+    })
+}
+
+fn dir_handle(dir: &DataDir) -> DataDir {
+    DataDir {
+        path: dir.path.clone(),
+        store: dir.store.clone(),
+    }
+}
+
+async fn publish_loop(
+    dir: DataDir,
+    snapshots: Arc<Snapshots>,
+    p: PublishArgs,
+    every: std::time::Duration,
+) {
+    let dir = Arc::new(dir);
+    loop {
+        tokio::time::sleep(every).await;
+        let (dir, snapshots, p) = (dir.clone(), snapshots.clone(), p.clone());
+        let result = tokio::task::spawn_blocking(move || publish(&dir, &snapshots, &p, true)).await;
+        match result {
+            Ok(Ok(r)) => {
+                metrics::histogram!("posture_publish_seconds").record(r.seconds);
+                tracing::info!(snapshot = %r.time_path, devices = r.devices, seconds = r.seconds, "published")
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "scheduled publish failed; the previous snapshot keeps serving")
+            }
+            Err(e) => tracing::error!(error = %e, "scheduled publish panicked"),
+        }
+    }
+}

@@ -1,0 +1,488 @@
+//! The API over real HTTP: a real SQLite store, real snapshots, axum on loopback.
+
+use chrono::{Duration, TimeZone, Utc};
+use serde_json::Value;
+use server::{ApiConfig, AppState};
+use snapshot::{BuildOptions, ExportKind, Quiet, Snapshots};
+use std::collections::HashSet;
+use std::sync::Arc;
+use store::{SqliteStore, StateStore};
+
+struct World {
+    dir: tempfile::TempDir,
+    store: Arc<dyn StateStore>,
+    snapshots: Arc<Snapshots>,
+    base: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+const DEVICES: u32 = 80;
+
+fn fleet_cfg(now_hour: u32) -> fleet::FleetConfig {
+    fleet::FleetConfig::new(
+        DEVICES,
+        11,
+        Utc.with_ymd_and_hms(2026, 11, 20, now_hour, 0, 0).unwrap(),
+    )
+}
+
+fn publish(store: &dyn StateStore, snapshots: &Snapshots, minute: i64) -> snapshot::PublishReport {
+    let kb = ingest::load_knowledge_base(store).unwrap();
+    let now = Utc.with_ymd_and_hms(2026, 11, 20, 18, 0, 0).unwrap() + Duration::minutes(minute);
+    snapshots
+        .publish(
+            &kb,
+            now,
+            &BuildOptions {
+                part_target_bytes: 30_000,
+                batch: 13,
+            },
+            &Quiet,
+        )
+        .unwrap()
+}
+
+async fn serve(snapshots: Arc<Snapshots>, port: u16) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState {
+        snapshots,
+        config: Arc::new(ApiConfig::new(base.clone())),
+        auth: Arc::new(server::auth::OpenAccess),
+        metrics: server::metrics_handle(),
+    };
+    let app = server::router(state);
+    let handle = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (base, handle)
+}
+
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn StateStore> =
+        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+    ingest::seed_fleet(store.as_ref(), &fleet_cfg(12), true, None, &|_| {}).unwrap();
+    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 4).unwrap());
+    publish(store.as_ref(), &snapshots, 0);
+    let (base, server) = serve(snapshots.clone(), 0).await;
+    World {
+        dir,
+        store,
+        snapshots,
+        base,
+        server,
+    }
+}
+
+async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, String) {
+    let r = reqwest::get(url).await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, headers, r.text().await.unwrap())
+}
+
+fn rendered(s: &snapshot::Snapshot, kind: ExportKind) -> Vec<Value> {
+    (0..s.rows(kind))
+        .map(|i| {
+            let mut out = Vec::new();
+            s.render(kind, i, &mut out);
+            serde_json::from_slice(&out).unwrap()
+        })
+        .collect()
+}
+
+const ASSESSMENT: [(&str, ExportKind, &str); 4] = [
+    (
+        "machines/SecureConfigurationsAssessmentByMachine",
+        ExportKind::SecureConfiguration,
+        "AssetConfiguration",
+    ),
+    (
+        "machines/SoftwareInventoryByMachine",
+        ExportKind::SoftwareInventory,
+        "AssetSoftware",
+    ),
+    (
+        "machines/SoftwareInventoryNoProductCodeByMachine",
+        ExportKind::NonCpeSoftware,
+        "AssetNonCpeSoftware",
+    ),
+    (
+        "machines/SoftwareVulnerabilitiesByMachine",
+        ExportKind::Vulnerabilities,
+        "AssetVulnerability",
+    ),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn walking_all_pages_returns_the_snapshot_once_while_another_is_published() {
+    let w = world().await;
+    for (i, (path, kind, entity)) in ASSESSMENT.iter().enumerate() {
+        let pinned = w.snapshots.latest().unwrap();
+        let expected = rendered(&pinned, *kind);
+        let mut url = format!("{}/api/{path}?pageSize=37&sinceTime=2021-05-19", w.base);
+        let mut got: Vec<Value> = Vec::new();
+        let mut pages = 0;
+        loop {
+            let (status, headers, body) = get(&url).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(headers["odata-version"], "4.0");
+            assert!(
+                headers["content-type"]
+                    .to_str()
+                    .unwrap()
+                    .starts_with("application/json")
+            );
+            let page: Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(
+                page["@odata.context"],
+                format!(
+                    "{}/api/$metadata#Collection(microsoft.windowsDefenderATP.api.{entity})",
+                    w.base
+                )
+            );
+            let value = page["value"].as_array().unwrap();
+            assert!(value.len() <= 37);
+            got.extend(value.iter().cloned());
+            pages += 1;
+            if pages == 2 {
+                // A new snapshot (from changed device state) is published mid-walk.
+                let store = w.store.clone();
+                let snapshots = w.snapshots.clone();
+                tokio::task::spawn_blocking(move || {
+                    let cfg = fleet_cfg(14);
+                    let changed: Vec<_> = (0..DEVICES)
+                        .step_by(3)
+                        .map(|d| {
+                            let mut r = fleet::device_report(&cfg, d);
+                            r.sequence = 2;
+                            r.software.truncate(r.software.len() / 2);
+                            r
+                        })
+                        .collect();
+                    ingest::apply_reports(store.as_ref(), &changed, cfg.now).unwrap();
+                    publish(store.as_ref(), &snapshots, 10 + i as i64);
+                })
+                .await
+                .unwrap();
+                assert_ne!(
+                    w.snapshots.latest().unwrap().time_path(),
+                    pinned.time_path()
+                );
+            }
+            match page.get("@odata.nextLink") {
+                Some(next) => {
+                    let next = next.as_str().unwrap();
+                    assert!(
+                        next.contains("pagesize=37") && next.contains("sincetime=2021-05-19"),
+                        "{next}"
+                    );
+                    url = next.to_owned();
+                }
+                None => break,
+            }
+        }
+        assert_eq!(got.len(), expected.len(), "{path}: row count");
+        assert_eq!(
+            got, expected,
+            "{path}: rows differ from the pinned snapshot"
+        );
+        let unique: HashSet<String> = got.iter().map(|v| v.to_string()).collect();
+        assert_eq!(unique.len(), got.len(), "{path}: a row was returned twice");
+        assert!(pages > 3, "{path}: only {pages} pages");
+    }
+    w.server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_returns_the_first_records_without_next_link() {
+    let w = world().await;
+    let s = w.snapshots.latest().unwrap();
+    let expected = rendered(&s, ExportKind::Vulnerabilities);
+    let (status, _, body) = get(&format!(
+        "{}/api/machines/SoftwareVulnerabilitiesByMachine?$top=5",
+        w.base
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["value"].as_array().unwrap(), &expected[..5]);
+    assert!(page.get("@odata.nextLink").is_none());
+    // Case-insensitive path, /api/v1.0, stray whitespace in values.
+    let (status, _, body) = get(&format!(
+        "{}/api/v1.0/Machines/softwarevulnerabilitiesbymachine?PAGESIZE=3%20%20",
+        w.base
+    ))
+    .await;
+    assert_eq!(status, 200);
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(page["value"].as_array().unwrap(), &expected[..3]);
+    assert!(
+        page["@odata.nextLink"]
+            .as_str()
+            .unwrap()
+            .contains("pagesize=3%20%20&$skiptoken=")
+    );
+    w.server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_bad_input_gets_its_documented_4xx() {
+    let w = world().await;
+    let vulns = "/api/machines/SoftwareVulnerabilitiesByMachine";
+    let b64 = |s: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    let expired = b64(
+        r#"{"ExportDefinition":{"TimePath":"2020-01-01/0000/"},"ExportFileIndex":0,"LineStoppedAt":1}"#,
+    );
+    let tp = w.snapshots.latest().unwrap().time_path().to_owned();
+    let beyond = b64(&format!(
+        r#"{{"ExportDefinition":{{"TimePath":"{tp}"}},"ExportFileIndex":99999,"LineStoppedAt":1}}"#
+    ));
+    let cases: Vec<(String, u16, &str)> = vec![
+        (format!("{vulns}?pageSize=0"), 400, "InvalidInput"),
+        (format!("{vulns}?pageSize=-1"), 400, "InvalidInput"),
+        (format!("{vulns}?pageSize=200001"), 400, "InvalidInput"),
+        (format!("{vulns}?pageSize=abc"), 400, "InvalidInput"),
+        (format!("{vulns}?pageSize=1.5"), 400, "InvalidInput"),
+        (
+            format!("{vulns}?pageSize=1&pagesize=2"),
+            400,
+            "InvalidInput",
+        ),
+        (
+            format!("{vulns}?$skiptoken=notbase64!!"),
+            400,
+            "InvalidInput",
+        ),
+        (
+            format!("{vulns}?$skiptoken={}", b64("{}")),
+            400,
+            "InvalidInput",
+        ),
+        (format!("{vulns}?$skiptoken={expired}"), 400, "InvalidInput"),
+        (format!("{vulns}?$skiptoken={beyond}"), 400, "InvalidInput"),
+        (format!("{vulns}?$top=-3"), 400, "ODataError"),
+        (format!("{vulns}?$top=abc"), 400, "ODataError"),
+        (format!("{vulns}?$orderby=cveId"), 400, "ODataError"),
+        (format!("{vulns}?$filter=cveId eq 'x'"), 400, "ODataError"),
+        (format!("{vulns}?$foo=1"), 400, "ODataError"),
+        ("/api/deviceavinfo?$top=10001".into(), 400, "ODataError"),
+        ("/api/deviceavinfo?$top=x".into(), 400, "ODataError"),
+        ("/api/deviceavinfo?$skip=-1".into(), 400, "ODataError"),
+        (
+            "/api/deviceavinfo?$filter=osKind eq".into(),
+            400,
+            "ODataError",
+        ),
+        (
+            "/api/deviceavinfo?$filter=rbacGroupName eq 'x'".into(),
+            400,
+            "ODataError",
+        ),
+        (
+            "/api/deviceavinfo?$filter=id eq 'x'".into(),
+            400,
+            "ODataError",
+        ),
+        (
+            "/api/deviceavinfo?$filter=nosuch eq 'x'".into(),
+            400,
+            "ODataError",
+        ),
+        (
+            "/api/deviceavinfo?$filter=rbacGroupId eq 'x'".into(),
+            400,
+            "ODataError",
+        ),
+        (
+            "/api/deviceavinfo?$orderby=osKind".into(),
+            400,
+            "ODataError",
+        ),
+        ("/api/deviceavinfo?$select=id".into(), 400, "ODataError"),
+        ("/api/machines/NoSuchExport".into(), 404, "NotFound"),
+        ("/nothing/here".into(), 404, "NotFound"),
+    ];
+    for (path, status, code) in cases {
+        let (got, headers, body) = get(&format!("{}{path}", w.base)).await;
+        assert_eq!(got, status, "{path}: {body}");
+        let v: Value =
+            serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+        assert_eq!(v["error"]["code"], code, "{path}: {body}");
+        assert!(!v["error"]["message"].as_str().unwrap().is_empty());
+        // The error's target is the request id the response carries.
+        assert_eq!(
+            v["error"]["target"].as_str().unwrap(),
+            headers["x-request-id"].to_str().unwrap(),
+            "{path}"
+        );
+    }
+    let (_, _, body) = get(&format!("{}{vulns}?$skiptoken={expired}", w.base)).await;
+    assert!(body.contains("expired"), "{body}");
+    let (_, _, body) = get(&format!("{}{vulns}?pageSize=0", w.base)).await;
+    assert!(body.contains("1 to 200000"), "{body}");
+    // A wrong method is 405, in the error format.
+    let r = reqwest::Client::new()
+        .post(format!("{}{vulns}", w.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(
+        serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["error"]["code"],
+        "BadRequest"
+    );
+    w.server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deviceavinfo_filters_pages_and_skip_windows() {
+    let w = world().await;
+    let s = w.snapshots.latest().unwrap();
+    let all = rendered(&s, ExportKind::DeviceAv);
+    // Default page is 20, with a nextLink that advances $skip.
+    let (status, _, body) = get(&format!("{}/api/deviceavinfo", w.base)).await;
+    assert_eq!(status, 200);
+    let page: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        page["@odata.context"],
+        format!("{}/api/$metadata#DeviceAvInfo", w.base)
+    );
+    assert_eq!(page["value"].as_array().unwrap(), &all[..20]);
+    assert!(
+        page["@odata.nextLink"]
+            .as_str()
+            .unwrap()
+            .ends_with("$skip=20")
+    );
+    // Concurrent $skip windows cover the whole set exactly.
+    let windows = futures_util::future::join_all((0..all.len()).step_by(25).map(|skip| {
+        let url = format!("{}/api/deviceavinfo?$top=25&$skip={skip}", w.base);
+        async move { get(&url).await.2 }
+    }))
+    .await;
+    let joined: Vec<Value> = windows
+        .iter()
+        .flat_map(|b| {
+            serde_json::from_str::<Value>(b).unwrap()["value"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
+        .collect();
+    assert_eq!(joined, all);
+    // Filters agree with evaluating the same predicate on the records.
+    let checks: Vec<(&str, Box<dyn Fn(&Value) -> bool>)> = vec![
+        (
+            "osKind eq 'windows'",
+            Box::new(|v| v["osKind"] == "windows"),
+        ),
+        (
+            "osKind eq 'linux' or osKind eq 'mac'",
+            Box::new(|v| v["osKind"] != "windows"),
+        ),
+        (
+            "avIsSignatureUpToDate eq 'False' and rbacGroupId ne 0",
+            Box::new(|v| v["avIsSignatureUpToDate"] == "False" && v["rbacGroupId"] != 0),
+        ),
+        (
+            "startswith(osPlatform,'Windows')",
+            Box::new(|v| v["osPlatform"].as_str().unwrap().starts_with("Windows")),
+        ),
+        (
+            "RBACGROUPID in (86, 11)",
+            Box::new(|v| v["rbacGroupId"] == 86 || v["rbacGroupId"] == 11),
+        ),
+        ("avMode eq '2'", Box::new(|v| v["avMode"] == "2")),
+        (
+            "not (quickScanResult eq 'Completed')",
+            Box::new(|v| v["quickScanResult"] != "Completed"),
+        ),
+    ];
+    for (filter, pred) in checks {
+        let want: Vec<&Value> = all.iter().filter(|v| pred(v)).collect();
+        let mut got = Vec::new();
+        let mut url = format!(
+            "{}/api/deviceavinfo?$filter={}&$top=7",
+            w.base,
+            filter.replace(' ', "+")
+        );
+        loop {
+            let (status, _, body) = get(&url).await;
+            assert_eq!(status, 200, "{filter}: {body}");
+            let page: Value = serde_json::from_str(&body).unwrap();
+            got.extend(page["value"].as_array().unwrap().clone());
+            match page.get("@odata.nextLink") {
+                Some(n) => url = n.as_str().unwrap().to_owned(),
+                None => break,
+            }
+        }
+        assert_eq!(got.iter().collect::<Vec<_>>(), want, "{filter}");
+    }
+    w.server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_server_serves_byte_identical_pages() {
+    let w = world().await;
+    let port = w.base.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+    let mut before = Vec::new();
+    for (path, _, _) in ASSESSMENT {
+        before.push(get(&format!("{}/api/{path}?pageSize=50", w.base)).await.2);
+    }
+    before.push(
+        get(&format!("{}/api/deviceavinfo?$top=30&$skip=10", w.base))
+            .await
+            .2,
+    );
+    w.server.abort();
+    let _ = w.server.await;
+    drop(w.snapshots);
+    // A new process would open the same data directory: same store file, same snapshots.
+    let store: Arc<dyn StateStore> =
+        Arc::new(SqliteStore::open(&w.dir.path().join("state.db")).unwrap());
+    let snapshots = Arc::new(Snapshots::open(w.dir.path(), store, 4).unwrap());
+    let (base, server) = serve(snapshots, port).await;
+    let mut after = Vec::new();
+    for (path, _, _) in ASSESSMENT {
+        after.push(get(&format!("{base}/api/{path}?pageSize=50")).await.2);
+    }
+    after.push(
+        get(&format!("{base}/api/deviceavinfo?$top=30&$skip=10"))
+            .await
+            .2,
+    );
+    assert_eq!(before, after);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_endpoints() {
+    let w = world().await;
+    let (status, _, body) = get(&format!("{}/healthz", w.base)).await;
+    assert_eq!(status, 200);
+    let h: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(h["devices"], DEVICES);
+    let _ = get(&format!("{}/api/deviceavinfo", w.base)).await;
+    let (status, _, metrics) = get(&format!("{}/metrics", w.base)).await;
+    assert_eq!(status, 200);
+    assert!(metrics.contains("posture_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("posture_rows_served_total"));
+    let (status, _, doc) = get(&format!("{}/openapi.json", w.base)).await;
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    for e in server::endpoints::ENDPOINTS {
+        assert!(
+            doc["paths"].get(format!("/api/{}", e.path)).is_some(),
+            "{}",
+            e.path
+        );
+    }
+    w.server.abort();
+}
