@@ -378,7 +378,8 @@ async fn deviceavinfo_filters_pages_and_skip_windows() {
         .collect();
     assert_eq!(joined, all);
     // Filters agree with evaluating the same predicate on the records.
-    let checks: Vec<(&str, Box<dyn Fn(&Value) -> bool>)> = vec![
+    type Check = (&'static str, Box<dyn Fn(&Value) -> bool>);
+    let checks: Vec<Check> = vec![
         (
             "osKind eq 'windows'",
             Box::new(|v| v["osKind"] == "windows"),

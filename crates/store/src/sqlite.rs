@@ -432,7 +432,7 @@ mod tests {
         let now = Utc::now();
         let r1 = report(1, "2026-01-01T00:00:00Z", &[("a", "1"), ("b", "1")]);
         assert_eq!(
-            store.apply_reports(&[r1.clone()], now).unwrap(),
+            store.apply_reports(std::slice::from_ref(&r1), now).unwrap(),
             vec![ApplyOutcome::Applied]
         );
         assert_eq!(
