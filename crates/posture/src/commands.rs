@@ -240,6 +240,7 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
             snapshots: snapshots.clone(),
             config: Arc::new(ApiConfig::new(base_url.clone())),
             auth: Arc::new(server::auth::OpenAccess),
+        limiter: None,
             metrics: server::metrics_handle(),
         };
         match snapshots.latest() {

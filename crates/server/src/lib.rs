@@ -3,7 +3,8 @@
 //! Request path, top to bottom:
 //! 1. tower layers: request id, tracing span, timeout;
 //! 2. [`dispatch`]: method check, endpoint lookup in [`endpoints::ENDPOINTS`]
-//!    (case-insensitive, `/api` and `/api/v1.0`), the [`auth::Authenticator`] hook;
+//!    (case-insensitive, `/api` and `/api/v1.0`), the [`auth::Authenticator`] hook,
+//!    then the optional [`auth::RateLimiter`];
 //! 3. the endpoint's handler ([`handlers`]), which reads the snapshot and returns a
 //!    streamed page through [`paging::stream_rows`];
 //! 4. any [`error::ApiError`] becomes the MDE error body with the request id as `target`.
@@ -64,6 +65,8 @@ pub struct AppState {
     pub snapshots: Arc<Snapshots>,
     pub config: Arc<ApiConfig>,
     pub auth: Arc<dyn Authenticator>,
+    /// Per-application limits; `None` admits everything.
+    pub limiter: Option<Arc<dyn auth::RateLimiter>>,
     pub metrics: Option<PrometheusHandle>,
 }
 

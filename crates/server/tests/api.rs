@@ -51,6 +51,7 @@ async fn serve(snapshots: Arc<Snapshots>, port: u16) -> (String, tokio::task::Jo
         snapshots,
         config: Arc::new(ApiConfig::new(base.clone())),
         auth: Arc::new(server::auth::OpenAccess),
+        limiter: None,
         metrics: server::metrics_handle(),
     };
     let app = server::router(state);
