@@ -37,3 +37,9 @@ impl Authenticator for OpenAccess {
         })
     }
 }
+
+/// Admits or refuses a request of an authenticated principal, after authentication
+/// and before the handler; a refusal is `429 TooManyRequests` with `Retry-After`.
+pub trait RateLimiter: Send + Sync {
+    fn check(&self, principal: &Principal, endpoint: &Endpoint) -> Result<(), ApiError>;
+}
