@@ -65,8 +65,10 @@
 //! for the shapes it produces.
 
 pub mod devices;
+pub mod evolve;
 pub mod products;
 pub mod synthetic_kb;
 
 pub use devices::{FleetConfig, GROUPS, device_report, reports};
-pub use synthetic_kb::{SyntheticFeeds, platform_cpes, synthetic_feeds};
+pub use evolve::{Advance, evolve_report};
+pub use synthetic_kb::{SyntheticFeeds, feed_update, platform_cpes, synthetic_feeds};

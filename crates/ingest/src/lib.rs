@@ -42,6 +42,12 @@ pub enum IngestError {
     StoredRecord { id: String, reason: String },
     #[error(transparent)]
     Catalog(#[from] assess::catalog::CatalogError),
+    #[error(
+        "this data directory has no synthetic fleet (run `posture seed` first); time travel works on seeded fleets"
+    )]
+    NoFleet,
+    #[error("advance failed: {0}")]
+    Advance(String),
 }
 
 /// Validates and applies a batch of reports in one transaction; any invalid report
@@ -240,8 +246,127 @@ pub fn seed_fleet(
         }
         Ok::<(), IngestError>(())
     })?;
+    let state = FleetState {
+        seed: cfg.seed,
+        devices: cfg.devices,
+        base_now: cfg.now,
+        clock: cfg.now,
+        step: 0,
+    };
+    put_fleet_state(store, &state)?;
     Ok(SeedOutcome {
         devices: cfg.devices,
         feeds,
+    })
+}
+
+const FLEET_SETTING: &str = "fleet";
+
+/// The synthetic fleet of a data directory and its emulator clock.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FleetState {
+    pub seed: u64,
+    pub devices: u32,
+    /// The clock at seeding (the synthetic KB's reference time).
+    pub base_now: DateTime<Utc>,
+    /// The emulator's present after the last advance.
+    pub clock: DateTime<Utc>,
+    /// Advances so far.
+    pub step: u64,
+}
+
+fn put_fleet_state(store: &dyn StateStore, state: &FleetState) -> Result<(), IngestError> {
+    let text = serde_json::to_string(state).map_err(|e| IngestError::StoredRecord {
+        id: FLEET_SETTING.into(),
+        reason: e.to_string(),
+    })?;
+    Ok(store.put_setting(FLEET_SETTING, &text)?)
+}
+
+pub fn fleet_state(store: &dyn StateStore) -> Result<Option<FleetState>, IngestError> {
+    match store.get_setting(FLEET_SETTING)? {
+        None => Ok(None),
+        Some(text) => {
+            serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| IngestError::StoredRecord {
+                    id: FLEET_SETTING.into(),
+                    reason: e.to_string(),
+                })
+        }
+    }
+}
+
+/// The service's present: the wall clock, or the emulator clock when time travel
+/// has moved it ahead.
+pub fn service_now(store: &dyn StateStore) -> Result<DateTime<Utc>, IngestError> {
+    let now = Utc::now();
+    Ok(fleet_state(store)?.map_or(now, |f| f.clock.max(now)))
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdvanceOutcome {
+    pub step: u64,
+    pub now: DateTime<Utc>,
+    pub reports: u64,
+    pub quiet_devices: u64,
+    pub feed: FeedImport,
+}
+
+/// Moves the synthetic fleet `hours` forward: every device evolves through the report
+/// path ([`fleet::evolve_report`]) and the synthetic feed receives its update
+/// ([`fleet::feed_update`]), imported through the real importer.
+pub fn advance_fleet(
+    store: &dyn StateStore,
+    hours: u32,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<AdvanceOutcome, IngestError> {
+    use rayon::prelude::*;
+    let Some(mut state) = fleet_state(store)? else {
+        return Err(IngestError::NoFleet);
+    };
+    let now = state.clock.max(Utc::now()) + chrono::Duration::hours(i64::from(hours));
+    let adv = fleet::Advance {
+        step: state.step + 1,
+        hours,
+        now,
+    };
+    let cfg = fleet::FleetConfig::new(state.devices, state.seed, state.base_now);
+    let (mut reports, mut quiet, mut done) = (0u64, 0u64, 0u64);
+    let mut failure = None;
+    store
+        .scan_devices(2000, &mut |batch| {
+            let next: Vec<DeviceReport> = batch
+                .par_iter()
+                .filter_map(|s| fleet::evolve_report(&cfg, &adv, &s.report))
+                .collect();
+            quiet += (batch.len() - next.len()) as u64;
+            done += batch.len() as u64;
+            reports += next.len() as u64;
+            if let Err(e) = apply_reports(store, &next, now) {
+                failure = Some(e.to_string());
+                return Err("applying evolved reports failed".into());
+            }
+            progress(done);
+            Ok(())
+        })
+        .map_err(|e| IngestError::Advance(failure.take().unwrap_or_else(|| e.to_string())))?;
+    let update = fleet::feed_update(state.seed, state.base_now, adv.step, now, hours);
+    let feed = import_feed(
+        store,
+        &update,
+        &format!("synthetic-update-step{}.json", adv.step),
+    )?;
+    state.clock = now;
+    state.step = adv.step;
+    put_fleet_state(store, &state)?;
+    Ok(AdvanceOutcome {
+        step: adv.step,
+        now,
+        reports,
+        quiet_devices: quiet,
+        feed,
     })
 }

@@ -11,6 +11,8 @@
 //! fragments) are written once here; reading a row later is concatenation.
 
 use crate::format::{FormatError, FragWriter, RowWriter};
+use crate::reader::{FindingMeta, Snapshot};
+
 use crate::manifest::{ExportManifest, FORMAT_VERSION, GroupEntry, Manifest, PartPlanner};
 use crate::{ExportKind, Progress};
 use assess::av::AvReference;
@@ -125,6 +127,13 @@ struct AvPending {
 
 struct Builder<'a> {
     dir: &'a Path,
+    /// Group id of each device (`devices.rows`), for diffs and scoping.
+    device_groups: RowWriter,
+    /// `vendor\0name\0version` of each software entry, for diffs across snapshots.
+    software_keys: FragWriter,
+    /// The values of each finding that a delta compares (see [`FindingMeta`]).
+    finding_meta: FragWriter,
+    previous: Option<PreviousRows<'a>>,
     kb: &'a KnowledgeBase,
     generated_at: DateTime<Utc>,
     devices: u32,
@@ -137,6 +146,8 @@ struct Builder<'a> {
     finding_frags: FragWriter,
     finding_software: RowWriter,
     finding_published: Vec<u32>,
+    /// (vendor, name, CVE) of each finding, to carry first-seen times across versions.
+    finding_cve: Vec<Option<Box<str>>>,
     evidence: std::io::BufWriter<std::fs::File>,
     paths_frags: FragWriter,
     paths_index: HashMap<Vec<u8>, u32>,
@@ -170,6 +181,7 @@ impl<'a> Builder<'a> {
         kb: &'a KnowledgeBase,
         generated_at: DateTime<Utc>,
         opts: &BuildOptions,
+        previous: Option<&'a Snapshot>,
     ) -> Result<Self, BuildError> {
         let mut rows = BTreeMap::new();
         let mut planners = BTreeMap::new();
@@ -196,6 +208,10 @@ impl<'a> Builder<'a> {
             generated_at,
             devices: 0,
             device_frags: FragWriter::create(dir, "devices")?,
+            device_groups: RowWriter::create(&dir.join("devices.rows"))?,
+            software_keys: FragWriter::create(dir, "software_keys")?,
+            finding_meta: FragWriter::create(dir, "finding_meta")?,
+            previous: previous.map(PreviousRows::new),
             software_frags: FragWriter::create(dir, "software")?,
             software_index: HashMap::new(),
             software_findings: Vec::new(),
@@ -203,6 +219,7 @@ impl<'a> Builder<'a> {
             finding_frags: FragWriter::create(dir, "findings")?,
             finding_software: RowWriter::create(&dir.join("findings.rows"))?,
             finding_published: Vec::new(),
+            finding_cve: Vec::new(),
             evidence: std::io::BufWriter::new(evidence),
             paths_frags: FragWriter::create(dir, "paths")?,
             paths_index: HashMap::new(),
@@ -347,9 +364,18 @@ impl<'a> Builder<'a> {
             ids.push(fid);
             self.finding_published
                 .push(f.published.as_ref().map_or(0, secs));
+            self.finding_cve.push(f.cve_id.as_deref().map(Into::into));
             self.finding_software.push(&id.to_le_bytes())?;
             self.finding_frags
                 .push(&f.cve_id.as_deref().map(js_inner).unwrap_or_default())?;
+            let meta = FindingMeta {
+                cve_id: f.cve_id.clone(),
+                severity: f.severity.clone(),
+                cvss_score: f.cvss_score,
+                exploitability: f.exploitability.clone(),
+                recommended_update: f.recommended_update.clone(),
+            };
+            self.finding_meta.push(&serde_json::to_vec(&meta)?)?;
             out.clear();
             field(&mut out, "cveId");
             js_opt(&mut out, f.cve_id.as_deref());
@@ -402,6 +428,8 @@ impl<'a> Builder<'a> {
         id_part.extend_from_slice(&js_inner(&sw.version));
         id_part.push(b'_');
         self.software_frags.push(&id_part)?;
+        self.software_keys
+            .push(format!("{}\0{}\0{}", sw.vendor, sw.name, sw.version).as_bytes())?;
         let mut fields = Vec::with_capacity(128);
         field(&mut fields, "softwareVendor");
         js(&mut fields, &sw.vendor);
@@ -471,6 +499,12 @@ impl<'a> Builder<'a> {
             .or_insert_with(|| group.name.clone());
         let g = group.id;
         let mut row = [0u8; 16];
+        // First-seen times this device's CVEs had in the previous snapshot, by (vendor, name, CVE):
+        // a version upgrade that stays vulnerable keeps the original first-seen time.
+        let carried = self
+            .previous
+            .as_ref()
+            .map(|p| p.first_seen_of(r.device_id.as_str()));
         for &(i, sw_id) in software {
             let sw = &r.software[i];
             let first_seen = state
@@ -501,9 +535,17 @@ impl<'a> Builder<'a> {
             for f in findings {
                 // A CVE is first seen on the device when both the software and the record existed.
                 let published = self.finding_published.get(f as usize).copied().unwrap_or(0);
-                let seen = secs(&first_seen)
-                    .max(published)
-                    .min(secs(&self.generated_at));
+                let mut seen = secs(&first_seen).max(published);
+                if let Some(c) = &carried {
+                    let cve = self.finding_cve.get(f as usize).and_then(|c| c.as_deref());
+                    match c.seen.get(&(sw.vendor.as_str(), sw.name.as_str(), cve)) {
+                        Some(earlier) => seen = *earlier,
+                        // Newly found on a device the previous snapshot knew: found at this publish at the earliest.
+                        None if c.known_device => seen = seen.max(c.previous_publish),
+                        None => {}
+                    }
+                }
+                let seen = seen.min(secs(&self.generated_at));
                 row[4..8].copy_from_slice(&f.to_le_bytes());
                 row[8..12].copy_from_slice(&paths.to_le_bytes());
                 row[12..16].copy_from_slice(&seen.to_le_bytes());
@@ -568,6 +610,7 @@ impl<'a> Builder<'a> {
         os_version.push(b',');
 
         self.device_frags.push(id.as_bytes())?;
+        self.device_groups.push(&group.id.to_le_bytes())?;
         let mut vuln = common.clone();
         vuln.extend_from_slice(&os_version);
         field(&mut vuln, "osArchitecture");
@@ -635,6 +678,9 @@ impl<'a> Builder<'a> {
         let distinct_software = self.software_findings.len() as u64;
         let findings = self.finding_published.len() as u64;
         self.device_frags.finish()?;
+        self.device_groups.finish()?;
+        self.software_keys.finish()?;
+        self.finding_meta.finish()?;
         self.software_frags.finish()?;
         self.finding_frags.finish()?;
         self.finding_software.finish()?;
@@ -828,9 +874,10 @@ pub fn build_snapshot(
     seq: u64,
     generated_at: DateTime<Utc>,
     opts: &BuildOptions,
+    previous: Option<&Snapshot>,
     progress: &dyn Progress,
 ) -> Result<(Manifest, BuildStats), PublishBuildError> {
-    let mut builder = Builder::new(dir, kb, generated_at, opts)?;
+    let mut builder = Builder::new(dir, kb, generated_at, opts, previous)?;
     progress.stage("assessing devices");
     let mut done = 0u64;
     state.scan_devices(opts.batch, &mut |batch| {
@@ -842,4 +889,52 @@ pub fn build_snapshot(
         Ok(())
     })?;
     Ok(builder.finish(seq, model::timefmt::time_path(&generated_at), progress)?)
+}
+
+/// Lookups into the previous snapshot while building the next one.
+struct PreviousRows<'a> {
+    snapshot: &'a Snapshot,
+    devices: HashMap<&'a [u8], u32>,
+}
+
+struct Carried<'a> {
+    known_device: bool,
+    previous_publish: u32,
+    seen: HashMap<(&'a str, &'a str, Option<&'a str>), u32>,
+}
+
+impl<'a> PreviousRows<'a> {
+    fn new(snapshot: &'a Snapshot) -> Self {
+        let devices = (0..snapshot.device_count())
+            .map(|d| (snapshot.device_id(d), d))
+            .collect();
+        PreviousRows { snapshot, devices }
+    }
+
+    fn first_seen_of(&self, device_id: &str) -> Carried<'a> {
+        let s = self.snapshot;
+        let mut carried = Carried {
+            known_device: false,
+            previous_publish: secs(&s.manifest.generated_at),
+            seen: HashMap::new(),
+        };
+        let Some(&d) = self.devices.get(device_id.as_bytes()) else {
+            return carried;
+        };
+        carried.known_device = true;
+        for i in s.vuln_rows_of(d) {
+            let Some(row) = s.vuln_row(i) else { continue };
+            let key =
+                std::str::from_utf8(s.software_key(s.finding_software(row.finding))).unwrap_or("");
+            let mut parts = key.split('\0');
+            let (vendor, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            let cve = s.finding_cve(row.finding);
+            let entry = carried
+                .seen
+                .entry((vendor, name, cve))
+                .or_insert(row.first_seen);
+            *entry = (*entry).min(row.first_seen);
+        }
+        carried
+    }
 }

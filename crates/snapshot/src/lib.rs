@@ -17,6 +17,7 @@
 //!   finding matched (feed, record, range).
 
 mod build;
+pub mod delta;
 pub mod format;
 mod kinds;
 pub mod manifest;
@@ -24,10 +25,11 @@ mod reader;
 mod registry;
 
 pub use build::{BuildError, BuildOptions, BuildStats, PublishBuildError, build_snapshot};
+pub use delta::{ChangeCounts, ChangeLog, ChangeLogMeta};
 pub use kinds::ExportKind;
 pub use manifest::{ExportManifest, Manifest, Part};
-pub use reader::{OpenError, Snapshot, write_seen_secs};
-pub use registry::{PublishReport, SnapshotError, Snapshots};
+pub use reader::{FindingMeta, OpenError, Snapshot, VulnRow, write_seen_secs};
+pub use registry::{DEFAULT_CHANGE_RETENTION_DAYS, PublishReport, SnapshotError, Snapshots};
 
 /// Progress of a publish, for CLI progress bars and logs.
 pub trait Progress: Sync {

@@ -30,6 +30,9 @@ pub struct Snapshot {
     deviceav: FragTable,
     infogathering: FragTable,
     rows: BTreeMap<ExportKind, Mapped>,
+    device_groups: Mapped,
+    software_keys: FragTable,
+    finding_meta: FragTable,
     av_records: OnceLock<Vec<DeviceAvInfo>>,
     empty: ExportManifest,
 }
@@ -91,6 +94,9 @@ impl Snapshot {
             deviceav: FragTable::open(dir, "deviceav")?,
             infogathering: FragTable::open(dir, "infogathering")?,
             rows,
+            device_groups: Mapped::open(&dir.join("devices.rows"))?,
+            software_keys: FragTable::open(dir, "software_keys")?,
+            finding_meta: FragTable::open(dir, "finding_meta")?,
             manifest,
             av_records: OnceLock::new(),
             empty: ExportManifest::default(),
@@ -198,6 +204,73 @@ impl Snapshot {
         }
     }
 
+    pub fn device_count(&self) -> u32 {
+        (self.device_groups.bytes().len() / 4) as u32
+    }
+    /// The 40-hex id of device `d`.
+    pub fn device_id(&self, d: u32) -> &[u8] {
+        self.device(d, slot::ID)
+    }
+    pub fn device_group(&self, d: u32) -> u32 {
+        read_u32(self.device_groups.bytes(), d as usize * 4)
+    }
+    /// `vendor\0name\0version` of software entry `s`.
+    pub fn software_key(&self, s: u32) -> &[u8] {
+        self.software_keys.get(s as usize)
+    }
+    pub fn software_count(&self) -> usize {
+        self.software_keys.len()
+    }
+    pub fn finding_count(&self) -> usize {
+        self.finding_meta.len()
+    }
+    pub fn finding_software(&self, f: u32) -> u32 {
+        read_u32(self.finding_software.bytes(), f as usize * 4)
+    }
+    pub fn finding_meta(&self, f: u32) -> Option<FindingMeta> {
+        serde_json::from_slice(self.finding_meta.get(f as usize)).ok()
+    }
+    /// The CVE id of finding `f` (None for an end-of-support finding), without decoding JSON.
+    pub fn finding_cve(&self, f: u32) -> Option<&str> {
+        let raw = self.finding(f, slot::FINDING_CVE);
+        if raw.is_empty() {
+            None
+        } else {
+            std::str::from_utf8(raw).ok()
+        }
+    }
+    pub fn paths_fragment(&self, p: u32) -> &[u8] {
+        self.paths.get(p as usize)
+    }
+    /// Row `i` of the vulnerability export.
+    pub fn vuln_row(&self, i: u64) -> Option<VulnRow> {
+        let bytes = self.rows.get(&ExportKind::Vulnerabilities)?.bytes();
+        let at = usize::try_from(i).ok()?.checked_mul(16)?;
+        let r = bytes.get(at..at + 16)?;
+        Some(VulnRow {
+            device: read_u32(r, 0),
+            finding: read_u32(r, 4),
+            paths: read_u32(r, 8),
+            first_seen: read_u32(r, 12),
+        })
+    }
+    /// The vulnerability rows of device `d` (rows are ordered by device).
+    pub fn vuln_rows_of(&self, d: u32) -> std::ops::Range<u64> {
+        let n = self.rows(ExportKind::Vulnerabilities);
+        let first_at_least = |target: u32| {
+            let (mut lo, mut hi) = (0u64, n);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                match self.vuln_row(mid) {
+                    Some(r) if r.device < target => lo = mid + 1,
+                    _ => hi = mid,
+                }
+            }
+            lo
+        };
+        first_at_least(d)..first_at_least(d.saturating_add(1))
+    }
+
     /// Every deviceavinfo record, decoded once per snapshot on first use (for `$filter`).
     pub fn av_records(&self) -> &[DeviceAvInfo] {
         self.av_records.get_or_init(|| {
@@ -206,6 +279,30 @@ impl Snapshot {
                 .collect()
         })
     }
+}
+
+/// One vulnerability row: device, finding (software × CVE), install paths, first seen (Unix seconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VulnRow {
+    pub device: u32,
+    pub finding: u32,
+    pub paths: u32,
+    pub first_seen: u32,
+}
+
+/// The values of a finding that the delta export compares.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FindingMeta {
+    #[serde(rename = "c")]
+    pub cve_id: Option<String>,
+    #[serde(rename = "s")]
+    pub severity: Option<String>,
+    #[serde(rename = "v")]
+    pub cvss_score: Option<f64>,
+    #[serde(rename = "e")]
+    pub exploitability: String,
+    #[serde(rename = "u")]
+    pub recommended_update: Option<String>,
 }
 
 /// `YYYY-MM-DD HH:MM:SS` from Unix seconds, without allocating (hot path of every row).

@@ -11,6 +11,7 @@
 //! snapshot removed by retention stays readable for walks already under way.
 
 use crate::build::{BuildOptions, PublishBuildError, build_snapshot};
+use crate::delta::{ChangeCounts, ChangeLog, write_change_log};
 use crate::format::sync_dir;
 use crate::reader::{OpenError, Snapshot};
 use crate::{ExportKind, Progress};
@@ -47,6 +48,44 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
     }
 }
 
+/// Change logs are kept this long by default (MDE's delta window).
+pub const DEFAULT_CHANGE_RETENTION_DAYS: i64 = 14;
+
+/// Opens the change logs under `root`; a change log newer than the newest registered
+/// snapshot, or a temporary directory, is the leftover of an interrupted publish.
+fn load_change_logs(
+    root: &Path,
+    newest_registered: u64,
+) -> Result<BTreeMap<u64, Arc<ChangeLog>>, SnapshotError> {
+    let mut logs = BTreeMap::new();
+    if !root.exists() {
+        return Ok(logs);
+    }
+    for entry in std::fs::read_dir(root).map_err(io(root))? {
+        let path = entry.map_err(io(root))?.path();
+        let opened = if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+        {
+            None
+        } else {
+            ChangeLog::open(&path)
+                .ok()
+                .filter(|c| c.meta.seq <= newest_registered)
+        };
+        match opened {
+            Some(log) => {
+                logs.insert(log.meta.seq, Arc::new(log));
+            }
+            None => {
+                tracing::info!(dir = %path.display(), "removing an unpublished change log");
+                std::fs::remove_dir_all(&path).map_err(io(&path))?;
+            }
+        }
+    }
+    Ok(logs)
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PublishReport {
@@ -60,11 +99,18 @@ pub struct PublishReport {
     pub seconds: f64,
     /// Of `seconds`, the time spent matching software and evaluating rules.
     pub assess_seconds: f64,
+    /// Of `seconds`, the time spent diffing against the previous snapshot.
+    pub diff_seconds: f64,
+    /// What changed since the previous snapshot (none for the first).
+    pub changes: Option<ChangeCounts>,
     pub removed: Vec<String>,
 }
 
 pub struct Snapshots {
     root: PathBuf,
+    changes_root: PathBuf,
+    changes: RwLock<BTreeMap<u64, Arc<ChangeLog>>>,
+    change_retention: parking_lot::Mutex<Duration>,
     store: Arc<dyn StateStore>,
     retained: RwLock<BTreeMap<u64, Arc<Snapshot>>>,
     latest: ArcSwapOption<Snapshot>,
@@ -103,14 +149,62 @@ impl Snapshots {
             }
         }
         let latest = retained.values().next_back().cloned();
+        let changes_root = data_dir.join("changes");
+        let changes = load_change_logs(
+            &changes_root,
+            retained.keys().next_back().copied().unwrap_or(0),
+        )?;
         Ok(Snapshots {
             root,
+            changes_root,
+            changes: RwLock::new(changes),
+            change_retention: parking_lot::Mutex::new(Duration::days(
+                DEFAULT_CHANGE_RETENTION_DAYS,
+            )),
             store,
             retained: RwLock::new(retained),
             latest: ArcSwapOption::new(latest),
             publishing: Mutex::new(()),
             retain: retain.max(1),
         })
+    }
+
+    /// How long change logs are kept (measured back from the newest snapshot).
+    pub fn set_change_retention(&self, keep: Duration) {
+        *self.change_retention.lock() = keep;
+    }
+
+    /// Change logs of publishes at or after `start`, oldest first.
+    pub fn changes_since(&self, start: DateTime<Utc>) -> Vec<Arc<ChangeLog>> {
+        self.changes
+            .read()
+            .values()
+            .filter(|c| c.meta.generated_at >= start)
+            .cloned()
+            .collect()
+    }
+
+    pub fn change_logs(&self) -> Vec<Arc<ChangeLog>> {
+        self.changes.read().values().cloned().collect()
+    }
+
+    /// Publish times known (snapshots and change logs), ascending.
+    pub fn publish_times(&self) -> Vec<DateTime<Utc>> {
+        let mut t: Vec<DateTime<Utc>> = self
+            .changes
+            .read()
+            .values()
+            .map(|c| c.meta.generated_at)
+            .collect();
+        t.extend(
+            self.retained
+                .read()
+                .values()
+                .map(|s| s.manifest.generated_at),
+        );
+        t.sort();
+        t.dedup();
+        t
     }
 
     pub fn latest(&self) -> Option<Arc<Snapshot>> {
@@ -161,7 +255,15 @@ impl Snapshots {
         let seq = self.retained.read().keys().next_back().map_or(1, |s| s + 1);
         let tmp = self.root.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir(&tmp).map_err(io(&tmp))?;
-        let result = self.build_into(&tmp, kb, seq, generated_at, opts, progress);
+        let result = self.build_into(
+            &tmp,
+            kb,
+            seq,
+            generated_at,
+            opts,
+            previous.as_deref(),
+            progress,
+        );
         let (manifest, stats, final_dir) = match result {
             Ok(v) => v,
             Err(e) => {
@@ -178,11 +280,43 @@ impl Snapshots {
             devices: manifest.devices,
         };
         let final_path = self.root.join(&final_dir);
-        if let Err(e) = self.store.register_snapshot(&meta) {
+        let discard = |change_dir: Option<&PathBuf>| {
             let _ = std::fs::remove_dir_all(&final_path);
+            if let Some(d) = change_dir {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        };
+        let snapshot = match Snapshot::open(&final_path) {
+            Ok(s) => Arc::new(s),
+            Err(e) => {
+                discard(None);
+                return Err(e.into());
+            }
+        };
+        // The change log is written before the commit point, like the snapshot itself.
+        let mut change_log = None;
+        let mut diff_seconds = 0.0;
+        if let Some(prev) = &previous {
+            progress.stage("diffing against the previous snapshot");
+            match self.write_changes(prev, &snapshot, seq, &final_dir) {
+                Ok((log, secs)) => {
+                    diff_seconds = secs;
+                    change_log = Some(log);
+                }
+                Err(e) => {
+                    discard(None);
+                    return Err(e);
+                }
+            }
+        }
+        if let Err(e) = self.store.register_snapshot(&meta) {
+            discard(change_log.as_ref().map(|c| c.dir().to_path_buf()).as_ref());
             return Err(e.into());
         }
-        let snapshot = Arc::new(Snapshot::open(&final_path)?);
+        let changes = change_log.as_ref().map(|c| c.meta.counts);
+        if let Some(log) = change_log {
+            self.changes.write().insert(seq, Arc::new(log));
+        }
         self.retained.write().insert(seq, snapshot.clone());
         self.latest.store(Some(snapshot));
         let removed = self.apply_retention()?;
@@ -196,6 +330,8 @@ impl Snapshots {
             rows: manifest.exports.iter().map(|(k, e)| (*k, e.rows)).collect(),
             seconds: started.elapsed().as_secs_f64(),
             assess_seconds: stats.assess_seconds,
+            diff_seconds,
+            changes,
             removed,
         })
     }
@@ -207,6 +343,7 @@ impl Snapshots {
         seq: u64,
         generated_at: DateTime<Utc>,
         opts: &BuildOptions,
+        previous: Option<&Snapshot>,
         progress: &dyn Progress,
     ) -> Result<(crate::Manifest, crate::BuildStats, String), SnapshotError> {
         let (manifest, stats) = build_snapshot(
@@ -216,6 +353,7 @@ impl Snapshots {
             seq,
             generated_at,
             opts,
+            previous,
             progress,
         )?;
         let manifest_path = tmp.join("manifest.json");
@@ -241,8 +379,50 @@ impl Snapshots {
         Ok((manifest, stats, final_dir))
     }
 
+    fn write_changes(
+        &self,
+        previous: &Snapshot,
+        next: &Snapshot,
+        seq: u64,
+        name: &str,
+    ) -> Result<(ChangeLog, f64), SnapshotError> {
+        std::fs::create_dir_all(&self.changes_root).map_err(io(&self.changes_root))?;
+        let tmp = self
+            .changes_root
+            .join(format!(".tmp-{}", uuid::Uuid::new_v4()));
+        let written = write_change_log(previous, next, &tmp, seq);
+        let meta = match written {
+            Ok(m) => m,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&tmp);
+                return Err(SnapshotError::Build(PublishBuildError::Build(e)));
+            }
+        };
+        let dir = self.changes_root.join(name);
+        std::fs::rename(&tmp, &dir).map_err(io(&dir))?;
+        sync_dir(&self.changes_root).map_err(|e| SnapshotError::Io {
+            path: e.path,
+            source: e.source,
+        })?;
+        Ok((ChangeLog::open(&dir)?, meta.seconds))
+    }
+
     fn apply_retention(&self) -> Result<Vec<String>, SnapshotError> {
         let mut removed = Vec::new();
+        if let Some(newest) = self.latest() {
+            let horizon = newest.manifest.generated_at - *self.change_retention.lock();
+            let expired: Vec<(u64, Arc<ChangeLog>)> = self
+                .changes
+                .read()
+                .iter()
+                .filter(|(_, c)| c.meta.generated_at < horizon)
+                .map(|(k, c)| (*k, c.clone()))
+                .collect();
+            for (seq, log) in expired {
+                self.changes.write().remove(&seq);
+                std::fs::remove_dir_all(log.dir()).map_err(io(log.dir()))?;
+            }
+        }
         loop {
             let oldest = {
                 let retained = self.retained.read();

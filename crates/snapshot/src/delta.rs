@@ -1,0 +1,308 @@
+//! The delta export: what changed between two consecutive snapshots.
+//!
+//! Both snapshots list their vulnerability rows in the same total order — (RBAC group,
+//! device id, vendor\0name\0version, CVE) — so the diff is one merge over the two row
+//! files. Keys are compared as integers: every device id, software key and CVE id of
+//! either snapshot gets a rank in the sorted union, and a row's key packs
+//! (group, device rank, software rank, CVE rank) into a `u128`.
+//!
+//! A key only in the new snapshot is `New`, only in the old one `Fixed`, in both with a
+//! changed CVSS score, exploitability, severity, install paths or recommended update
+//! `Updated`. A version upgrade changes the software key and a group move changes the
+//! group, so both come out as a `Fixed` + `New` pair, as MDE reports them.
+//!
+//! The change log stores complete delta records (the vulnerability record plus
+//! `status` and `eventTimestamp`), so it stays readable after the snapshots it came from
+//! are removed, with its own retention period.
+
+use crate::ExportKind;
+use crate::build::BuildError;
+use crate::format::{FragTable, FragWriter, Mapped, RowWriter, read_u32, sync_dir};
+use crate::reader::{FindingMeta, Snapshot};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeCounts {
+    pub new: u64,
+    pub fixed: u64,
+    pub updated: u64,
+}
+
+impl ChangeCounts {
+    pub fn total(&self) -> u64 {
+        self.new + self.fixed + self.updated
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeLogMeta {
+    pub seq: u64,
+    pub time_path: String,
+    pub generated_at: DateTime<Utc>,
+    pub previous_time_path: String,
+    pub counts: ChangeCounts,
+    pub seconds: f64,
+}
+
+/// A change log on disk: `changes.frag/.fidx` (one delta record each) and
+/// `changes.rows` (the record's RBAC group id, for scoping).
+pub struct ChangeLog {
+    pub meta: ChangeLogMeta,
+    dir: PathBuf,
+    records: FragTable,
+    groups: Mapped,
+}
+
+impl std::fmt::Debug for ChangeLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChangeLog")
+            .field("seq", &self.meta.seq)
+            .field("time_path", &self.meta.time_path)
+            .finish()
+    }
+}
+
+impl ChangeLog {
+    pub fn open(dir: &Path) -> Result<ChangeLog, crate::OpenError> {
+        let meta_path = dir.join("meta.json");
+        let text = std::fs::read(&meta_path).map_err(|source| crate::format::FormatError {
+            path: meta_path.clone(),
+            source,
+        })?;
+        let meta: ChangeLogMeta =
+            serde_json::from_slice(&text).map_err(|e| crate::OpenError::Manifest {
+                path: meta_path,
+                reason: e.to_string(),
+            })?;
+        Ok(ChangeLog {
+            meta,
+            dir: dir.to_owned(),
+            records: FragTable::open(dir, "changes")?,
+            groups: Mapped::open(&dir.join("changes.rows"))?,
+        })
+    }
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn len(&self) -> u64 {
+        self.records.len() as u64
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn group(&self, i: u64) -> u32 {
+        read_u32(self.groups.bytes(), i as usize * 4)
+    }
+    /// Appends delta record `i` (complete JSON object).
+    pub fn render(&self, i: u64, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.records.get(i as usize));
+    }
+}
+
+/// Sorted union of two key sets → the rank of each side's keys.
+fn ranks<'a, T: Ord + Copy + 'a>(a: &[T], b: &[T]) -> (Vec<u32>, Vec<u32>) {
+    let mut all: Vec<T> = a.iter().chain(b.iter()).copied().collect();
+    all.sort_unstable();
+    all.dedup();
+    let rank = |k: &T| all.binary_search(k).map_or(0, |i| i as u32);
+    (a.iter().map(rank).collect(), b.iter().map(rank).collect())
+}
+
+struct Side<'a> {
+    snapshot: &'a Snapshot,
+    device: Vec<(u32, u32)>,  // (group, device rank)
+    finding: Vec<(u32, u32)>, // (software rank, CVE rank)
+    meta: Vec<Option<FindingMeta>>,
+}
+
+impl Side<'_> {
+    fn key(&self, i: u64) -> Option<u128> {
+        let r = self.snapshot.vuln_row(i)?;
+        let (group, device) = self.device.get(r.device as usize).copied()?;
+        let (sw, cve) = self.finding.get(r.finding as usize).copied()?;
+        Some(
+            (u128::from(group) << 96)
+                | (u128::from(device) << 64)
+                | (u128::from(sw) << 32)
+                | u128::from(cve),
+        )
+    }
+}
+
+fn sides<'a>(old: &'a Snapshot, new: &'a Snapshot) -> (Side<'a>, Side<'a>) {
+    let ids = |s: &'a Snapshot| {
+        (0..s.device_count())
+            .map(|d| s.device_id(d))
+            .collect::<Vec<&[u8]>>()
+    };
+    let (old_dev, new_dev) = ranks(&ids(old), &ids(new));
+    let sw_keys = |s: &'a Snapshot| {
+        (0..s.software_count() as u32)
+            .map(|i| s.software_key(i))
+            .collect::<Vec<&[u8]>>()
+    };
+    let (old_sw, new_sw) = ranks(&sw_keys(old), &sw_keys(new));
+    let cves = |s: &'a Snapshot| {
+        (0..s.finding_count() as u32)
+            .map(|f| s.finding_cve(f))
+            .collect::<Vec<Option<&str>>>()
+    };
+    let (old_cve, new_cve) = ranks(&cves(old), &cves(new));
+    let side = |s: &'a Snapshot, dev: Vec<u32>, sw: Vec<u32>, cve: Vec<u32>| Side {
+        snapshot: s,
+        device: (0..s.device_count())
+            .map(|d| (s.device_group(d), dev[d as usize]))
+            .collect(),
+        finding: (0..s.finding_count() as u32)
+            .map(|f| {
+                (
+                    sw.get(s.finding_software(f) as usize).copied().unwrap_or(0),
+                    cve[f as usize],
+                )
+            })
+            .collect(),
+        meta: (0..s.finding_count() as u32)
+            .map(|f| s.finding_meta(f))
+            .collect(),
+    };
+    (
+        side(old, old_dev, old_sw, old_cve),
+        side(new, new_dev, new_sw, new_cve),
+    )
+}
+
+fn updated(old: &Side, i: u64, new: &Side, j: u64) -> bool {
+    let (Some(a), Some(b)) = (old.snapshot.vuln_row(i), new.snapshot.vuln_row(j)) else {
+        return false;
+    };
+    let (ma, mb) = (
+        old.meta.get(a.finding as usize),
+        new.meta.get(b.finding as usize),
+    );
+    let changed_meta = match (ma, mb) {
+        (Some(Some(x)), Some(Some(y))) => {
+            x.cvss_score != y.cvss_score
+                || x.exploitability != y.exploitability
+                || x.severity != y.severity
+                || x.recommended_update != y.recommended_update
+        }
+        _ => true,
+    };
+    changed_meta || old.snapshot.paths_fragment(a.paths) != new.snapshot.paths_fragment(b.paths)
+}
+
+#[derive(Clone, Copy)]
+enum Status {
+    New,
+    Fixed,
+    Updated,
+}
+
+struct Writer {
+    records: FragWriter,
+    groups: RowWriter,
+    suffix: [Vec<u8>; 3],
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    fn push(&mut self, snapshot: &Snapshot, row: u64, status: Status) -> Result<(), BuildError> {
+        self.buf.clear();
+        snapshot.render(ExportKind::Vulnerabilities, row, &mut self.buf);
+        if self.buf.pop() != Some(b'}') {
+            return Err(BuildError::TooLarge("corrupt vulnerability row"));
+        }
+        self.buf.extend_from_slice(&self.suffix[status as usize]);
+        self.records.push(&self.buf)?;
+        let group = snapshot
+            .vuln_row(row)
+            .map_or(0, |r| snapshot.device_group(r.device));
+        self.groups.push(&group.to_le_bytes())?;
+        Ok(())
+    }
+}
+
+/// Diffs `old` → `new` and writes the change log into `dir` (created, must not exist).
+pub fn write_change_log(
+    old: &Snapshot,
+    new: &Snapshot,
+    dir: &Path,
+    seq: u64,
+) -> Result<ChangeLogMeta, BuildError> {
+    let started = std::time::Instant::now();
+    let io = |source| BuildError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let event = model::timefmt::iso_z(&new.manifest.generated_at);
+    let suffix = |status: &str| {
+        format!(",\"status\":\"{status}\",\"eventTimestamp\":\"{event}\"}}").into_bytes()
+    };
+    let mut w = Writer {
+        records: FragWriter::create(dir, "changes")?,
+        groups: RowWriter::create(&dir.join("changes.rows"))?,
+        suffix: [suffix("New"), suffix("Fixed"), suffix("Updated")],
+        buf: Vec::with_capacity(2048),
+    };
+    let (a, b) = sides(old, new);
+    let (n_old, n_new) = (
+        old.rows(ExportKind::Vulnerabilities),
+        new.rows(ExportKind::Vulnerabilities),
+    );
+    let mut counts = ChangeCounts::default();
+    let (mut i, mut j) = (0u64, 0u64);
+    while i < n_old || j < n_new {
+        let (ka, kb) = (
+            if i < n_old { a.key(i) } else { None },
+            if j < n_new { b.key(j) } else { None },
+        );
+        match (ka, kb) {
+            (Some(x), Some(y)) if x == y => {
+                if updated(&a, i, &b, j) {
+                    w.push(new, j, Status::Updated)?;
+                    counts.updated += 1;
+                }
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => {
+                w.push(old, i, Status::Fixed)?;
+                counts.fixed += 1;
+                i += 1;
+            }
+            (Some(_), None) => {
+                w.push(old, i, Status::Fixed)?;
+                counts.fixed += 1;
+                i += 1;
+            }
+            (_, Some(_)) => {
+                w.push(new, j, Status::New)?;
+                counts.new += 1;
+                j += 1;
+            }
+            (None, None) => return Err(BuildError::TooLarge("unreadable vulnerability row")),
+        }
+    }
+    w.records.finish()?;
+    w.groups.finish()?;
+    let meta = ChangeLogMeta {
+        seq,
+        time_path: new.time_path().to_owned(),
+        generated_at: new.manifest.generated_at,
+        previous_time_path: old.time_path().to_owned(),
+        counts,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let meta_path = dir.join("meta.json");
+    std::fs::write(&meta_path, serde_json::to_vec_pretty(&meta)?).map_err(io)?;
+    std::fs::File::open(&meta_path)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    sync_dir(dir)?;
+    Ok(meta)
+}
