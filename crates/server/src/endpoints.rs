@@ -47,6 +47,8 @@ pub enum Handler {
     },
     /// `/api/deviceavinfo` with OData `$filter`/`$top`/`$skip`.
     DeviceAv,
+    /// The delta export: changes since `sinceTime` (`pageSize`, `$top`, `$skiptoken`).
+    Delta,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -99,6 +101,13 @@ pub const ENDPOINTS: &[Endpoint] = &[
             entity: "AssetVulnerability",
         },
         summary: "Software vulnerabilities per device (paged JSON).",
+    },
+    Endpoint {
+        path: "machines/SoftwareVulnerabilityChangesByMachine",
+        permission: Permission::Vulnerability,
+        family: RateFamily::Json,
+        handler: Handler::Delta,
+        summary: "Software vulnerability changes (New, Fixed, Updated) since sinceTime (paged JSON).",
     },
     Endpoint {
         path: "deviceavinfo",

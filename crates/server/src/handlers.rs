@@ -1,18 +1,22 @@
-//! The endpoint handlers: small functions over the shared query, paging and
+//! The endpoint handlers: small functions over the shared query, scoping, paging and
 //! streaming mechanisms.
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::endpoints::{Endpoint, Handler};
 use crate::error::ApiError;
-use crate::paging::{Rows, SkipToken, resolve_token, stream_rows, token_for};
+use crate::paging::{
+    ExportDefinition, ExportRows, RowSource, Rows, SkipToken, resolve_token, scope_ranges,
+    skip_take, stream_rows, take_from, token_for,
+};
 use crate::query::{Query, positive, query_string};
-use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
+use chrono::{DateTime, Utc};
+use model::timefmt;
 use model::wire::DeviceAvInfo;
 use odata::{Filter, PropType, Record, Schema, Value};
-use snapshot::{ExportKind, Snapshot};
+use snapshot::{ChangeLog, ExportKind, Snapshot};
 use std::sync::Arc;
 
 const JSON_CONTENT_TYPE: &str =
@@ -24,12 +28,13 @@ pub async fn handle(
     principal: &Principal,
     query: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let _ = principal;
+    let groups = principal.groups.as_deref();
     match endpoint.handler {
         Handler::Assessment { kind, entity } => {
-            assessment_page(state, endpoint, kind, entity, query)
+            assessment_page(state, endpoint, kind, entity, groups, query)
         }
-        Handler::DeviceAv => device_av_page(state, query),
+        Handler::DeviceAv => device_av_page(state, groups, query),
+        Handler::Delta => delta_page(state, endpoint, groups, query),
     }
 }
 
@@ -41,10 +46,32 @@ fn latest(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
     })
 }
 
-fn respond(body: Body, rows: u64, endpoint: &str) -> Response {
+/// The service's present: the wall clock, or the newest snapshot's time when the
+/// emulator's clock has been moved ahead.
+fn service_now(state: &AppState) -> DateTime<Utc> {
+    let now = Utc::now();
+    state
+        .snapshots
+        .latest()
+        .map_or(now, |s| s.manifest.generated_at.max(now))
+}
+
+fn respond(
+    segments: Vec<(Arc<dyn RowSource>, Rows)>,
+    head: String,
+    next: Option<String>,
+    endpoint: &str,
+) -> Response {
+    let rows: u64 = segments.iter().map(|(_, r)| r.len()).sum();
     metrics::counter!("posture_rows_served_total", "endpoint" => endpoint.to_owned())
         .increment(rows);
-    let mut response = Response::new(body);
+    let mut tail = b"]".to_vec();
+    if let Some(link) = next {
+        tail.extend_from_slice(b",\"@odata.nextLink\":");
+        tail.extend_from_slice(&serde_json::to_vec(&link).unwrap_or_default());
+    }
+    tail.push(b'}');
+    let mut response = Response::new(stream_rows(segments, head.into_bytes(), tail));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
@@ -54,33 +81,22 @@ fn respond(body: Body, rows: u64, endpoint: &str) -> Response {
     response
 }
 
-fn link(base: &str, path: &str, echoed: &str, extra: &str) -> String {
+fn collection_head(base: &str, entity: &str) -> String {
+    format!(
+        "{{\"@odata.context\":\"{base}/api/$metadata#Collection(microsoft.windowsDefenderATP.api.{entity})\",\"value\":["
+    )
+}
+
+fn next_link(base: &str, path: &str, q: &Query, token: &SkipToken) -> String {
+    let echoed = q.echo(&["$skiptoken"]);
     let sep = if echoed.is_empty() { "" } else { "&" };
-    format!("{base}/api/{path}?{echoed}{sep}{extra}")
+    let skip = query_string(&[("$skiptoken", &token.encode())]);
+    format!("{base}/api/{path}?{echoed}{sep}{skip}")
 }
 
-fn tail(next_link: Option<String>) -> Vec<u8> {
-    match next_link {
-        Some(link) => {
-            let mut t = b"],\"@odata.nextLink\":".to_vec();
-            t.extend_from_slice(&serde_json::to_vec(&link).unwrap_or_default());
-            t.push(b'}');
-            t
-        }
-        None => b"]}".to_vec(),
-    }
-}
-
-fn assessment_page(
-    state: &AppState,
-    endpoint: &Endpoint,
-    kind: ExportKind,
-    entity: &str,
-    query: Option<&str>,
-) -> Result<Response, ApiError> {
+fn page_size(state: &AppState, q: &Query) -> Result<(u64, Option<u64>), ApiError> {
     let cfg = &state.config;
-    let q = Query::parse(query, &["$top", "$skiptoken"], &["pagesize"])?;
-    let page_size = match q.get("pagesize") {
+    let size = match q.get("pagesize") {
         Some(v) => positive("pageSize", v, cfg.max_page_size)?,
         None => cfg.default_page_size,
     };
@@ -89,33 +105,196 @@ fn assessment_page(
         .map(|v| odata::parse_top(v, cfg.max_page_size))
         .transpose()
         .map_err(|e| ApiError::odata(e.to_string()))?;
+    Ok((size, top))
+}
+
+fn parse_time(name: &str, value: &str) -> Result<DateTime<Utc>, ApiError> {
+    timefmt::parse_date_or_datetime(value).ok_or_else(|| {
+        ApiError::invalid_input(format!(
+            "Invalid value '{value}' for parameter {name}: expected an ISO 8601 date (2021-05-19) or date-time (2021-05-19T18:35:49Z)."
+        ))
+    })
+}
+
+/// The snapshot a first page reads: the latest, or with `asOf` the newest published at or before it.
+fn snapshot_for(state: &AppState, q: &Query) -> Result<Arc<Snapshot>, ApiError> {
+    let Some(as_of) = q.get("asof") else {
+        return latest(state);
+    };
+    let t = parse_time("asOf", as_of)?;
+    state.snapshots.as_of(t).ok_or_else(|| {
+        let oldest = state.snapshots.list().first().map(|s| timefmt::generated(&s.manifest.generated_at));
+        ApiError::invalid_input(match oldest {
+            Some(o) => format!("Invalid value '{as_of}' for parameter asOf: it is before the oldest retained snapshot ({o})."),
+            None => "No snapshot has been published yet.".to_owned(),
+        })
+    })
+}
+
+fn assessment_page(
+    state: &AppState,
+    endpoint: &Endpoint,
+    kind: ExportKind,
+    entity: &str,
+    groups: Option<&[u32]>,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let q = Query::parse(query, &["$top", "$skiptoken"], &["pagesize", "asof"])?;
+    let (size, top) = page_size(state, &q)?;
     let (snapshot, start) = match q.get("$skiptoken") {
         Some(t) => resolve_token(&SkipToken::decode(t)?, &state.snapshots, kind)?,
-        None => (latest(state)?, 0),
+        None => (snapshot_for(state, &q)?, 0),
     };
-    let total = snapshot.rows(kind);
-    let end = start.saturating_add(top.unwrap_or(page_size)).min(total);
-    let next = (top.is_none() && end < total).then(|| {
-        let token = token_for(&snapshot, kind, end).encode();
-        let extra = query_string(&[("$skiptoken", &token)]);
-        link(
-            &cfg.base_url,
+    let allowed = scope_ranges(snapshot.export(kind), groups);
+    let (ranges, next_row) = take_from(&allowed, start, top.unwrap_or(size));
+    let next = match (top, next_row) {
+        (None, Some(row)) => Some(next_link(
+            &state.config.base_url,
             endpoint.path,
-            &q.echo(&["$skiptoken"]),
-            &extra,
-        )
-    });
-    let head = format!(
-        "{{\"@odata.context\":\"{}/api/$metadata#Collection(microsoft.windowsDefenderATP.api.{entity})\",\"value\":[",
-        cfg.base_url
-    );
-    let rows = Rows::Range(start..end);
-    let n = rows.len();
+            &q,
+            &token_for(&snapshot, kind, row),
+        )),
+        _ => None,
+    };
+    let source: Arc<dyn RowSource> = Arc::new(ExportRows { snapshot, kind });
     Ok(respond(
-        stream_rows(snapshot, kind, rows, head.into_bytes(), tail(next)),
-        n,
+        vec![(source, Rows::Ranges(ranges))],
+        collection_head(&state.config.base_url, entity),
+        next,
         endpoint.path,
     ))
+}
+
+/// The change logs a delta query covers: from the start of the snapshot interval that
+/// contains `since` up to the newest (or, on later pages, the one the token pinned).
+fn delta_logs(
+    state: &AppState,
+    since: DateTime<Utc>,
+    pinned: Option<&str>,
+) -> Result<Vec<Arc<ChangeLog>>, ApiError> {
+    let start = state
+        .snapshots
+        .publish_times()
+        .into_iter()
+        .filter(|t| *t <= since)
+        .next_back()
+        .unwrap_or(since);
+    let mut logs = state.snapshots.changes_since(start);
+    if let Some(tp) = pinned {
+        let Some(last) = logs.iter().position(|l| l.meta.time_path == tp) else {
+            return Err(ApiError::invalid_input(format!(
+                "Invalid value for $skiptoken: the changes of {tp} have expired; start again without $skiptoken."
+            )));
+        };
+        logs.truncate(last + 1);
+    }
+    Ok(logs)
+}
+
+fn delta_page(
+    state: &AppState,
+    endpoint: &Endpoint,
+    groups: Option<&[u32]>,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let cfg = &state.config;
+    let q = Query::parse(query, &["$top", "$skiptoken"], &["pagesize", "sincetime"])?;
+    let since_text = q
+        .get("sincetime")
+        .ok_or_else(|| ApiError::missing_parameter("sinceTime"))?;
+    let since = parse_time("sinceTime", since_text)?;
+    let now = service_now(state);
+    if since > now {
+        return Err(ApiError::invalid_input(format!(
+            "Invalid value '{since_text}' for parameter sinceTime: it is in the future."
+        )));
+    }
+    if since < now - cfg.delta_window {
+        return Err(ApiError::invalid_input(format!(
+            "Invalid value '{since_text}' for parameter sinceTime: it must be within the last {} days.",
+            cfg.delta_window.num_days()
+        )));
+    }
+    let (size, top) = page_size(state, &q)?;
+    let token = q.get("$skiptoken").map(SkipToken::decode).transpose()?;
+    let logs = delta_logs(
+        state,
+        since,
+        token
+            .as_ref()
+            .map(|t| t.export_definition.time_path.as_str()),
+    )?;
+    let (mut log_index, mut line) = match &token {
+        Some(t) => (t.export_file_index as usize, t.line_stopped_at),
+        None => (0, 0),
+    };
+    if token.is_some() && logs.get(log_index).is_none_or(|l| line > l.len()) {
+        return Err(ApiError::invalid_input(
+            "Invalid value for $skiptoken: the position does not exist.",
+        ));
+    }
+    let mut left = top.unwrap_or(size);
+    let mut segments: Vec<(Arc<dyn RowSource>, Rows)> = Vec::new();
+    let mut next = None;
+    while let Some(log) = logs.get(log_index) {
+        let allowed = match groups {
+            None => vec![0..log.len()],
+            Some(g) => scoped_change_ranges(log, g),
+        };
+        let (ranges, next_line) = take_from(&allowed, line, left);
+        let taken: u64 = ranges.iter().map(|r| r.end - r.start).sum();
+        left -= taken;
+        if taken > 0 {
+            segments.push((log.clone() as Arc<dyn RowSource>, Rows::Ranges(ranges)));
+        }
+        match next_line {
+            Some(l) => {
+                next = Some((log_index, l));
+                break;
+            }
+            None => {
+                log_index += 1;
+                line = 0;
+            }
+        }
+    }
+    // A page that ends exactly at a log's end continues with the next non-empty log.
+    if next.is_none() && left == 0 && logs.get(log_index).is_some() {
+        next = Some((log_index, 0));
+    }
+    let next = match (top, next, logs.last()) {
+        (None, Some((i, l)), Some(newest)) => {
+            let token = SkipToken {
+                export_definition: ExportDefinition {
+                    time_path: newest.meta.time_path.clone(),
+                },
+                export_file_index: i as u64,
+                line_stopped_at: l,
+            };
+            Some(next_link(&cfg.base_url, endpoint.path, &q, &token))
+        }
+        _ => None,
+    };
+    Ok(respond(
+        segments,
+        collection_head(&cfg.base_url, "DeltaAssetVulnerability"),
+        next,
+        endpoint.path,
+    ))
+}
+
+/// Change-log records of the allowed groups (records are ordered by group).
+fn scoped_change_ranges(log: &ChangeLog, groups: &[u32]) -> Vec<std::ops::Range<u64>> {
+    let mut out: Vec<std::ops::Range<u64>> = Vec::new();
+    for i in 0..log.len() {
+        if groups.contains(&log.group(i)) {
+            match out.last_mut() {
+                Some(r) if r.end == i => r.end = i + 1,
+                _ => out.push(i..i + 1),
+            }
+        }
+    }
+    out
 }
 
 /// deviceavinfo's filterable properties (the seed's list; `rbacGroupName` and `id` are not filterable).
@@ -174,7 +353,11 @@ impl Record for AvRecord<'_> {
     }
 }
 
-fn device_av_page(state: &AppState, query: Option<&str>) -> Result<Response, ApiError> {
+fn device_av_page(
+    state: &AppState,
+    groups: Option<&[u32]>,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
     let cfg = &state.config;
     let q = Query::parse(query, &["$filter", "$top", "$skip"], &[])?;
     let odata_err = |e: &dyn std::fmt::Display| ApiError::odata(e.to_string());
@@ -196,30 +379,35 @@ fn device_av_page(state: &AppState, query: Option<&str>) -> Result<Response, Api
         .map_err(|e| odata_err(&e))?;
     let snapshot = latest(state)?;
     let page = top.unwrap_or(cfg.av_default_top);
+    let allowed = scope_ranges(snapshot.export(ExportKind::DeviceAv), groups);
     let (rows, total) = match &filter {
         None => {
-            let total = snapshot.rows(ExportKind::DeviceAv);
-            let start = skip.min(total);
-            (
-                Rows::Range(start..start.saturating_add(page).min(total)),
-                total,
-            )
+            let total = allowed.iter().map(|r| r.end - r.start).sum::<u64>();
+            (Rows::Ranges(skip_take(&allowed, skip, page)), total)
         }
         Some(f) => {
-            let matching: Vec<u32> = snapshot
-                .av_records()
+            let records = snapshot.av_records();
+            let matching: Vec<u32> = allowed
                 .iter()
-                .enumerate()
-                .filter(|(_, r)| f.matches(&AvRecord(r)))
-                .map(|(i, _)| i as u32)
+                .flat_map(|r| r.clone())
+                .filter(|&i| {
+                    records
+                        .get(i as usize)
+                        .is_some_and(|r| f.matches(&AvRecord(r)))
+                })
+                .map(|i| i as u32)
                 .collect();
             let total = matching.len() as u64;
-            let window = matching
-                .into_iter()
-                .skip(skip.min(total) as usize)
-                .take(page as usize)
-                .collect();
-            (Rows::List(window), total)
+            (
+                Rows::List(
+                    matching
+                        .into_iter()
+                        .skip(skip.min(total) as usize)
+                        .take(page as usize)
+                        .collect(),
+                ),
+                total,
+            )
         }
     };
     let next = (skip.saturating_add(page) < total && page > 0).then(|| {
@@ -232,23 +420,15 @@ fn device_av_page(state: &AppState, query: Option<&str>) -> Result<Response, Api
             pairs.push(("$top", t));
         }
         pairs.push(("$skip", &skip_text));
-        let query = query_string(&pairs);
-        format!("{}/api/deviceavinfo?{query}", cfg.base_url)
+        format!("{}/api/deviceavinfo?{}", cfg.base_url, query_string(&pairs))
     });
     let head = format!(
         "{{\"@odata.context\":\"{}/api/$metadata#DeviceAvInfo\",\"value\":[",
         cfg.base_url
     );
-    let n = rows.len();
-    Ok(respond(
-        stream_rows(
-            snapshot,
-            ExportKind::DeviceAv,
-            rows,
-            head.into_bytes(),
-            tail(next),
-        ),
-        n,
-        "deviceavinfo",
-    ))
+    let source: Arc<dyn RowSource> = Arc::new(ExportRows {
+        snapshot,
+        kind: ExportKind::DeviceAv,
+    });
+    Ok(respond(vec![(source, rows)], head, next, "deviceavinfo"))
 }

@@ -44,6 +44,8 @@ pub struct ApiConfig {
     pub max_page_size: u64,
     pub av_default_top: u64,
     pub av_max_top: u64,
+    /// How far back `sinceTime` may reach on the delta endpoint (MDE: 14 days).
+    pub delta_window: chrono::Duration,
     pub request_timeout: Duration,
 }
 
@@ -55,6 +57,7 @@ impl ApiConfig {
             max_page_size: 200_000,
             av_default_top: 20,
             av_max_top: 10_000,
+            delta_window: chrono::Duration::days(14),
             request_timeout: Duration::from_secs(600),
         }
     }

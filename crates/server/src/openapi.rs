@@ -116,9 +116,13 @@ fn record_schemas() -> Value {
         "rbacGroupName",
     ]);
     av["rbacGroupId"] = json!({"type": "integer"});
+    let mut delta = vuln.clone();
+    delta["status"] = json!({"type": "string", "enum": ["New", "Fixed", "Updated"]});
+    delta["eventTimestamp"] = json!({"type": "string"});
     let obj = |p: Value| json!({"type": "object", "properties": p});
     json!({
         "AssetVulnerability": obj(vuln),
+        "DeltaAssetVulnerability": obj(delta),
         "AssetConfiguration": obj(sca),
         "AssetSoftware": obj(sw),
         "AssetNonCpeSoftware": obj(noncpe),
@@ -138,8 +142,18 @@ pub fn document(base_url: &str) -> Value {
                     {"name": "pageSize", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200000, "default": 50000}},
                     {"name": "$top", "in": "query", "schema": {"type": "integer", "minimum": 0}, "description": "First N records; no nextLink."},
                     {"name": "$skiptoken", "in": "query", "schema": {"type": "string"}, "description": "Opaque; taken from @odata.nextLink."},
+                    {"name": "asOf", "in": "query", "schema": {"type": "string", "format": "date-time"}, "description": "Posture extension: read the newest snapshot published at or before this time (within retention)."},
                 ]),
                 entity,
+            ),
+            Handler::Delta => (
+                json!([
+                    {"name": "sinceTime", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601 date or date-time, at most 14 days back (configurable)."},
+                    {"name": "pageSize", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200000, "default": 50000}},
+                    {"name": "$top", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "$skiptoken", "in": "query", "schema": {"type": "string"}},
+                ]),
+                "DeltaAssetVulnerability",
             ),
             Handler::DeviceAv => (
                 json!([

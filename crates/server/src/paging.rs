@@ -92,16 +92,39 @@ pub fn token_for(snapshot: &Snapshot, kind: ExportKind, row: u64) -> SkipToken {
     }
 }
 
-/// The rows a page shows: either a contiguous range, or explicit row numbers (filtered).
+/// Anything a page can render rows from: an export of a snapshot, or a change log.
+pub trait RowSource: Send + Sync {
+    fn render_row(&self, row: u64, out: &mut Vec<u8>);
+}
+
+/// One export of one snapshot as a [`RowSource`].
+pub struct ExportRows {
+    pub snapshot: Arc<Snapshot>,
+    pub kind: ExportKind,
+}
+
+impl RowSource for ExportRows {
+    fn render_row(&self, row: u64, out: &mut Vec<u8>) {
+        self.snapshot.render(self.kind, row, out);
+    }
+}
+
+impl RowSource for snapshot::ChangeLog {
+    fn render_row(&self, row: u64, out: &mut Vec<u8>) {
+        self.render(row, out);
+    }
+}
+
+/// The rows a page shows from one source: ranges of row numbers, or explicit rows (filtered).
 pub enum Rows {
-    Range(std::ops::Range<u64>),
+    Ranges(Vec<std::ops::Range<u64>>),
     List(Vec<u32>),
 }
 
 impl Rows {
     pub fn len(&self) -> u64 {
         match self {
-            Rows::Range(r) => r.end.saturating_sub(r.start),
+            Rows::Ranges(r) => r.iter().map(|r| r.end.saturating_sub(r.start)).sum(),
             Rows::List(l) => l.len() as u64,
         }
     }
@@ -110,11 +133,81 @@ impl Rows {
     }
 }
 
-/// Streams `head`, the rendered rows separated by commas, then `tail`.
+/// The rows of an export a caller may see: all of them, or the parts of its groups
+/// (rows are grouped by RBAC group, so this is a short list of ranges).
+pub fn scope_ranges(
+    export: &snapshot::ExportManifest,
+    groups: Option<&[u32]>,
+) -> Vec<std::ops::Range<u64>> {
+    let Some(groups) = groups else {
+        return vec![0..export.rows];
+    };
+    let mut ranges: Vec<std::ops::Range<u64>> = Vec::new();
+    for p in export.parts.iter().filter(|p| groups.contains(&p.group_id)) {
+        let r = p.start_row..p.start_row + p.rows;
+        match ranges.last_mut() {
+            Some(last) if last.end == r.start => last.end = r.end,
+            _ => ranges.push(r),
+        }
+    }
+    ranges
+}
+
+/// Up to `count` rows of `ranges` from the first allowed row at or after `start`,
+/// and the row after them (the next page's start), if any.
+pub fn take_from(
+    ranges: &[std::ops::Range<u64>],
+    start: u64,
+    count: u64,
+) -> (Vec<std::ops::Range<u64>>, Option<u64>) {
+    let mut out = Vec::new();
+    let mut left = count;
+    let mut next = None;
+    for r in ranges.iter().filter(|r| r.end > start) {
+        let from = r.start.max(start);
+        if left == 0 {
+            next = Some(from);
+            break;
+        }
+        let to = from.saturating_add(left).min(r.end);
+        out.push(from..to);
+        left -= to - from;
+        if to < r.end {
+            next = Some(to);
+            break;
+        }
+    }
+    if next.is_none() && left == 0 {
+        // Exactly filled at a range end: the next page starts at the next range, if any.
+        let end = out.last().map_or(start, |r| r.end);
+        next = ranges
+            .iter()
+            .find(|r| r.start >= end && r.end > r.start)
+            .map(|r| r.start);
+    }
+    (out, next)
+}
+
+/// Skips `skip` allowed rows, then takes up to `count` (OData `$skip`/`$top` over a scope).
+pub fn skip_take(
+    ranges: &[std::ops::Range<u64>],
+    skip: u64,
+    count: u64,
+) -> Vec<std::ops::Range<u64>> {
+    let mut left_skip = skip;
+    for r in ranges {
+        let len = r.end - r.start;
+        if left_skip < len {
+            return take_from(ranges, r.start + left_skip, count).0;
+        }
+        left_skip -= len;
+    }
+    Vec::new()
+}
+
+/// Streams `head`, the rendered rows of each segment separated by commas, then `tail`.
 pub fn stream_rows(
-    snapshot: Arc<Snapshot>,
-    kind: ExportKind,
-    rows: Rows,
+    segments: Vec<(Arc<dyn RowSource>, Rows)>,
     head: Vec<u8>,
     tail: Vec<u8>,
 ) -> Body {
@@ -127,18 +220,29 @@ pub fn stream_rows(
             let chunk = Bytes::from(std::mem::replace(buf, Vec::with_capacity(CHUNK + 4096)));
             tx.blocking_send(chunk).is_ok()
         };
-        let mut emit = |row: u64, buf: &mut Vec<u8>| -> bool {
+        let mut emit = |source: &dyn RowSource, row: u64, buf: &mut Vec<u8>| -> bool {
             if !first {
                 buf.push(b',');
             }
             first = false;
-            snapshot.render(kind, row, buf);
+            source.render_row(row, buf);
             buf.len() < CHUNK || send(buf)
         };
-        let complete = match rows {
-            Rows::Range(r) => r.into_iter().all(|row| emit(row, &mut buf)),
-            Rows::List(l) => l.into_iter().all(|row| emit(row as u64, &mut buf)),
-        };
+        let mut complete = true;
+        for (source, rows) in segments {
+            complete = match rows {
+                Rows::Ranges(ranges) => ranges
+                    .into_iter()
+                    .flatten()
+                    .all(|row| emit(source.as_ref(), row, &mut buf)),
+                Rows::List(l) => l
+                    .into_iter()
+                    .all(|row| emit(source.as_ref(), row as u64, &mut buf)),
+            };
+            if !complete {
+                break;
+            }
+        }
         if complete {
             buf.extend_from_slice(&tail);
             send(&mut buf);
@@ -163,6 +267,21 @@ mod tests {
         assert_eq!(t.export_definition.time_path, "2021-01-11/1101/");
         assert_eq!((t.export_file_index, t.line_stopped_at), (0, 5));
         assert_eq!(t.encode(), sample);
+    }
+
+    #[test]
+    fn scoped_windows() {
+        let ranges = vec![0..3, 10..12, 20..25];
+        assert_eq!(take_from(&ranges, 0, 4), (vec![0..3, 10..11], Some(11)));
+        assert_eq!(take_from(&ranges, 11, 1), (vec![11..12], Some(20)));
+        assert_eq!(take_from(&ranges, 5, 100), (vec![10..12, 20..25], None));
+        assert_eq!(take_from(&ranges, 3, 2), (vec![10..12], Some(20)));
+        assert_eq!(take_from(&ranges, 24, 1), (vec![24..25], None));
+        assert_eq!(skip_take(&ranges, 4, 3), vec![11..12, 20..22]);
+        assert_eq!(
+            skip_take(&ranges, 10, 3),
+            Vec::<std::ops::Range<u64>>::new()
+        );
     }
 
     #[test]
