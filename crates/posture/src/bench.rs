@@ -30,6 +30,10 @@ pub struct BenchArgs {
     /// Reuse an already seeded and published data directory instead of starting fresh.
     #[arg(long)]
     pub reuse: bool,
+    /// After the walk, advance the fleet this many hours, publish, and measure the delta
+    /// (diff time at publish, first delta page); 0 skips it.
+    #[arg(long, default_value_t = 6)]
+    pub advance_hours: u32,
 }
 
 #[derive(Serialize, Default)]
@@ -50,6 +54,13 @@ pub struct BenchReport {
     pub walk_seconds: f64,
     pub walk_mb_per_s: f64,
     pub server_peak_rss_mb: f64,
+    pub advance_seconds: Option<f64>,
+    pub delta_publish_seconds: Option<f64>,
+    pub delta_diff_seconds: Option<f64>,
+    pub delta_changes: Option<snapshot::ChangeCounts>,
+    pub delta_changed_percent: Option<f64>,
+    pub delta_ttfb_first_page_ms: Option<f64>,
+    pub delta_records: Option<u64>,
 }
 
 pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
@@ -81,6 +92,7 @@ pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
         let publish = PublishArgs {
             retain: 2,
             part_mib: 256,
+            change_retention_days: 14,
         };
         let snapshots = dir.snapshots(publish.retain)?;
         let published = commands::publish(&dir, &snapshots, &publish, json)?;
@@ -118,7 +130,7 @@ pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
         .stderr(Stdio::null())
         .spawn()
         .context("cannot start posture serve")?;
-    let result = walk(&mut child, args, &mut report);
+    let result = walk(&mut child, args, &mut report, data_dir);
     let _ = child.kill();
     let _ = child.wait();
     result?;
@@ -142,6 +154,20 @@ pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
             report.walk_mb_per_s,
             report.server_peak_rss_mb
         );
+        if let (Some(c), Some(diff)) = (report.delta_changes, report.delta_diff_seconds) {
+            println!(
+                "after a {} h advance: {} new, {} fixed, {} updated ({:.2}% of rows); advance {}  publish {}  diff {diff:.2}s; first delta page TTFB {:.1} ms ({} records)",
+                args.advance_hours,
+                c.new,
+                c.fixed,
+                c.updated,
+                report.delta_changed_percent.unwrap_or(0.0),
+                fmt_s(report.advance_seconds),
+                fmt_s(report.delta_publish_seconds),
+                report.delta_ttfb_first_page_ms.unwrap_or(0.0),
+                report.delta_records.unwrap_or(0)
+            );
+        }
     }
     Ok(())
 }
@@ -150,7 +176,12 @@ fn fmt_s(s: Option<f64>) -> String {
     s.map_or("-".into(), |s| format!("{s:.1}s"))
 }
 
-fn walk(child: &mut std::process::Child, args: &BenchArgs, report: &mut BenchReport) -> Result<()> {
+fn walk(
+    child: &mut std::process::Child,
+    args: &BenchArgs,
+    report: &mut BenchReport,
+    data_dir: &Path,
+) -> Result<()> {
     let stdout = child.stdout.take().context("no stdout from server")?;
     let mut base = String::new();
     std::io::BufReader::new(stdout).read_line(&mut base)?;
@@ -220,7 +251,81 @@ fn walk(child: &mut std::process::Child, args: &BenchArgs, report: &mut BenchRep
         Ok::<(), anyhow::Error>(())
     })?;
     report.server_peak_rss_mb = peak_rss_mb(pid)?;
+    if args.advance_hours > 0 {
+        delta(args, report, data_dir, &base, &runtime)?;
+    }
     Ok(())
+}
+
+/// Advances the fleet, publishes (timing the diff), waits until the running server
+/// serves the new snapshot, then times the first delta page.
+fn delta(
+    args: &BenchArgs,
+    report: &mut BenchReport,
+    data_dir: &Path,
+    base: &str,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<()> {
+    let dir = DataDir::open(data_dir)?;
+    let snapshots = dir.snapshots(2)?;
+    let previous = snapshots
+        .latest()
+        .context("no snapshot")?
+        .manifest
+        .generated_at;
+    eprintln!(
+        "bench: advancing {} h and publishing ...",
+        args.advance_hours
+    );
+    let started = Instant::now();
+    let publish = PublishArgs {
+        retain: 2,
+        part_mib: 256,
+        change_retention_days: 14,
+    };
+    let advanced = commands::advance(&dir, &snapshots, args.advance_hours, &publish, true)?;
+    report.advance_seconds = Some(started.elapsed().as_secs_f64() - advanced.publish.seconds);
+    report.delta_publish_seconds = Some(advanced.publish.seconds);
+    report.delta_diff_seconds = Some(advanced.publish.diff_seconds);
+    report.delta_changes = advanced.publish.changes;
+    if let Some(c) = advanced.publish.changes {
+        report.delta_changed_percent =
+            Some(100.0 * c.total() as f64 / report.vulnerability_rows.max(1) as f64);
+    }
+    let wanted = advanced.publish.time_path.clone();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let h: serde_json::Value = client.get(format!("{base}/healthz")).send().await?.json().await?;
+            if h["snapshot"] == wanted.as_str() {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("the server did not pick up the new snapshot");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let since = (previous + chrono::Duration::minutes(1)).format("%Y-%m-%dT%H:%M:%SZ");
+        let url = format!("{base}/api/machines/SoftwareVulnerabilityChangesByMachine?sinceTime={since}&pageSize={}", args.page_size);
+        let started = Instant::now();
+        let response = client.get(&url).send().await?.error_for_status()?;
+        let mut stream = response.bytes_stream();
+        let mut first = None;
+        let mut tail = Vec::new();
+        let mut records = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            first.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
+            tail.extend_from_slice(&chunk);
+            records += count(&tail, b"{\"id\":\"") as u64;
+            let keep = tail.len().saturating_sub(6);
+            tail.drain(..keep);
+        }
+        report.delta_ttfb_first_page_ms = first;
+        report.delta_records = Some(records);
+        Ok::<(), anyhow::Error>(())
+    })
 }
 
 /// Keeps the last 4 KiB of the body seen so far (the nextLink is at the end).

@@ -111,6 +111,24 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
             })
         }
+        Command::Advance { hours, publish: p } => {
+            let dir = DataDir::open(&cli.data_dir)?;
+            let snapshots = dir.snapshots(p.retain)?;
+            let report = advance(&dir, &snapshots, hours, &p, json)?;
+            print(json, &report, || {
+                format!(
+                    "advanced {} h to {} (step {}): {} devices reported, {} quiet; feed update {} new, {} revised\n{}",
+                    hours,
+                    report.advance.now,
+                    report.advance.step,
+                    report.advance.reports,
+                    report.advance.quiet_devices,
+                    report.advance.feed.outcome.inserted,
+                    report.advance.feed.outcome.updated,
+                    publish_summary(&report.publish)
+                )
+            })
+        }
         Command::Bench(args) => crate::bench::run(&cli.data_dir, &args, json),
     }
 }
@@ -178,15 +196,46 @@ pub fn publish(
         part_target_bytes: p.part_mib.max(1) << 20,
         ..BuildOptions::default()
     };
-    let report = snapshots.publish(&kb, Utc::now(), &opts, &progress)?;
+    snapshots.set_change_retention(chrono::Duration::days(i64::from(p.change_retention_days)));
+    let now = ingest::service_now(dir.store.as_ref())?;
+    let report = snapshots.publish(&kb, now, &opts, &progress)?;
     progress.0.finish_and_clear();
     Ok(report)
 }
 
+#[derive(Serialize)]
+pub struct AdvanceReport {
+    pub advance: ingest::AdvanceOutcome,
+    pub publish: PublishReport,
+}
+
+pub fn advance(
+    dir: &DataDir,
+    snapshots: &Snapshots,
+    hours: u32,
+    p: &PublishArgs,
+    quiet: bool,
+) -> Result<AdvanceReport> {
+    let devices = dir.store.device_count()?;
+    let progress = bar(devices, "advancing fleet", quiet);
+    let advance = ingest::advance_fleet(dir.store.as_ref(), hours, &|done| {
+        progress.set_position(done)
+    })?;
+    progress.finish_and_clear();
+    let publish = publish(dir, snapshots, p, quiet)?;
+    Ok(AdvanceReport { advance, publish })
+}
+
 fn publish_summary(r: &PublishReport) -> String {
     let rows: Vec<String> = r.rows.iter().map(|(k, n)| format!("{k:?}={n}")).collect();
+    let changes = r.changes.map_or(String::new(), |c| {
+        format!(
+            "; changes: {} new, {} fixed, {} updated (diff {:.1}s)",
+            c.new, c.fixed, c.updated, r.diff_seconds
+        )
+    });
     format!(
-        "published snapshot #{} ({}) in {:.1}s: {} devices, {} distinct software, {} findings; rows: {}",
+        "published snapshot #{} ({}) in {:.1}s: {} devices, {} distinct software, {} findings; rows: {}{changes}",
         r.seq,
         r.time_path,
         r.seconds,
@@ -236,11 +285,13 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
             .with_context(|| format!("cannot listen on {}", s.listen))?;
         let local = listener.local_addr()?;
         let base_url = s.base_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        let mut config = ApiConfig::new(base_url.clone());
+        config.delta_window = chrono::Duration::days(i64::from(s.delta_window_days));
         let state = AppState {
             snapshots: snapshots.clone(),
-            config: Arc::new(ApiConfig::new(base_url.clone())),
+            config: Arc::new(config),
             auth: Arc::new(server::auth::OpenAccess),
-        limiter: None,
+            limiter: None,
             metrics: server::metrics_handle(),
         };
         match snapshots.latest() {
@@ -251,9 +302,33 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
         eprintln!("Try:\n  curl -s '{base_url}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=2'\n  curl -s '{base_url}/api/deviceavinfo?$top=2'");
         println!("{base_url}");
         if !s.publish_every.is_zero() {
-            tokio::spawn(publish_loop(dir_handle(dir), snapshots.clone(), p.clone(), s.publish_every));
+            tokio::spawn(publish_loop(dir.clone(), snapshots.clone(), p.clone(), s.publish_every));
         }
-        axum::serve(listener, server::router(state))
+        // Snapshots published by other processes (`posture publish`, `advance`) become visible here.
+        let watched = snapshots.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+            loop {
+                tick.tick().await;
+                let s = watched.clone();
+                match tokio::task::spawn_blocking(move || s.refresh()).await {
+                    Ok(Ok(true)) => {
+                        if let Some(l) = watched.latest() {
+                            tracing::info!(snapshot = %l.time_path(), "now serving a newer snapshot");
+                        }
+                    }
+                    Ok(Ok(false)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot refresh snapshots"),
+                    Err(e) => tracing::warn!(error = %e, "snapshot refresh panicked"),
+                }
+            }
+        });
+        let mut app = server::router(state);
+        if s.admin {
+            eprintln!("Admin endpoint enabled: POST {base_url}/admin/advance?hours=6");
+            app = app.merge(admin_router(dir.clone(), snapshots.clone(), p.clone()));
+        }
+        axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
                 eprintln!("shutting down");
@@ -263,11 +338,50 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
     })
 }
 
-fn dir_handle(dir: &DataDir) -> DataDir {
-    DataDir {
-        path: dir.path.clone(),
-        store: dir.store.clone(),
+#[derive(Clone)]
+struct AdminState {
+    dir: DataDir,
+    snapshots: Arc<Snapshots>,
+    publish: PublishArgs,
+}
+
+/// The emulator's admin endpoint: `POST /admin/advance?hours=H` moves the synthetic
+/// fleet forward and publishes, answering the advance and publish reports.
+fn admin_router(dir: DataDir, snapshots: Arc<Snapshots>, publish: PublishArgs) -> axum::Router {
+    use axum::extract::{Query, State};
+    use axum::response::IntoResponse;
+    async fn advance_handler(
+        State(s): State<AdminState>,
+        Query(q): Query<std::collections::HashMap<String, String>>,
+    ) -> axum::response::Response {
+        let hours = match q.get("hours").map(|h| h.trim().parse::<u32>()) {
+            None => Ok(6),
+            Some(Ok(h)) if (1..=24 * 14).contains(&h) => Ok(h),
+            Some(_) => Err(server::error::ApiError::invalid_input(
+                "Invalid value for parameter hours: must be an integer from 1 to 336.",
+            )),
+        };
+        let hours = match hours {
+            Ok(h) => h,
+            Err(e) => return e.into_response(),
+        };
+        let result = tokio::task::spawn_blocking(move || {
+            advance(&s.dir, &s.snapshots, hours, &s.publish, true)
+        })
+        .await;
+        match result {
+            Ok(Ok(report)) => axum::Json(report).into_response(),
+            Ok(Err(e)) => server::error::ApiError::invalid_input(format!("{e:#}")).into_response(),
+            Err(e) => server::error::ApiError::internal(e.to_string()).into_response(),
+        }
     }
+    axum::Router::new()
+        .route("/admin/advance", axum::routing::post(advance_handler))
+        .with_state(AdminState {
+            dir,
+            snapshots,
+            publish,
+        })
 }
 
 async fn publish_loop(

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use store::{SqliteStore, StateStore};
 
+#[derive(Clone)]
 pub struct DataDir {
     pub path: PathBuf,
     pub store: Arc<dyn StateStore>,

@@ -59,6 +59,13 @@ pub struct ServeArgs {
     /// Publish a new snapshot this often (e.g. 6h, 30m; 0 = never). MDE publishes every 6 hours.
     #[arg(long, env = "POSTURE_PUBLISH_EVERY", default_value = "0", value_parser = parse_duration)]
     pub publish_every: std::time::Duration,
+    /// How far back `sinceTime` may reach on the delta endpoint, in days (MDE: 14).
+    #[arg(long, env = "POSTURE_DELTA_WINDOW_DAYS", default_value_t = 14)]
+    pub delta_window_days: u32,
+    /// Enable the emulator's admin endpoint `POST /admin/advance?hours=H` (time travel).
+    /// Off by default; never expose it beyond a trusted network.
+    #[arg(long, env = "POSTURE_ADMIN")]
+    pub admin: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -69,6 +76,9 @@ pub struct PublishArgs {
     /// Target uncompressed size of one export part file, in MiB.
     #[arg(long, env = "POSTURE_PART_MIB", default_value_t = 256)]
     pub part_mib: u64,
+    /// Days of change logs (delta history) to keep.
+    #[arg(long, env = "POSTURE_CHANGE_RETENTION_DAYS", default_value_t = 14)]
+    pub change_retention_days: u32,
 }
 
 #[derive(Subcommand, Debug)]
@@ -109,6 +119,14 @@ pub enum Command {
     },
     /// List the retained snapshots.
     Snapshots,
+    /// Time travel for the emulator: move the synthetic fleet forward and publish.
+    Advance {
+        /// Hours to move the emulator clock forward.
+        #[arg(long, default_value_t = 6)]
+        hours: u32,
+        #[command(flatten)]
+        publish: PublishArgs,
+    },
     /// Measure seed, assessment, publish and paging at scale (see README, "Benchmarks").
     Bench(bench::BenchArgs),
 }

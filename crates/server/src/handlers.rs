@@ -176,8 +176,7 @@ fn delta_logs(
         .snapshots
         .publish_times()
         .into_iter()
-        .filter(|t| *t <= since)
-        .next_back()
+        .rfind(|t| *t <= since)
         .unwrap_or(since);
     let mut logs = state.snapshots.changes_since(start);
     if let Some(tp) = pinned {

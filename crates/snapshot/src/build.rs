@@ -866,17 +866,30 @@ pub enum PublishBuildError {
     Store(#[from] store::ScanError),
 }
 
+/// What a build reads: device state, the knowledge base, and the previous snapshot
+/// (for first-seen times), plus the new snapshot's identity.
+pub struct BuildRequest<'a> {
+    pub state: &'a dyn StateStore,
+    pub kb: &'a KnowledgeBase,
+    pub seq: u64,
+    pub generated_at: DateTime<Utc>,
+    pub previous: Option<&'a Snapshot>,
+}
+
 /// Builds a complete snapshot into `dir` (which must exist and be empty).
 pub fn build_snapshot(
     dir: &Path,
-    state: &dyn StateStore,
-    kb: &KnowledgeBase,
-    seq: u64,
-    generated_at: DateTime<Utc>,
+    request: &BuildRequest<'_>,
     opts: &BuildOptions,
-    previous: Option<&Snapshot>,
     progress: &dyn Progress,
 ) -> Result<(Manifest, BuildStats), PublishBuildError> {
+    let BuildRequest {
+        state,
+        kb,
+        seq,
+        generated_at,
+        previous,
+    } = *request;
     let mut builder = Builder::new(dir, kb, generated_at, opts, previous)?;
     progress.stage("assessing devices");
     let mut done = 0u64;

@@ -24,7 +24,9 @@ pub mod manifest;
 mod reader;
 mod registry;
 
-pub use build::{BuildError, BuildOptions, BuildStats, PublishBuildError, build_snapshot};
+pub use build::{
+    BuildError, BuildOptions, BuildRequest, BuildStats, PublishBuildError, build_snapshot,
+};
 pub use delta::{ChangeCounts, ChangeLog, ChangeLogMeta};
 pub use kinds::ExportKind;
 pub use manifest::{ExportManifest, Manifest, Part};

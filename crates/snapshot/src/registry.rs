@@ -10,7 +10,7 @@
 //! the previous snapshot keeps serving throughout. Readers hold an `Arc<Snapshot>`, so a
 //! snapshot removed by retention stays readable for walks already under way.
 
-use crate::build::{BuildOptions, PublishBuildError, build_snapshot};
+use crate::build::{BuildOptions, BuildRequest, PublishBuildError, build_snapshot};
 use crate::delta::{ChangeCounts, ChangeLog, write_change_log};
 use crate::format::sync_dir;
 use crate::reader::{OpenError, Snapshot};
@@ -169,6 +169,60 @@ impl Snapshots {
         })
     }
 
+    /// Picks up what another process published or removed since this one opened the
+    /// registry (a `serve` beside `posture publish`). Unlike [`Snapshots::open`] it never
+    /// deletes anything: another process may be publishing right now. Returns whether
+    /// the latest snapshot changed.
+    pub fn refresh(&self) -> Result<bool, SnapshotError> {
+        let _one_at_a_time = self.publishing.lock();
+        self.refresh_locked()
+    }
+
+    fn refresh_locked(&self) -> Result<bool, SnapshotError> {
+        let registered = self.store.snapshots()?;
+        let before = self.latest().map(|s| s.manifest.seq);
+        let seqs: std::collections::BTreeSet<u64> = registered.iter().map(|m| m.seq).collect();
+        let mut opened = Vec::new();
+        for meta in &registered {
+            if !self.retained.read().contains_key(&meta.seq) {
+                opened.push((
+                    meta.seq,
+                    Arc::new(Snapshot::open(&self.root.join(&meta.dir))?),
+                ));
+            }
+        }
+        {
+            let mut retained = self.retained.write();
+            retained.retain(|seq, _| seqs.contains(seq));
+            retained.extend(opened);
+            self.latest.store(retained.values().next_back().cloned());
+        }
+        let newest = seqs.iter().next_back().copied().unwrap_or(0);
+        if self.changes_root.exists() {
+            let mut changes = self.changes.write();
+            changes.retain(|_, c| c.dir().exists());
+            for entry in std::fs::read_dir(&self.changes_root)
+                .map_err(io(&self.changes_root))?
+                .flatten()
+            {
+                let path = entry.path();
+                if path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+                {
+                    continue;
+                }
+                if let Ok(log) = ChangeLog::open(&path)
+                    && log.meta.seq <= newest
+                    && !changes.contains_key(&log.meta.seq)
+                {
+                    changes.insert(log.meta.seq, Arc::new(log));
+                }
+            }
+        }
+        Ok(self.latest().map(|s| s.manifest.seq) != before)
+    }
+
     /// How long change logs are kept (measured back from the newest snapshot).
     pub fn set_change_retention(&self, keep: Duration) {
         *self.change_retention.lock() = keep;
@@ -244,6 +298,8 @@ impl Snapshots {
         progress: &dyn Progress,
     ) -> Result<PublishReport, SnapshotError> {
         let _one_at_a_time = self.publishing.lock();
+        // Another process may have published since we looked.
+        self.refresh_locked()?;
         let started = Instant::now();
         let previous = self.latest();
         let mut generated_at = model::timefmt::floor_minute(&now);
@@ -255,15 +311,14 @@ impl Snapshots {
         let seq = self.retained.read().keys().next_back().map_or(1, |s| s + 1);
         let tmp = self.root.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir(&tmp).map_err(io(&tmp))?;
-        let result = self.build_into(
-            &tmp,
+        let request = BuildRequest {
+            state: self.store.as_ref(),
             kb,
             seq,
             generated_at,
-            opts,
-            previous.as_deref(),
-            progress,
-        );
+            previous: previous.as_deref(),
+        };
+        let result = self.build_into(&tmp, &request, opts, progress);
         let (manifest, stats, final_dir) = match result {
             Ok(v) => v,
             Err(e) => {
@@ -339,23 +394,12 @@ impl Snapshots {
     fn build_into(
         &self,
         tmp: &Path,
-        kb: &KnowledgeBase,
-        seq: u64,
-        generated_at: DateTime<Utc>,
+        request: &BuildRequest<'_>,
         opts: &BuildOptions,
-        previous: Option<&Snapshot>,
         progress: &dyn Progress,
     ) -> Result<(crate::Manifest, crate::BuildStats, String), SnapshotError> {
-        let (manifest, stats) = build_snapshot(
-            tmp,
-            self.store.as_ref(),
-            kb,
-            seq,
-            generated_at,
-            opts,
-            previous,
-            progress,
-        )?;
+        let (seq, generated_at) = (request.seq, request.generated_at);
+        let (manifest, stats) = build_snapshot(tmp, request, opts, progress)?;
         let manifest_path = tmp.join("manifest.json");
         let text = serde_json::to_vec_pretty(&manifest).map_err(|e| SnapshotError::Io {
             path: manifest_path.clone(),

@@ -147,7 +147,7 @@ fn mutate(w: &World, choice: u8, salt: u64) {
         .unwrap();
     let mut reports = Vec::new();
     for (i, s) in states.iter().enumerate() {
-        if (i as u64 + salt) % 3 != 0 {
+        if !(i as u64 + salt).is_multiple_of(3) {
             continue;
         }
         let mut r = s.report.clone();
@@ -155,7 +155,7 @@ fn mutate(w: &World, choice: u8, salt: u64) {
         match (choice + i as u8) % 4 {
             0 => r
                 .software
-                .retain(|sw| (sw.name.len() as u64 + salt) % 5 != 0),
+                .retain(|sw| !(sw.name.len() as u64 + salt).is_multiple_of(5)),
             1 => {
                 r.group = if r.group.is_some() {
                     None
