@@ -279,6 +279,21 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
         .enable_all()
         .build()?;
     let snapshots = Arc::new(dir.snapshots(p.retain)?);
+    let faults = match &s.faults {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let config = server::faults::FaultConfig::from_json(&text)
+                .with_context(|| format!("in {}", path.display()))?;
+            eprintln!(
+                "Fault injection on: {} rule(s) from {}",
+                config.rules.len(),
+                path.display()
+            );
+            Some(Arc::new(server::faults::Faults::new(config)))
+        }
+    };
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(s.listen)
             .await
@@ -292,6 +307,7 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
             config: Arc::new(config),
             auth: Arc::new(server::auth::OpenAccess),
             limiter: None,
+        faults: None,
             metrics: server::metrics_handle(),
         };
         match snapshots.latest() {

@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Off by default; never expose it beyond a trusted network.
     #[arg(long, env = "POSTURE_ADMIN")]
     pub admin: bool,
+    /// Fault injection rules for client testing (JSON; see README "Fault injection"). Off by default.
+    #[arg(long, env = "POSTURE_FAULTS")]
+    pub faults: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug, Clone)]

@@ -17,6 +17,7 @@
 pub mod auth;
 pub mod endpoints;
 pub mod error;
+pub mod faults;
 mod handlers;
 pub mod openapi;
 pub mod paging;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub auth: Arc<dyn Authenticator>,
     /// Per-application limits; `None` admits everything.
     pub limiter: Option<Arc<dyn auth::RateLimiter>>,
+    /// Injected faults for client testing; `None` (the default) injects nothing.
+    pub faults: Option<Arc<faults::Faults>>,
     pub metrics: Option<PrometheusHandle>,
 }
 
@@ -126,12 +129,7 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         Some(_) if req.method() != Method::GET && req.method() != Method::HEAD => {
             Err(ApiError::method_not_allowed(req.method().as_str()))
         }
-        Some(endpoint) => match state.auth.authenticate(req.headers(), endpoint) {
-            Err(e) => Err(e),
-            Ok(principal) => {
-                handlers::handle(&state, endpoint, &principal, req.uri().query()).await
-            }
-        },
+        Some(endpoint) => serve_endpoint(&state, endpoint, req.headers(), req.uri().query()).await,
     };
     let response = result.unwrap_or_else(|e| {
         if e.status.is_server_error() {
@@ -147,6 +145,24 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     metrics::histogram!("posture_http_request_seconds", "endpoint" => label)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The one path every API request takes: authentication, limits, faults, handler.
+async fn serve_endpoint(
+    state: &AppState,
+    endpoint: &'static endpoints::Endpoint,
+    headers: &axum::http::HeaderMap,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let principal = state.auth.authenticate(headers, endpoint)?;
+    if let Some(limiter) = &state.limiter {
+        limiter.check(&principal, endpoint)?;
+    }
+    if let Some(faults) = &state.faults {
+        let has_token = query.is_some_and(|q| q.to_ascii_lowercase().contains("skiptoken="));
+        faults.apply(endpoint, has_token).await?;
+    }
+    handlers::handle(state, endpoint, &principal, query).await
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

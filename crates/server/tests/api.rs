@@ -52,6 +52,7 @@ async fn serve(snapshots: Arc<Snapshots>, port: u16) -> (String, tokio::task::Jo
         config: Arc::new(ApiConfig::new(base.clone())),
         auth: Arc::new(server::auth::OpenAccess),
         limiter: None,
+        faults: None,
         metrics: server::metrics_handle(),
     };
     let app = server::router(state);

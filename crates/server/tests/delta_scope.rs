@@ -80,6 +80,7 @@ async fn world() -> World {
         config: Arc::new(ApiConfig::new(base.clone())),
         auth: Arc::new(HeaderGroups),
         limiter: None,
+        faults: None,
         metrics: None,
     };
     tokio::spawn(async move { axum::serve(listener, server::router(state)).await.unwrap() });
@@ -373,4 +374,88 @@ async fn group_scope_applies_to_every_endpoint_kind_without_leaks() {
     )
     .await;
     assert!(none.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_answer_like_the_real_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn StateStore> =
+        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap();
+    ingest::seed_fleet(
+        store.as_ref(),
+        &fleet::FleetConfig::new(20, 3, t0),
+        true,
+        None,
+        &|_| {},
+    )
+    .unwrap();
+    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 3).unwrap());
+    publish(store.as_ref(), &snapshots, t0 + Duration::hours(1));
+    let config = server::faults::FaultConfig::from_json(
+        r#"{"seed": 1, "rules": [
+            {"endpoint": "deviceavinfo", "tooManyRequests": 1.0, "retryAfter": 7},
+            {"endpoint": "machines/SoftwareInventoryByMachine", "unavailable": 1.0},
+            {"endpoint": "machines/SecureConfigurationsAssessmentByMachine", "serverError": 1.0},
+            {"endpoint": "machines/SoftwareVulnerabilitiesByMachine", "expireSkipToken": 1.0, "latencyMs": 150}
+        ]}"#,
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState {
+        snapshots,
+        config: Arc::new(ApiConfig::new(base.clone())),
+        auth: Arc::new(server::auth::OpenAccess),
+        limiter: None,
+        faults: Some(Arc::new(server::faults::Faults::new(config))),
+        metrics: None,
+    };
+    tokio::spawn(async move { axum::serve(listener, server::router(state)).await.unwrap() });
+    let r = reqwest::get(format!("{base}/api/deviceavinfo"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 429);
+    assert_eq!(r.headers()["retry-after"], "7");
+    assert_eq!(
+        serde_json::from_str::<Value>(&r.text().await.unwrap()).unwrap()["error"]["code"],
+        "TooManyRequests"
+    );
+    let (s, b) = get(
+        &format!("{base}/api/machines/SoftwareInventoryByMachine"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str().unwrap()),
+        (503, "ServiceUnavailable")
+    );
+    let (s, b) = get(
+        &format!("{base}/api/machines/SecureConfigurationsAssessmentByMachine"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str().unwrap()),
+        (500, "InternalServerError")
+    );
+    // The first page works (after the injected latency); following its nextLink finds the token expired.
+    let started = std::time::Instant::now();
+    let (s, first) = get(
+        &format!("{base}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=5"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert!(started.elapsed() >= std::time::Duration::from_millis(150));
+    let (s, b) = get(first["@odata.nextLink"].as_str().unwrap(), None).await;
+    assert_eq!(s, 400);
+    assert!(b["error"]["message"].as_str().unwrap().contains("expired"));
+    // Endpoints without a rule are untouched.
+    let (s, _) = get(
+        &format!("{base}/api/machines/SoftwareInventoryNoProductCodeByMachine"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
 }
