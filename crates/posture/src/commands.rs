@@ -307,7 +307,7 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
             config: Arc::new(config),
             auth: Arc::new(server::auth::OpenAccess),
             limiter: None,
-        faults: None,
+            faults,
             metrics: server::metrics_handle(),
         };
         match snapshots.latest() {
