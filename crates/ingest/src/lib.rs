@@ -8,6 +8,8 @@
 //! * [`load_knowledge_base`]: the stored feeds and the shipped configuration
 //!   catalogue, indexed for assessment.
 
+pub mod keys;
+
 use assess::{Catalog, KnowledgeBase};
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
@@ -48,6 +50,8 @@ pub enum IngestError {
     NoFleet,
     #[error("advance failed: {0}")]
     Advance(String),
+    #[error("an ingest key needs a name of 1 to 200 characters")]
+    InvalidKeyName,
 }
 
 /// Validates and applies a batch of reports in one transaction; any invalid report

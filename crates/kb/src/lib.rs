@@ -14,6 +14,19 @@
 //! * [`matcher`]: an index over records that finds the CVEs an installed
 //!   software CPE is vulnerable to on a given platform ([`Matcher`]), with the
 //!   evidence (feed, record, criteria, range) of each match.
+//! * [`osv`]: importer for OSV records, single files and `all.zip`
+//!   ([`parse_osv`], [`parse_osv_zip`]) into [`OsvRecord`]s, and
+//!   [`OsvIndex`], which matches a package (ecosystem, name, version) with the
+//!   ecosystem's own version order and says when a distribution's advisories
+//!   supersede CPE matches.
+//! * [`ecosystem`]: OSV ecosystems ([`Ecosystem`]), their release scopes,
+//!   package-name normalisation and version orders; [`Ecosystem::for_distro`]
+//!   maps `/etc/os-release` to OSV's names.
+//! * Version orders of the ecosystems, each matching its reference
+//!   implementation: [`dpkg`] (Debian, Ubuntu), [`rpm`] (Red Hat, Rocky,
+//!   Alma), [`pep440`] (PyPI), [`semver`] (npm, SEMVER ranges), [`apk`]
+//!   (Alpine).
+//! * [`cvss`]: CVSS v3.x and v2 base-score calculators for vector strings.
 //!
 //! Importers are all-or-nothing: a malformed, truncated or semantically
 //! invalid file yields an [`ImportError`] (`file:line:column: reason`) and no
@@ -21,20 +34,33 @@
 //! a store can persist it as JSON. The crate does no I/O beyond the optional
 //! reader variant [`nvd::parse_nvd_reader`].
 
+pub mod apk;
 pub mod cpe;
+pub mod cvss;
+pub mod dpkg;
+pub mod ecosystem;
 pub mod exploit;
 mod import;
 pub mod kev;
 pub mod matcher;
 pub mod nvd;
+pub mod osv;
+pub mod pep440;
+pub mod rpm;
+pub mod semver;
 pub mod version;
 
 pub use cpe::{Component, Cpe, CpeError};
+pub use ecosystem::{Ecosystem, Family, VersionOrder};
 pub use exploit::{Exploitability, exploitability};
 pub use import::ImportError;
 pub use kev::{KevCatalog, KevEntry, parse_kev};
 pub use matcher::{Evidence, Match, Matcher};
 pub use nvd::{
     Configuration, CpeMatch, CveRecord, Cvss, Node, Operator, parse_nvd, parse_nvd_reader,
+};
+pub use osv::{
+    Affected, Event, OsvIndex, OsvMatch, OsvRecord, OsvSeverity, Range, RangeKind, parse_osv,
+    parse_osv_zip,
 };
 pub use version::{Version, compare as compare_versions};

@@ -68,15 +68,18 @@ use crate::version;
 /// Why a record matched.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Evidence {
-    /// The feed of the record (`"nvd"`).
+    /// The feed of the record (`"nvd"`, or `"osv"` for [`crate::osv`] matches).
     pub feed: String,
-    /// The record id (the CVE id).
+    /// The record id (the CVE id; for OSV the record id, e.g. `DSA-5514-1`).
     pub record_id: String,
-    /// The matching criteria, as the feed wrote it.
+    /// The matching criteria, as the feed wrote it (for OSV
+    /// `"<ecosystem>/<package>"`, e.g. `"Debian:12/glibc"`).
     pub criteria: String,
     /// The version condition: bounds joined by `", "` (`">= 2.0.1, < 2.3.2"`),
     /// an exact version (`"= 2.0"`, with ` update beta9` when the criteria
-    /// has an update value, `"= -"` for NA), or `"*"` (every version).
+    /// has an update value, `"= -"` for NA), or `"*"` (every version). For
+    /// OSV, the matching interval (`"introduced 0, fixed 2.31.0"`) or
+    /// `"listed version V"`.
     pub range: String,
 }
 

@@ -28,6 +28,15 @@ impl DeviceId {
     }
 }
 
+impl schemars::JsonSchema for DeviceId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DeviceId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "pattern": "^[0-9a-f]{40}$", "description": "40 lower-case hexadecimal characters"})
+    }
+}
+
 impl TryFrom<String> for DeviceId {
     type Error = InvalidDeviceId;
     fn try_from(s: String) -> Result<Self, Self::Error> {
@@ -52,7 +61,7 @@ impl fmt::Debug for DeviceId {
 
 /// A device group (MDE "RBAC group"). A device with no group is reported as
 /// [`GroupRef::UNASSIGNED_NAME`] with id 0.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GroupRef {
     pub id: u32,
     pub name: String,

@@ -7,6 +7,7 @@
 
 use crate::ids::{DeviceId, GroupRef};
 use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -17,7 +18,7 @@ pub const MAX_SOFTWARE: usize = 20_000;
 /// Most settings accepted in one report.
 pub const MAX_SETTINGS: usize = 10_000;
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeviceReport {
     pub device_id: DeviceId,
@@ -45,7 +46,7 @@ pub struct DeviceReport {
     pub facts: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OsKind {
     Windows,
@@ -62,7 +63,7 @@ impl OsKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OsInfo {
     pub kind: OsKind,
@@ -77,14 +78,14 @@ pub struct OsInfo {
     pub distro: Option<Distro>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Distro {
     pub id: String,
     pub version_id: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstalledSoftware {
     pub vendor: String,
@@ -105,7 +106,7 @@ pub struct InstalledSoftware {
     pub end_of_support: Option<EndOfSupport>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EndOfSupport {
     /// `None`, `EOS Version`, `Upcoming EOS Version`, `EOS Software`, `Upcoming EOS Software`.
@@ -122,7 +123,7 @@ pub const END_OF_SUPPORT_STATUSES: [&str; 5] = [
     "Upcoming EOS Software",
 ];
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AvState {
     /// 0 Active, 1 Passive, 2 Disabled, 3 Other, 4 EDRBlocked, 5 PassiveAudit; absent = unknown.
@@ -150,7 +151,7 @@ pub struct AvState {
     pub full_scan: Option<ScanResult>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScanResult {
     /// `Completed`, `Canceled` or `Failed`.
@@ -177,6 +178,11 @@ impl ReportError {
             reason: reason.into(),
         }
     }
+}
+
+/// The JSON Schema of a device report (served at `/ingest/v1/schema`).
+pub fn report_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(DeviceReport)).unwrap_or_default()
 }
 
 impl DeviceReport {

@@ -2,7 +2,7 @@
 
 use crate::datadir::DataDir;
 use crate::progress::{PublishProgress, bar};
-use crate::{Cli, Command, FleetArgs, KbCommand, PublishArgs, ServeArgs};
+use crate::{Cli, Command, FleetArgs, IngestKeyCommand, KbCommand, PublishArgs, ServeArgs};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Timelike, Utc};
 use serde::Serialize;
@@ -128,6 +128,43 @@ pub fn run(cli: Cli) -> Result<()> {
                     publish_summary(&report.publish)
                 )
             })
+        }
+        Command::IngestKeys { command } => {
+            let dir = DataDir::open(&cli.data_dir)?;
+            let store = dir.store.as_ref();
+            match command {
+                IngestKeyCommand::Create { name } => {
+                    let key = ingest::keys::create_key(store, &name)?;
+                    print(json, &key, || {
+                        format!(
+                            "ingest key {} ({}) created; store it now, it is not shown again:\n{}",
+                            key.id, key.name, key.key
+                        )
+                    })
+                }
+                IngestKeyCommand::List => {
+                    let keys = ingest::keys::list_keys(store)?;
+                    print(json, &keys, || {
+                        let lines: Vec<String> = keys
+                            .iter()
+                            .map(|k| format!("{}  {}  created {}", k.id, k.name, k.created_at))
+                            .collect();
+                        if lines.is_empty() {
+                            "no ingest keys".into()
+                        } else {
+                            lines.join("\n")
+                        }
+                    })
+                }
+                IngestKeyCommand::Revoke { id } => {
+                    if !ingest::keys::revoke_key(store, &id)? {
+                        anyhow::bail!("no ingest key with id {id}");
+                    }
+                    print(json, &serde_json::json!({"revoked": id}), || {
+                        format!("ingest key {id} revoked")
+                    })
+                }
+            }
         }
         Command::Bench(args) => crate::bench::run(&cli.data_dir, &args, json),
     }
@@ -339,7 +376,8 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
                 }
             }
         });
-        let mut app = server::router(state);
+        let mut app = server::router(state)
+            .merge(server::ingest_api::router(Arc::new(server::ingest_api::IngestState::new(dir.store.clone()))));
         if s.admin {
             eprintln!("Admin endpoint enabled: POST {base_url}/admin/advance?hours=6");
             app = app.merge(admin_router(dir.clone(), snapshots.clone(), p.clone()));

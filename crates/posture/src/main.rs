@@ -130,8 +130,26 @@ pub enum Command {
         #[command(flatten)]
         publish: PublishArgs,
     },
+    /// Ingest keys: the credentials agents and devices use for `POST /ingest/v1/reports`.
+    IngestKeys {
+        #[command(subcommand)]
+        command: IngestKeyCommand,
+    },
     /// Measure seed, assessment, publish and paging at scale (see README, "Benchmarks").
     Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IngestKeyCommand {
+    /// Create a key; the secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (ids and names, never secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -19,6 +19,7 @@ pub mod endpoints;
 pub mod error;
 pub mod faults;
 mod handlers;
+pub mod ingest_api;
 pub mod openapi;
 pub mod paging;
 pub mod query;

@@ -130,6 +130,9 @@ pub trait StateStore: Send + Sync {
     fn unregister_snapshot(&self, seq: u64) -> Result<()>;
     fn get_setting(&self, key: &str) -> Result<Option<String>>;
     fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+    /// Settings whose key starts with `prefix`, ordered by key.
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
+    fn delete_setting(&self, key: &str) -> Result<bool>;
 }
 
 #[derive(Debug, thiserror::Error)]

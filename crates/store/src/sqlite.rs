@@ -360,6 +360,22 @@ impl StateStore for SqliteStore {
             .optional()?)
     }
 
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        let conn = self.writer.lock();
+        let mut stmt = conn.prepare(
+            "SELECT key, value FROM settings WHERE key LIKE ?1 ESCAPE '\\' ORDER BY key",
+        )?;
+        let rows = stmt.query_map([format!("{}%", escape_like(prefix))], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    fn delete_setting(&self, key: &str) -> Result<bool> {
+        let conn = self.writer.lock();
+        Ok(conn.execute("DELETE FROM settings WHERE key = ?1", [key])? > 0)
+    }
+
     fn put_setting(&self, key: &str, value: &str) -> Result<()> {
         let conn = self.writer.lock();
         conn.execute(
@@ -368,6 +384,12 @@ impl StateStore for SqliteStore {
         )?;
         Ok(())
     }
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn kb_version_of(conn: &Connection) -> Result<u64> {

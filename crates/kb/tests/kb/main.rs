@@ -2,9 +2,16 @@
 
 mod common;
 mod cpe;
+mod dpkg;
 mod exploit;
 mod kev;
 mod matcher;
 mod nvd;
+mod orders;
+mod osv;
+mod pep440;
+mod props;
+mod refs;
+mod rpm;
 mod shared_data;
 mod version;
