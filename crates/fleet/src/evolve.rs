@@ -5,7 +5,7 @@
 //! removals, new installs, moves to another device group, fresh antivirus
 //! signatures, and devices that go quiet (no new report; their data goes stale).
 //! Rates are per 6 hours, scaled by `hours`, and chosen so a 6-hour step changes
-//! roughly 1–3% of vulnerability rows. The outcome is a pure function of (seed, step,
+//! roughly 1–3% of vulnerability rows (measured by `posture bench`). The outcome is a pure function of (seed, step,
 //! device index, current report), so an advance replays identically.
 
 use crate::devices::{FleetConfig, GROUPS};
@@ -112,11 +112,11 @@ pub fn evolve_report(
         let product = BY_NAME
             .get(&(sw.vendor.as_str(), sw.name.as_str()))
             .copied();
-        if product.is_some_and(|p| !p.is_os) && rng.random::<f64>() < p(0.004) {
+        if product.is_some_and(|p| !p.is_os) && rng.random::<f64>() < p(0.0015) {
             continue;
         }
         let upgrade = match product {
-            Some(prod) if rng.random::<f64>() < p(0.03) => {
+            Some(prod) if rng.random::<f64>() < p(0.01) => {
                 newer(prod, &sw.version, &mut rng).and_then(|v| installed(prod, v, os))
             }
             _ => None,
@@ -124,7 +124,7 @@ pub fn evolve_report(
         software.push(upgrade.unwrap_or(sw));
     }
     // New installs.
-    if rng.random::<f64>() < p(0.08) {
+    if rng.random::<f64>() < p(0.05) {
         let class = class_of(&r) as usize;
         let have: HashSet<(&str, &str)> = software
             .iter()
@@ -149,7 +149,7 @@ pub fn evolve_report(
     }
     r.software = software;
     // Group moves (to another named group, or out of any group).
-    if rng.random::<f64>() < p(0.005) {
+    if rng.random::<f64>() < p(0.003) {
         let k = rng.random_range(0..=GROUPS.len());
         r.group = GROUPS.get(k).map(|(id, name)| GroupRef {
             id: *id,

@@ -250,6 +250,7 @@ pub fn seed_fleet(
         }
         Ok::<(), IngestError>(())
     })?;
+    store.checkpoint()?;
     let state = FleetState {
         seed: cfg.seed,
         devices: cfg.devices,
@@ -339,24 +340,21 @@ pub fn advance_fleet(
     };
     let cfg = fleet::FleetConfig::new(state.devices, state.seed, state.base_now);
     let (mut reports, mut quiet, mut done) = (0u64, 0u64, 0u64);
-    let mut failure = None;
-    store
-        .scan_devices(2000, &mut |batch| {
-            let next: Vec<DeviceReport> = batch
-                .par_iter()
-                .filter_map(|s| fleet::evolve_report(&cfg, &adv, &s.report))
-                .collect();
-            quiet += (batch.len() - next.len()) as u64;
-            done += batch.len() as u64;
-            reports += next.len() as u64;
-            if let Err(e) = apply_reports(store, &next, now) {
-                failure = Some(e.to_string());
-                return Err("applying evolved reports failed".into());
-            }
-            progress(done);
-            Ok(())
-        })
-        .map_err(|e| IngestError::Advance(failure.take().unwrap_or_else(|| e.to_string())))?;
+    // Short reads by id rather than one long scan: a read transaction held across the
+    // writes would stop SQLite from checkpointing and let the log grow without bound.
+    for ids in store.device_ids()?.chunks(2000) {
+        let batch = store.devices(ids)?;
+        let next: Vec<DeviceReport> = batch
+            .par_iter()
+            .filter_map(|s| fleet::evolve_report(&cfg, &adv, &s.report))
+            .collect();
+        quiet += (batch.len() - next.len()) as u64;
+        done += batch.len() as u64;
+        reports += next.len() as u64;
+        apply_reports(store, &next, now)?;
+        progress(done);
+    }
+    store.checkpoint()?;
     let update = fleet::feed_update(state.seed, state.base_now, adv.step, now, hours);
     let feed = import_feed(
         store,

@@ -106,6 +106,13 @@ pub trait StateStore: Send + Sync {
     ) -> Result<Vec<ApplyOutcome>>;
     fn device_count(&self) -> Result<u64>;
     fn device(&self, id: &str) -> Result<Option<DeviceState>>;
+    /// Every device id, ordered by (group id, device id).
+    fn device_ids(&self) -> Result<Vec<String>>;
+    /// The states of `ids` (missing ones skipped), decoded in parallel, in one short read.
+    fn devices(&self, ids: &[String]) -> Result<Vec<DeviceState>>;
+    /// Folds the write-ahead log back into the database after bulk writes, so later
+    /// reads do not pay for a long log. A no-op where it means nothing.
+    fn checkpoint(&self) -> Result<()>;
     /// Visits every device ordered by (group id, device id), in batches of up to
     /// `batch` states (decoded in parallel). Returning an error from `visit` stops the scan.
     fn scan_devices(

@@ -184,6 +184,35 @@ impl StateStore for SqliteStore {
         })
     }
 
+    fn device_ids(&self) -> Result<Vec<String>> {
+        let conn = self.reader()?;
+        let mut stmt =
+            conn.prepare("SELECT device_id FROM devices ORDER BY group_id, device_id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<std::result::Result<Vec<String>, _>>()?)
+    }
+
+    fn devices(&self, ids: &[String]) -> Result<Vec<DeviceState>> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached("SELECT state FROM devices WHERE device_id = ?1")?;
+        let mut raw = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(text) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+                raw.push(text);
+            }
+        }
+        Ok(raw
+            .par_iter()
+            .map(|s| serde_json::from_str(s))
+            .collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    fn checkpoint(&self) -> Result<()> {
+        let conn = self.writer.lock();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     fn scan_devices(
         &self,
         batch: usize,
