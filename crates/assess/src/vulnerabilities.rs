@@ -1,11 +1,13 @@
 //! Vulnerability assessment of one distinct software version on one OS kind.
 
 use chrono::{DateTime, Utc};
+use kb::Ecosystem;
 use kb::cpe::{Component, Cpe};
 use kb::exploit::{Exploitability, exploitability};
 use kb::kev::KevEntry;
 use kb::matcher::Matcher;
 use kb::nvd::CveRecord;
+use kb::osv::{OsvIndex, OsvRecord};
 use model::{InstalledSoftware, OsInfo, OsKind};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -15,6 +17,10 @@ use std::collections::HashMap;
 pub struct KnowledgeBase {
     records: Vec<CveRecord>,
     matcher: Matcher,
+    /// NVD records by CVE id, for severity and exploitability of advisory matches.
+    nvd_by_id: HashMap<String, usize>,
+    osv: Vec<OsvRecord>,
+    osv_index: OsvIndex,
     kev: HashMap<String, KevEntry>,
     pub catalog: crate::Catalog,
     /// The store's KB version this was loaded from; recorded in each snapshot.
@@ -50,18 +56,89 @@ impl KnowledgeBase {
     pub fn new(
         records: Vec<CveRecord>,
         kev: Vec<KevEntry>,
+        osv: Vec<OsvRecord>,
         catalog: crate::Catalog,
         version: u64,
     ) -> Self {
         let matcher = Matcher::new(&records);
+        let nvd_by_id = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.clone(), i))
+            .collect();
         let kev = kev.into_iter().map(|e| (e.cve_id.clone(), e)).collect();
+        let osv_index = OsvIndex::new(&osv);
         KnowledgeBase {
             records,
             matcher,
+            nvd_by_id,
+            osv,
+            osv_index,
             kev,
             catalog,
             version,
         }
+    }
+
+    pub fn osv_record_count(&self) -> usize {
+        self.osv.len()
+    }
+
+    /// Findings from ecosystem advisories (OSV) for a package with an ecosystem: one per
+    /// CVE the advisory names (or the advisory id when it names none).
+    fn advisory_findings(
+        &self,
+        software: &InstalledSoftware,
+        ecosystem: &Ecosystem,
+    ) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for m in self
+            .osv_index
+            .match_package(ecosystem, &software.name, &software.version)
+        {
+            let Some(record) = self.osv.get(m.record_index) else {
+                continue;
+            };
+            let ids = if m.cve_ids.is_empty() {
+                vec![m.id.clone()]
+            } else {
+                m.cve_ids.clone()
+            };
+            for id in ids {
+                let nvd = self.nvd_by_id.get(&id).and_then(|i| self.records.get(*i));
+                let kev = self.kev.get(&id);
+                let cvss = record
+                    .severity
+                    .as_ref()
+                    .and_then(|s| s.cvss())
+                    .or_else(|| nvd.and_then(|n| n.cvss.clone()));
+                let exploit = match (nvd, kev) {
+                    (Some(n), k) => exploitability(n, k),
+                    (None, Some(k)) if k.ransomware => Exploitability::ExploitIsInKit,
+                    (None, Some(_)) => Exploitability::ExploitIsVerified,
+                    (None, None) => Exploitability::NoExploit,
+                };
+                findings.push(Finding {
+                    cve_id: Some(id),
+                    severity: cvss.as_ref().map(|c| c.severity.clone()),
+                    cvss_score: cvss.as_ref().map(|c| c.base_score),
+                    exploitability: exploit.as_str().to_owned(),
+                    recommended_update: m
+                        .fixed_version
+                        .as_ref()
+                        .map(|v| format!("Update {} to version {v} or later", software.name)),
+                    fixed_version: m.fixed_version.clone(),
+                    published: record.published.map(|p| p.and_utc()),
+                    evidence: Evidence {
+                        feed: m.evidence.feed.clone(),
+                        record_id: m.evidence.record_id.clone(),
+                        criteria: m.evidence.criteria.clone(),
+                        range: m.evidence.range.clone(),
+                    },
+                });
+            }
+        }
+        findings
     }
 
     pub fn record_count(&self) -> usize {
@@ -71,7 +148,16 @@ impl KnowledgeBase {
     /// Findings for `software` installed on a device running `os`, ordered by CVE id.
     pub fn assess_software(&self, software: &InstalledSoftware, os: &OsInfo) -> Vec<Finding> {
         let mut findings = Vec::new();
-        if let Some(cpe) = software_cpe(software) {
+        // Ecosystem advisories first: for a package its distribution (or registry) covers,
+        // they replace CPE matching, which cannot see distro backports.
+        let mut cpe_superseded = false;
+        if let Some(eco) = software.ecosystem.as_deref().map(Ecosystem::parse)
+            && !software.version.is_empty()
+        {
+            cpe_superseded = self.osv_index.supersedes_cpe(&eco, &software.name);
+            findings.extend(self.advisory_findings(software, &eco));
+        }
+        if let Some(cpe) = software_cpe(software).filter(|_| !cpe_superseded) {
             let platform = platform_cpes(os);
             for m in self.matcher.match_software(&cpe, &platform) {
                 let Some(record) = self.records.get(m.record_index) else {

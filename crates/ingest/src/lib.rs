@@ -19,6 +19,7 @@ use store::{ApplyOutcome, KbImportOutcome, KbRecord, StateStore, StoreError};
 
 pub const SOURCE_NVD: &str = "nvd";
 pub const SOURCE_KEV: &str = "kev";
+pub const SOURCE_OSV: &str = "osv";
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -73,6 +74,8 @@ pub fn apply_reports(
 pub enum FeedKind {
     Nvd,
     Kev,
+    /// OSV records: one record, an array, or the per-ecosystem `all.zip`.
+    Osv,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -84,21 +87,24 @@ pub struct FeedImport {
     pub outcome: KbImportOutcome,
 }
 
-/// Recognises a feed by its top-level keys without parsing it twice in full.
+/// Recognises a feed by its first bytes and top-level keys without parsing it twice in full.
 fn feed_kind(bytes: &[u8], file: &str) -> Result<FeedKind, IngestError> {
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Ok(FeedKind::Osv);
+    }
     let head = &bytes[..bytes.len().min(64 * 1024)];
     let text = String::from_utf8_lossy(head);
-    if text.contains("\"catalogVersion\"") {
+    let has = |key: &str| text.contains(&format!("\"{key}\""));
+    if has("catalogVersion") {
         Ok(FeedKind::Kev)
-    } else if text.contains("\"vulnerabilities\"")
-        || text.contains("\"sourceIdentifier\"")
-        || text.contains("\"cve\"")
-    {
+    } else if has("vulnerabilities") || has("sourceIdentifier") || has("cve") {
         Ok(FeedKind::Nvd)
+    } else if has("modified") && (has("affected") || has("schema_version")) {
+        Ok(FeedKind::Osv)
     } else {
         Err(IngestError::UnknownFeed {
             file: file.to_owned(),
-            reason: "no NVD or KEV keys in the first 64 KiB".into(),
+            reason: "no NVD, KEV or OSV keys in the first 64 KiB".into(),
         })
     }
 }
@@ -145,6 +151,31 @@ pub fn import_feed(
                 })
             })
             .collect::<Result<_, IngestError>>()?,
+        FeedKind::Osv => {
+            let records = if bytes.starts_with(b"PK\x03\x04") {
+                kb::osv::parse_osv_zip(bytes, file)?
+            } else {
+                kb::osv::parse_osv(bytes, file)?
+            };
+            // The same id twice in one import: the newest `modified` wins.
+            let mut newest: std::collections::BTreeMap<String, &kb::osv::OsvRecord> =
+                Default::default();
+            for r in &records {
+                if newest.get(&r.id).is_none_or(|o| o.modified < r.modified) {
+                    newest.insert(r.id.clone(), r);
+                }
+            }
+            newest
+                .values()
+                .map(|r| {
+                    Ok(KbRecord {
+                        source: SOURCE_OSV.into(),
+                        id: r.id.clone(),
+                        body: to_body(*r)?,
+                    })
+                })
+                .collect::<Result<_, IngestError>>()?
+        }
     };
     let outcome = store.kb_import(&store::digest(bytes), file, &records)?;
     Ok(FeedImport {
@@ -170,7 +201,14 @@ pub fn load_knowledge_base(store: &dyn StateStore) -> Result<KnowledgeBase, Inge
     let version = store.kb_version()?;
     let cves = decode_all(store.kb_records(SOURCE_NVD)?)?;
     let kev = decode_all(store.kb_records(SOURCE_KEV)?)?;
-    Ok(KnowledgeBase::new(cves, kev, Catalog::embedded()?, version))
+    let osv = decode_all(store.kb_records(SOURCE_OSV)?)?;
+    Ok(KnowledgeBase::new(
+        cves,
+        kev,
+        osv,
+        Catalog::embedded()?,
+        version,
+    ))
 }
 
 fn decode_all<T: serde::de::DeserializeOwned>(

@@ -327,11 +327,12 @@ impl<'a> Builder<'a> {
         let assessed: Vec<(u32, &InstalledSoftware, Vec<Finding>)> = pending
             .par_iter()
             .map(|(id, sw, os)| {
-                let findings = if sw.cpe.is_some() || sw.end_of_support.is_some() {
-                    kb.assess_software(sw, os)
-                } else {
-                    Vec::new()
-                };
+                let findings =
+                    if sw.cpe.is_some() || sw.ecosystem.is_some() || sw.end_of_support.is_some() {
+                        kb.assess_software(sw, os)
+                    } else {
+                        Vec::new()
+                    };
                 (*id, *sw, findings)
             })
             .collect();
