@@ -11,6 +11,7 @@
 
 pub mod av;
 pub mod catalog;
+pub mod coverage;
 pub mod vulnerabilities;
 
 pub use catalog::{Catalog, ConfigOutcome};

@@ -130,6 +130,12 @@ pub enum Command {
         #[command(flatten)]
         publish: PublishArgs,
     },
+    /// List installed software that cannot be assessed (no CPE or ecosystem, empty version, ...), per device.
+    Coverage {
+        /// Only this device.
+        #[arg(long)]
+        device: Option<String>,
+    },
     /// Ingest keys: the credentials agents and devices use for `POST /ingest/v1/reports`.
     IngestKeys {
         #[command(subcommand)]
