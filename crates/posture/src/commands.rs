@@ -205,12 +205,22 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 fn print<T: Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) -> Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(value)?);
+    let out = if json {
+        serde_json::to_string_pretty(value)?
     } else {
-        println!("{}", text());
+        text()
+    };
+    write_stdout(&out)
+}
+
+/// Writes a command's output; a closed pipe (`posture ... | head`) ends the program quietly.
+pub fn write_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|_| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => Ok(other?),
     }
-    Ok(())
 }
 
 /// The synthetic fleet's clock: now, to the hour, so a re-seed within the hour is identical.
