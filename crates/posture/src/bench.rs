@@ -353,3 +353,201 @@ fn peak_rss_mb(pid: u32) -> Result<f64> {
         .parse()?;
     Ok(kb / 1024.0)
 }
+
+#[derive(clap::Args, Debug)]
+pub struct IngestBenchArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub reports: u32,
+    /// Software entries per report (the fleet's own, padded with line-of-business apps).
+    #[arg(long, default_value_t = 150)]
+    pub software: usize,
+    /// Settings per report (the catalogue's, padded with custom settings).
+    #[arg(long, default_value_t = 200)]
+    pub settings: usize,
+    /// Reports per request (NDJSON).
+    #[arg(long, default_value_t = 500)]
+    pub batch: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Compress request bodies with gzip.
+    #[arg(long)]
+    pub gzip: bool,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestBenchReport {
+    pub reports: u32,
+    pub software_per_report: usize,
+    pub settings_per_report: usize,
+    pub request_bytes: u64,
+    pub seconds: f64,
+    pub reports_per_second: f64,
+    pub mb_per_second: f64,
+    pub server_peak_rss_mb: f64,
+}
+
+/// A fleet report padded to the benchmark's size, deterministic in its index.
+fn padded_report(
+    cfg: &fleet::FleetConfig,
+    i: u32,
+    software: usize,
+    settings: usize,
+) -> model::DeviceReport {
+    let mut r = fleet::device_report(cfg, i);
+    let mut k = 0;
+    while r.software.len() < software {
+        r.software.push(model::InstalledSoftware {
+            vendor: "contoso".into(),
+            name: format!("lob_tool_{k:03}"),
+            version: format!("{}.{}.{}", 1 + k % 7, i % 13, k % 5),
+            cpe: None,
+            ecosystem: None,
+            disk_paths: vec![format!("C:\\Program Files\\Contoso\\Tool{k:03}\\tool.exe")],
+            registry_paths: vec![],
+            end_of_support: None,
+        });
+        k += 1;
+    }
+    let mut k = 0;
+    while r.settings.len() < settings {
+        r.settings.insert(
+            format!("Custom.Policy.Setting{k:03}"),
+            ((i as usize + k) % 3).to_string(),
+        );
+        k += 1;
+    }
+    r
+}
+
+pub fn run_ingest(data_dir: &Path, args: &IngestBenchArgs, json: bool) -> Result<()> {
+    if data_dir.join("state.db").exists() {
+        bail!(
+            "{} already holds data; bench-ingest needs a fresh --data-dir",
+            data_dir.display()
+        );
+    }
+    let dir = DataDir::open(data_dir)?;
+    let key = ingest::keys::create_key(dir.store.as_ref(), "bench")?.key;
+    drop(dir);
+    let exe = std::env::current_exe().context("cannot find the posture executable")?;
+    let mut child = Command::new(exe)
+        .args([
+            "--log",
+            "warn",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start posture serve")?;
+    let stdout = child.stdout.take().context("no stdout from server")?;
+    let mut base = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut base)?;
+    let url = format!("{}/ingest/v1/reports", base.trim());
+    let pid = child.id();
+    let result = post_all(&url, &key, args);
+    let rss = peak_rss_mb(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    let (seconds, bytes) = result?;
+    let dir = DataDir::open(data_dir)?;
+    let stored = dir.store.device_count()?;
+    if stored != u64::from(args.reports) {
+        bail!("{stored} devices stored, {} reports sent", args.reports);
+    }
+    let report = IngestBenchReport {
+        reports: args.reports,
+        software_per_report: args.software,
+        settings_per_report: args.settings,
+        request_bytes: bytes,
+        seconds,
+        reports_per_second: f64::from(args.reports) / seconds,
+        mb_per_second: bytes as f64 / 1e6 / seconds,
+        server_peak_rss_mb: rss?,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "ingested {} reports ({} software, {} settings each; {:.0} MB of requests) in {:.1}s: {:.0} reports/s, {:.0} MB/s; server peak RSS {:.0} MB",
+            report.reports,
+            report.software_per_report,
+            report.settings_per_report,
+            report.request_bytes as f64 / 1e6,
+            report.seconds,
+            report.reports_per_second,
+            report.mb_per_second,
+            report.server_peak_rss_mb
+        );
+    }
+    Ok(())
+}
+
+/// Posts every report in NDJSON batches from `concurrency` clients; batches are built
+/// (and compressed) by the clients while others are in flight. Returns (seconds, bytes).
+fn post_all(url: &str, key: &str, args: &IngestBenchArgs) -> Result<(f64, u64)> {
+    let cfg = fleet::FleetConfig::new(args.reports, 42, chrono::Utc::now());
+    let batches: Vec<(u32, u32)> = (0..args.reports)
+        .step_by(args.batch.max(1))
+        .map(|s| (s, (s + args.batch as u32).min(args.reports)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let bytes = std::sync::atomic::AtomicU64::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let mut workers = Vec::new();
+        for _ in 0..args.concurrency.max(1) {
+            workers.push(scope.spawn(|| -> Result<()> {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(std::time::Duration::from_secs(600))
+                    .build()?;
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(from, to)) = batches.get(i) else {
+                        return Ok(());
+                    };
+                    let mut body = Vec::new();
+                    for d in from..to {
+                        serde_json::to_writer(
+                            &mut body,
+                            &padded_report(&cfg, d, args.software, args.settings),
+                        )?;
+                        body.push(b'\n');
+                    }
+                    let mut req = client
+                        .post(url)
+                        .header("authorization", format!("Bearer {key}"))
+                        .header("content-type", "application/x-ndjson");
+                    if args.gzip {
+                        use std::io::Write;
+                        let mut e =
+                            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                        e.write_all(&body)?;
+                        body = e.finish()?;
+                        req = req.header("content-encoding", "gzip");
+                    }
+                    bytes.fetch_add(body.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    let response = req.body(body).send()?;
+                    let status = response.status();
+                    let answer: serde_json::Value = response.json()?;
+                    if !status.is_success()
+                        || answer["accepted"].as_u64() != Some(u64::from(to - from))
+                    {
+                        bail!("batch {from}..{to}: {status} {answer}");
+                    }
+                }
+            }));
+        }
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("client thread panicked"))?
+        })
+    })?;
+    Ok((started.elapsed().as_secs_f64(), bytes.into_inner()))
+}

@@ -201,6 +201,7 @@ pub fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Bench(args) => crate::bench::run(&cli.data_dir, &args, json),
+        Command::BenchIngest(args) => crate::bench::run_ingest(&cli.data_dir, &args, json),
     }
 }
 

@@ -143,6 +143,8 @@ pub enum Command {
     },
     /// Measure seed, assessment, publish and paging at scale (see README, "Benchmarks").
     Bench(bench::BenchArgs),
+    /// Measure report ingestion through the HTTP API at scale (see README, "Benchmarks").
+    BenchIngest(bench::IngestBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
