@@ -138,3 +138,63 @@ fn demo_serves_and_prints_a_base_url() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn reports_acknowledged_before_a_kill_dash_nine_are_all_present_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = json(
+        posture(dir.path())
+            .args(["--json", "ingest-keys", "create", "--name", "agents"])
+            .output()
+            .unwrap(),
+    );
+    let key = key["key"].as_str().unwrap().to_owned();
+    let mut server = posture(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = format!("{}/ingest/v1/reports", line.trim());
+    let cfg = fleet::FleetConfig::new(40, 77, chrono::Utc::now());
+    let client = reqwest::blocking::Client::new();
+    let mut acknowledged = Vec::new();
+    for batch in 0..4u32 {
+        let reports: Vec<model::DeviceReport> = (batch * 10..batch * 10 + 10)
+            .map(|i| fleet::device_report(&cfg, i))
+            .collect();
+        let body: String = reports
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap() + "\n")
+            .collect();
+        let r = client
+            .post(&url)
+            .header("authorization", format!("Bearer {key}"))
+            .header("content-type", "application/x-ndjson")
+            .body(body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let answer: serde_json::Value = r.json().unwrap();
+        assert_eq!(answer["accepted"], 10);
+        acknowledged.extend(reports.into_iter().map(|r| r.device_id.to_string()));
+    }
+    // SIGKILL right after the last acknowledgement: no shutdown code runs.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let store = store::SqliteStore::open(&dir.path().join("state.db")).unwrap();
+    use store::StateStore;
+    assert_eq!(store.device_count().unwrap(), acknowledged.len() as u64);
+    for id in &acknowledged {
+        assert!(
+            store.device(id).unwrap().is_some(),
+            "acknowledged report of {id} lost"
+        );
+    }
+}
