@@ -22,7 +22,8 @@ use model::timefmt;
 use model::wire::DeviceAvInfo;
 use model::{AvState, GroupRef, InstalledSoftware, OsInfo, OsKind};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use store::{DeviceState, StateStore};
@@ -151,6 +152,9 @@ struct Builder<'a> {
     evidence: std::io::BufWriter<std::fs::File>,
     paths_frags: FragWriter,
     paths_index: HashMap<Vec<u8>, u32>,
+    /// The install paths last seen for each software entry and their fragment id: most
+    /// installs of a version share paths, so this skips rendering them again.
+    last_paths: Vec<Option<(Vec<String>, Vec<String>, u32)>>,
     rows: BTreeMap<ExportKind, RowWriter>,
     planners: BTreeMap<ExportKind, PartPlanner>,
     groups: BTreeMap<u32, String>,
@@ -213,7 +217,7 @@ impl<'a> Builder<'a> {
             finding_meta: FragWriter::create(dir, "finding_meta")?,
             previous: previous.map(PreviousRows::new),
             software_frags: FragWriter::create(dir, "software")?,
-            software_index: HashMap::new(),
+            software_index: HashMap::default(),
             software_findings: Vec::new(),
             software_is_cpe: Vec::new(),
             finding_frags: FragWriter::create(dir, "findings")?,
@@ -222,7 +226,8 @@ impl<'a> Builder<'a> {
             finding_cve: Vec::new(),
             evidence: std::io::BufWriter::new(evidence),
             paths_frags: FragWriter::create(dir, "paths")?,
-            paths_index: HashMap::new(),
+            paths_index: HashMap::default(),
+            last_paths: Vec::new(),
             rows,
             planners,
             groups: BTreeMap::new(),
@@ -269,7 +274,23 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn intern_paths(&mut self, sw: &InstalledSoftware) -> Result<u32, BuildError> {
+    fn intern_paths(&mut self, sw_id: u32, sw: &InstalledSoftware) -> Result<u32, BuildError> {
+        if let Some(Some((disk, registry, id))) = self.last_paths.get(sw_id as usize)
+            && *disk == sw.disk_paths
+            && *registry == sw.registry_paths
+        {
+            return Ok(*id);
+        }
+        let id = self.render_paths(sw)?;
+        let slot = sw_id as usize;
+        if self.last_paths.len() <= slot {
+            self.last_paths.resize(slot + 1, None);
+        }
+        self.last_paths[slot] = Some((sw.disk_paths.clone(), sw.registry_paths.clone(), id));
+        Ok(id)
+    }
+
+    fn render_paths(&mut self, sw: &InstalledSoftware) -> Result<u32, BuildError> {
         let mut out = Vec::with_capacity(128);
         out.extend_from_slice(b"\"diskPaths\":");
         serde_json::to_writer(&mut out, &sw.disk_paths)?;
@@ -513,7 +534,7 @@ impl<'a> Builder<'a> {
                 .get(i)
                 .copied()
                 .unwrap_or(r.reported_at);
-            let paths = self.intern_paths(sw)?;
+            let paths = self.intern_paths(sw_id, sw)?;
             let is_cpe = self
                 .software_is_cpe
                 .get(sw_id as usize)
@@ -930,7 +951,7 @@ impl<'a> PreviousRows<'a> {
         let mut carried = Carried {
             known_device: false,
             previous_publish: secs(&s.manifest.generated_at),
-            seen: HashMap::new(),
+            seen: HashMap::default(),
         };
         let Some(&d) = self.devices.get(device_id.as_bytes()) else {
             return carried;
