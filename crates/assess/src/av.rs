@@ -1,7 +1,7 @@
 //! Antivirus health: the "True"/"False"/"Unknown" up-to-date flags of deviceavinfo.
 //!
 //! The reference is the newest engine, platform and signature releases known for
-//! each OS kind, learned from every device's report in the same publish (a fleet
+//! each (OS kind, AV product) — Defender and ClamAV version lines are never compared — learned from every device's report in the same publish (a fleet
 //! where the newest client already runs a release knows that release exists).
 //! Rules, per OS kind:
 //! * engine / platform: up to date when the version is the newest or the one before
@@ -18,6 +18,17 @@ use std::collections::{BTreeSet, HashMap};
 
 pub const SIGNATURE_TOLERANCE: Duration = Duration::days(3);
 
+/// The product a report's AV state belongs to when it does not name one.
+pub const DEFENDER: &str = "Microsoft Defender";
+
+/// The AV product of a report: its `AvProduct` fact, or Defender.
+pub fn product_of(facts: &std::collections::BTreeMap<String, serde_json::Value>) -> &str {
+    facts
+        .get("AvProduct")
+        .and_then(|v| v.as_str())
+        .unwrap_or(DEFENDER)
+}
+
 #[derive(Default, Clone, Debug)]
 struct KindReference {
     engines: BTreeSet<Version>,
@@ -27,7 +38,7 @@ struct KindReference {
 
 #[derive(Default, Clone, Debug)]
 pub struct AvReference {
-    kinds: HashMap<OsKind, KindReference>,
+    kinds: HashMap<(OsKind, String), KindReference>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,8 +53,9 @@ fn signature_time(av: &AvState) -> Option<DateTime<Utc>> {
 }
 
 impl AvReference {
-    pub fn observe(&mut self, kind: OsKind, av: &AvState) {
-        let k = self.kinds.entry(kind).or_default();
+    /// `product` names the AV engine (the report's `AvProduct` fact; Defender when absent).
+    pub fn observe(&mut self, kind: OsKind, product: &str, av: &AvState) {
+        let k = self.kinds.entry((kind, product.to_owned())).or_default();
         if let Some(v) = &av.engine_version {
             k.engines.insert(Version::new(v));
         }
@@ -55,13 +67,13 @@ impl AvReference {
         }
     }
 
-    pub fn health(&self, kind: OsKind, av: Option<&AvState>) -> AvHealth {
+    pub fn health(&self, kind: OsKind, product: &str, av: Option<&AvState>) -> AvHealth {
         let unknown = AvHealth {
             signature: UpToDate::Unknown,
             engine: UpToDate::Unknown,
             platform: UpToDate::Unknown,
         };
-        let (Some(av), Some(k)) = (av, self.kinds.get(&kind)) else {
+        let (Some(av), Some(k)) = (av, self.kinds.get(&(kind, product.to_owned()))) else {
             return unknown;
         };
         let n_minus_1 = |set: &BTreeSet<Version>, v: &Option<String>| match v {
@@ -113,18 +125,22 @@ mod tests {
         let now = Utc::now();
         let mut r = AvReference::default();
         for (e, d) in [("1.1.24090.11", 0), ("1.1.24080.9", 1), ("1.1.24070.5", 10)] {
-            r.observe(OsKind::Windows, &av(e, d, now));
+            r.observe(OsKind::Windows, DEFENDER, &av(e, d, now));
         }
-        let h = r.health(OsKind::Windows, Some(&av("1.1.24080.9", 2, now)));
+        let h = r.health(OsKind::Windows, DEFENDER, Some(&av("1.1.24080.9", 2, now)));
         assert_eq!(
             (h.engine, h.signature, h.platform),
             (UpToDate::True, UpToDate::True, UpToDate::Unknown)
         );
-        let h = r.health(OsKind::Windows, Some(&av("1.1.24070.5", 10, now)));
+        let h = r.health(OsKind::Windows, DEFENDER, Some(&av("1.1.24070.5", 10, now)));
         assert_eq!((h.engine, h.signature), (UpToDate::False, UpToDate::False));
-        assert_eq!(r.health(OsKind::Windows, None).engine, UpToDate::Unknown);
         assert_eq!(
-            r.health(OsKind::Mac, Some(&av("1", 0, now))).engine,
+            r.health(OsKind::Windows, DEFENDER, None).engine,
+            UpToDate::Unknown
+        );
+        assert_eq!(
+            r.health(OsKind::Mac, DEFENDER, Some(&av("1", 0, now)))
+                .engine,
             UpToDate::Unknown
         );
     }

@@ -37,7 +37,10 @@ pub fn gap(software: &InstalledSoftware) -> Option<Gap> {
         return Some(Gap::EmptyVersion);
     }
     let cpe_ok = software.cpe.as_deref().map(|c| Cpe::parse(c).is_ok());
-    let eco_ok = software.ecosystem.as_deref().map(|e| !matches!(Ecosystem::parse(e), Ecosystem::Other(_)));
+    let eco_ok = software
+        .ecosystem
+        .as_deref()
+        .map(|e| !matches!(Ecosystem::parse(e), Ecosystem::Other(_)));
     match (cpe_ok, eco_ok) {
         (Some(true), _) | (_, Some(true)) => None,
         (Some(false), _) => Some(Gap::UnparsableCpe),
@@ -60,17 +63,30 @@ mod tests {
             disk_paths: vec![],
             registry_paths: vec![],
             end_of_support: None,
+            source: None,
         }
     }
 
     #[test]
     fn every_gap_is_named() {
-        assert_eq!(gap(&sw("1.0", Some("cpe:2.3:a:v:n:1.0:*:*:*:*:*:*:*"), None)), None);
+        assert_eq!(
+            gap(&sw("1.0", Some("cpe:2.3:a:v:n:1.0:*:*:*:*:*:*:*"), None)),
+            None
+        );
         assert_eq!(gap(&sw("1.0", None, Some("PyPI"))), None);
         assert_eq!(gap(&sw("1.0", None, Some("Debian:12"))), None);
-        assert_eq!(gap(&sw("", Some("cpe:2.3:a:v:n:*:*:*:*:*:*:*:*"), None)), Some(Gap::EmptyVersion));
+        assert_eq!(
+            gap(&sw("", Some("cpe:2.3:a:v:n:*:*:*:*:*:*:*:*"), None)),
+            Some(Gap::EmptyVersion)
+        );
         assert_eq!(gap(&sw("1.0", None, None)), Some(Gap::NoCpeOrEcosystem));
-        assert_eq!(gap(&sw("1.0", None, Some("Haiku:ports"))), Some(Gap::UnsupportedEcosystem));
-        assert_eq!(gap(&sw("1.0", Some("cpe:/a:v:n"), None)), Some(Gap::UnparsableCpe));
+        assert_eq!(
+            gap(&sw("1.0", None, Some("Haiku:ports"))),
+            Some(Gap::UnsupportedEcosystem)
+        );
+        assert_eq!(
+            gap(&sw("1.0", Some("cpe:/a:v:n"), None)),
+            Some(Gap::UnparsableCpe)
+        );
     }
 }

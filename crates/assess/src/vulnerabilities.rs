@@ -90,12 +90,11 @@ impl KnowledgeBase {
         &self,
         software: &InstalledSoftware,
         ecosystem: &Ecosystem,
+        name: &str,
+        version: &str,
     ) -> Vec<Finding> {
         let mut findings = Vec::new();
-        for m in self
-            .osv_index
-            .match_package(ecosystem, &software.name, &software.version)
-        {
+        for m in self.osv_index.match_package(ecosystem, name, version) {
             let Some(record) = self.osv.get(m.record_index) else {
                 continue;
             };
@@ -154,8 +153,14 @@ impl KnowledgeBase {
         if let Some(eco) = software.ecosystem.as_deref().map(Ecosystem::parse)
             && !software.version.is_empty()
         {
-            cpe_superseded = self.osv_index.supersedes_cpe(&eco, &software.name);
-            findings.extend(self.advisory_findings(software, &eco));
+            // Distribution advisories name source packages; a binary package built from
+            // another source is matched by its source name and version.
+            let (name, version) = match &software.source {
+                Some(src) if eco.is_distro() => (src.name.as_str(), src.version.as_str()),
+                _ => (software.name.as_str(), software.version.as_str()),
+            };
+            cpe_superseded = self.osv_index.supersedes_cpe(&eco, name);
+            findings.extend(self.advisory_findings(software, &eco, name, version));
         }
         if let Some(cpe) = software_cpe(software).filter(|_| !cpe_superseded) {
             let platform = platform_cpes(os);

@@ -441,6 +441,7 @@ impl Generator {
                 Vec::new()
             },
             end_of_support,
+            source: None,
         }
     }
 

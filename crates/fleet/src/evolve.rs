@@ -60,6 +60,7 @@ fn installed(p: &Product, version: &str, os: OsKind) -> Option<InstalledSoftware
         disk_paths: disk.into_iter().collect(),
         registry_paths: registry.into_iter().collect(),
         end_of_support: None,
+        source: None,
     })
 }
 

@@ -23,6 +23,7 @@ fn package(
         disk_paths: vec![],
         registry_paths: vec![],
         end_of_support: None,
+        source: None,
     }
 }
 
@@ -107,6 +108,27 @@ fn pypi_and_debian_advisories_match_with_their_own_version_order() {
     // A backported distro build whose upstream version falls in the NVD range is not flagged
     // by the CPE match: the distribution's advisories take precedence for its packages.
     assert!(findings(&kb, &glibc("2.36-9+deb11u9"), &linux).is_empty());
+    // A binary package built from another source is matched by its source package.
+    let mut libc6 = package(
+        "debian",
+        "libc6",
+        "2.31-13+deb11u6",
+        Some("Debian:11"),
+        None,
+    );
+    libc6.source = Some(model::SourcePackage {
+        name: "glibc".into(),
+        version: "2.31-13+deb11u6".into(),
+    });
+    assert_eq!(
+        findings(&kb, &libc6, &linux),
+        vec![(Some("CVE-2023-4911".into()), "osv".into())]
+    );
+    libc6.source = Some(model::SourcePackage {
+        name: "glibc".into(),
+        version: "2.31-13+deb11u7".into(),
+    });
+    assert!(findings(&kb, &libc6, &linux).is_empty());
     // Without an ecosystem the same CPE does match the NVD range.
     let plain = package(
         "gnu",

@@ -61,7 +61,9 @@ impl fmt::Debug for DeviceId {
 
 /// A device group (MDE "RBAC group"). A device with no group is reported as
 /// [`GroupRef::UNASSIGNED_NAME`] with id 0.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct GroupRef {
     pub id: u32,
     pub name: String,

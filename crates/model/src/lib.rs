@@ -17,5 +17,6 @@ pub mod wire;
 
 pub use ids::{DeviceId, GroupRef, InvalidDeviceId};
 pub use report::{
-    AvState, DeviceReport, EndOfSupport, InstalledSoftware, OsInfo, OsKind, ReportError, ScanResult,
+    AvState, DeviceReport, EndOfSupport, InstalledSoftware, OsInfo, OsKind, ReportError,
+    ScanResult, SourcePackage,
 };

@@ -104,6 +104,17 @@ pub struct InstalledSoftware {
     pub registry_paths: Vec<String>,
     #[serde(default)]
     pub end_of_support: Option<EndOfSupport>,
+    /// The source package when it differs from `name`/`version` (dpkg `Source:`):
+    /// Debian and Ubuntu advisories are keyed by source package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourcePackage>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourcePackage {
+    pub name: String,
+    pub version: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -233,6 +244,10 @@ impl DeviceReport {
             }
             for (j, r) in sw.registry_paths.iter().enumerate() {
                 check_text(&p(&format!("registryPaths[{j}]")), Some(r), true)?;
+            }
+            if let Some(src) = &sw.source {
+                check_text(&p("source.name"), Some(&src.name), true)?;
+                check_text(&p("source.version"), Some(&src.version), true)?;
             }
             if let Some(eos) = &sw.end_of_support
                 && !END_OF_SUPPORT_STATUSES.contains(&eos.status.as_str())

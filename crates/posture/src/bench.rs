@@ -407,6 +407,7 @@ fn padded_report(
             disk_paths: vec![format!("C:\\Program Files\\Contoso\\Tool{k:03}\\tool.exe")],
             registry_paths: vec![],
             end_of_support: None,
+            source: None,
         });
         k += 1;
     }

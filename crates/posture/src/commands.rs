@@ -129,6 +129,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 )
             })
         }
+        Command::Agent(args) => agent::run(&args),
         Command::Coverage { device } => {
             let dir = DataDir::open(&cli.data_dir)?;
             let report = coverage(&dir, device.as_deref())?;

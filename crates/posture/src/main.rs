@@ -141,6 +141,8 @@ pub enum Command {
         #[arg(long)]
         device: Option<String>,
     },
+    /// Collect this Linux device's posture (packages, Python, ClamAV, hardening) and post it to a Posture server.
+    Agent(agent::AgentArgs),
     /// Ingest keys: the credentials agents and devices use for `POST /ingest/v1/reports`.
     IngestKeys {
         #[command(subcommand)]

@@ -198,3 +198,167 @@ fn reports_acknowledged_before_a_kill_dash_nine_are_all_present_after_restart() 
         );
     }
 }
+
+/// The ecosystem of this machine's distribution, from os-release (`Debian:12`).
+fn local_ecosystem() -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release").ok()?;
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .map(|v| v.trim_matches('"').to_owned())
+    };
+    let (id, version) = (field("ID")?, field("VERSION_ID")?);
+    (id == "debian").then(|| format!("Debian:{version}"))
+}
+
+#[test]
+fn the_agent_ingests_this_machines_dpkg_inventory_and_advisories_match_exactly() {
+    let (Some(ecosystem), Ok(out)) = (
+        local_ecosystem(),
+        Command::new("dpkg-query")
+            .args(["-W", "-f=${Version}", "dpkg"])
+            .output(),
+    ) else {
+        eprintln!("not a Debian machine with dpkg-query; skipping the agent end-to-end test");
+        return;
+    };
+    let installed = String::from_utf8(out.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Two advisories of real OSV shape for a package this machine has: one whose range
+    // includes the installed version (fixed in a later revision), one that excludes it
+    // (fixed in exactly the installed version).
+    let record = |n: u32, fixed: &str| {
+        serde_json::json!({
+            "schema_version": "1.6.0",
+            "id": format!("DEBIAN-CVE-2026-999000{n}"),
+            "modified": "2026-11-01T00:00:00Z",
+            "published": "2026-10-01T00:00:00Z",
+            "upstream": [format!("CVE-2026-999000{n}")],
+            "summary": "[TEST] advisory written by Posture's end-to-end test",
+            "affected": [{
+                "package": {"ecosystem": ecosystem, "name": "dpkg", "purl": "pkg:deb/debian/dpkg?arch=source"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": fixed}]}]
+            }]
+        })
+    };
+    let feed = dir.path().join("osv.json");
+    std::fs::write(
+        &feed,
+        serde_json::to_vec(&[
+            record(1, &format!("{installed}+posture1")),
+            record(2, &installed),
+        ])
+        .unwrap(),
+    )
+    .unwrap();
+    json(
+        posture(dir.path())
+            .args(["--json", "kb", "import"])
+            .arg(&feed)
+            .output()
+            .unwrap(),
+    );
+    let key = json(
+        posture(dir.path())
+            .args(["--json", "ingest-keys", "create", "--name", "this-machine"])
+            .output()
+            .unwrap(),
+    );
+    let key = key["key"].as_str().unwrap().to_owned();
+    let mut server = posture(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let base = line.trim().to_owned();
+    let agent = posture(dir.path())
+        .args([
+            "agent",
+            "--once",
+            "--server",
+            &base,
+            "--key",
+            &key,
+            "--state-dir",
+        ])
+        .arg(dir.path().join("agent-state"))
+        .output()
+        .unwrap();
+    assert!(
+        agent.status.success(),
+        "agent failed: {}",
+        String::from_utf8_lossy(&agent.stderr)
+    );
+    let published = json(
+        posture(dir.path())
+            .args(["--json", "publish"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(published["devices"], 1);
+    // The running server picks up the new snapshot; then the API returns exactly one row.
+    let started = std::time::Instant::now();
+    let rows = loop {
+        let page: serde_json::Value = reqwest::blocking::get(format!(
+            "{base}/api/machines/SoftwareVulnerabilitiesByMachine"
+        ))
+        .unwrap()
+        .json()
+        .unwrap();
+        if page.get("value").is_some() || started.elapsed().as_secs() > 20 {
+            break page["value"].as_array().cloned().unwrap_or_default();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    server.kill().unwrap();
+    server.wait().unwrap();
+    // Expected: one row per installed binary package built from source `dpkg` at the
+    // installed version (dpkg's own mapping), all for the including advisory only.
+    let map = Command::new("dpkg-query")
+        .args([
+            "-W",
+            "-f=${Package} ${source:Package} ${source:Version} ${db:Status-Abbrev}\n",
+        ])
+        .output()
+        .unwrap();
+    let mut expected: Vec<String> = String::from_utf8(map.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 4 && f[1] == "dpkg" && f[2] == installed && f[3].starts_with("ii"))
+                .then(|| f[0].to_owned())
+        })
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let mut got: Vec<String> = rows
+        .iter()
+        .map(|r| r["softwareName"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    assert_eq!(got, expected, "{rows:?}");
+    assert!(expected.contains(&"dpkg".to_owned()));
+    for r in &rows {
+        assert_eq!(r["cveId"], "CVE-2026-9990001");
+        assert_eq!(r["securityUpdateAvailable"], true);
+    }
+    let dpkg_row = rows.iter().find(|r| r["softwareName"] == "dpkg").unwrap();
+    assert_eq!(dpkg_row["softwareVersion"], installed.as_str());
+    assert_eq!(
+        dpkg_row["recommendedSecurityUpdate"],
+        format!("Update dpkg to version {installed}+posture1 or later")
+    );
+    // The real inventory arrived: hundreds of packages in the non-CPE inventory.
+    assert!(
+        published["rows"]["NonCpeSoftware"].as_u64().unwrap() > 100,
+        "{published}"
+    );
+}

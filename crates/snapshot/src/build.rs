@@ -591,7 +591,8 @@ impl<'a> Builder<'a> {
         }
         self.write_device_fragments(state, &group)?;
         if let Some(av) = &r.av {
-            self.av_reference.observe(r.os.kind, av);
+            self.av_reference
+                .observe(r.os.kind, assess::av::product_of(&r.facts), av);
         }
         self.av_pending.push(AvPending {
             device_id: r.device_id.to_string(),
@@ -755,7 +756,7 @@ pub struct BuildStats {
 
 /// The deviceavinfo record and the InfoGatheringExport record of one device.
 fn render_av(reference: &AvReference, p: &AvPending) -> Result<(Vec<u8>, Vec<u8>), BuildError> {
-    let health = reference.health(p.os.kind, p.av.as_ref());
+    let health = reference.health(p.os.kind, assess::av::product_of(&p.facts), p.av.as_ref());
     let av = p.av.as_ref();
     let iso = |t: Option<DateTime<Utc>>| t.map(|t| timefmt::iso_z(&t));
     let scan = |s: Option<&model::ScanResult>| {

@@ -468,6 +468,7 @@ mod tests {
                     disk_paths: vec![],
                     registry_paths: vec![],
                     end_of_support: None,
+                    source: None,
                 })
                 .collect(),
             settings: Default::default(),
