@@ -32,12 +32,8 @@
 //!
 //! Entries carry the *binary* package (`libssl3`), as installed and as MDE lists
 //! Linux software. Debian's OSV advisories are keyed by *source* package
-//! (`openssl`) and source version; the report schema has no field for it, and the
-//! other encodings available (an extra software entry per source package, or the
-//! source name in `name`) would either list software that is not installed or lose
-//! the binary inventory. The parsed source is kept in [`dpkg::DpkgPackage`]; the
-//! schema change proposed to carry it is an optional
-//! `InstalledSoftware.source: {name, version}`, set when it differs from the binary.
+//! (`openssl`) and source version, so an entry whose source differs in name or
+//! version carries it in `source`; assessment matches distribution advisories on it.
 //!
 //! # Tests
 //!

@@ -36,6 +36,11 @@ fn fixture_tree_gives_exactly_the_expected_report() {
     assert_eq!(c.warnings, Vec::<String>::new());
 
     let deb = |name: &str, version: &str| json!({"vendor": "debian", "name": name, "version": version, "ecosystem": "Debian:12"});
+    // A binary package built from another source carries it (Debian advisories are keyed by source).
+    let deb_src = |name: &str, version: &str, src: &str, src_version: &str| {
+        json!({"vendor": "debian", "name": name, "version": version, "ecosystem": "Debian:12",
+               "source": {"name": src, "version": src_version}})
+    };
     let py = |name: &str, version: &str, dirs: &[&str]| json!({"vendor": "pypi", "name": name, "version": version, "ecosystem": "PyPI", "diskPaths": dirs});
     let expected = json!({
         "deviceId": agent::osinfo::device_id_for_machine_id(MACHINE_ID).as_str(),
@@ -47,12 +52,12 @@ fn fixture_tree_gives_exactly_the_expected_report() {
         "software": [
             deb("base-files", "12.4+deb12u8"),
             deb("clamav", "1.4.6+dfsg-0+deb12u1"),
-            deb("libc6", "2.36-9+deb12u9"),
-            deb("libclamav12", "1.4.6+dfsg-0+deb12u1"),
-            deb("libssl3", "3.0.15-1~deb12u1"),
-            deb("openssh-server", "1:9.2p1-2+deb12u6"),
+            deb_src("libc6", "2.36-9+deb12u9", "glibc", "2.36-9+deb12u9"),
+            deb_src("libclamav12", "1.4.6+dfsg-0+deb12u1", "clamav", "1.4.6+dfsg-0+deb12u1"),
+            deb_src("libssl3", "3.0.15-1~deb12u1", "openssl", "3.0.15-1~deb12u1"),
+            deb_src("openssh-server", "1:9.2p1-2+deb12u6", "openssh", "1:9.2p1-2+deb12u6"),
             deb("unattended-upgrades", "2.9.1+nmu3"),
-            deb("vim-tiny", "2:9.0.1378-2+b1"),
+            deb_src("vim-tiny", "2:9.0.1378-2+b1", "vim", "2:9.0.1378-2"),
             {"vendor": "linux", "name": "linux_kernel", "version": "6.1.0-26-amd64",
              "cpe": "cpe:2.3:o:linux:linux_kernel:6.1.112:*:*:*:*:*:*:*"},
             py("distro-info", "1.5", &["/usr/lib/python3/dist-packages"]),
