@@ -52,6 +52,43 @@ pub struct Finding {
     pub evidence: Evidence,
 }
 
+impl From<&kb::Evidence> for Evidence {
+    fn from(e: &kb::Evidence) -> Self {
+        Evidence {
+            feed: e.feed.clone(),
+            record_id: e.record_id.clone(),
+            criteria: e.criteria.clone(),
+            range: e.range.clone(),
+        }
+    }
+}
+
+impl Finding {
+    /// A finding from a feed match (NVD or an advisory): severity from the CVSS metric,
+    /// the fixed version as the recommended update.
+    fn matched(
+        software: &InstalledSoftware,
+        cve_id: String,
+        cvss: Option<&kb::Cvss>,
+        exploit: Exploitability,
+        fixed_version: Option<&str>,
+        published: Option<DateTime<Utc>>,
+        evidence: &kb::Evidence,
+    ) -> Finding {
+        Finding {
+            cve_id: Some(cve_id),
+            severity: cvss.map(|c| c.severity.clone()),
+            cvss_score: cvss.map(|c| c.base_score),
+            exploitability: exploit.as_str().to_owned(),
+            recommended_update: fixed_version
+                .map(|v| format!("Update {} to version {v} or later", software.name)),
+            fixed_version: fixed_version.map(str::to_owned),
+            published,
+            evidence: evidence.into(),
+        }
+    }
+}
+
 impl KnowledgeBase {
     pub fn new(
         records: Vec<CveRecord>,
@@ -117,24 +154,15 @@ impl KnowledgeBase {
                     (None, Some(_)) => Exploitability::ExploitIsVerified,
                     (None, None) => Exploitability::NoExploit,
                 };
-                findings.push(Finding {
-                    cve_id: Some(id),
-                    severity: cvss.as_ref().map(|c| c.severity.clone()),
-                    cvss_score: cvss.as_ref().map(|c| c.base_score),
-                    exploitability: exploit.as_str().to_owned(),
-                    recommended_update: m
-                        .fixed_version
-                        .as_ref()
-                        .map(|v| format!("Update {} to version {v} or later", software.name)),
-                    fixed_version: m.fixed_version.clone(),
-                    published: record.published.map(|p| p.and_utc()),
-                    evidence: Evidence {
-                        feed: m.evidence.feed.clone(),
-                        record_id: m.evidence.record_id.clone(),
-                        criteria: m.evidence.criteria.clone(),
-                        range: m.evidence.range.clone(),
-                    },
-                });
+                findings.push(Finding::matched(
+                    software,
+                    id,
+                    cvss.as_ref(),
+                    exploit,
+                    m.fixed_version.as_deref(),
+                    record.published.map(|p| p.and_utc()),
+                    &m.evidence,
+                ));
             }
         }
         findings
@@ -169,25 +197,16 @@ impl KnowledgeBase {
                     continue;
                 };
                 let kev = self.kev.get(&record.id);
-                let exploit: Exploitability = exploitability(record, kev);
-                findings.push(Finding {
-                    cve_id: Some(record.id.clone()),
-                    severity: record.cvss.as_ref().map(|c| c.severity.clone()),
-                    cvss_score: record.cvss.as_ref().map(|c| c.base_score),
-                    exploitability: exploit.as_str().to_owned(),
-                    recommended_update: m
-                        .fixed_version
-                        .as_ref()
-                        .map(|v| format!("Update {} to version {v} or later", software.name)),
-                    fixed_version: m.fixed_version.clone(),
-                    published: Some(record.published.and_utc()),
-                    evidence: Evidence {
-                        feed: m.evidence.feed.clone(),
-                        record_id: m.evidence.record_id.clone(),
-                        criteria: m.evidence.criteria.clone(),
-                        range: m.evidence.range.clone(),
-                    },
-                });
+                let exploit = exploitability(record, kev);
+                findings.push(Finding::matched(
+                    software,
+                    record.id.clone(),
+                    record.cvss.as_ref(),
+                    exploit,
+                    m.fixed_version.as_deref(),
+                    Some(record.published.and_utc()),
+                    &m.evidence,
+                ));
             }
         }
         if let Some(eos) = &software.end_of_support

@@ -3,7 +3,7 @@
 
 use chrono::{TimeZone, Utc};
 use model::{DeviceId, DeviceReport, InstalledSoftware, OsInfo, OsKind};
-use store::{SqliteStore, StateStore};
+use store::SqliteStore;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../kb/tests/fixtures/osv");
 

@@ -115,22 +115,8 @@ pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
             .collect();
         report.vulnerability_rows = latest.rows(snapshot::ExportKind::Vulnerabilities);
     }
-    let exe = std::env::current_exe().context("cannot find the posture executable")?;
-    let mut child = Command::new(exe)
-        .args([
-            "--log",
-            "warn",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start posture serve")?;
-    let result = walk(&mut child, args, &mut report, data_dir);
+    let (mut child, base) = spawn_server(data_dir)?;
+    let result = walk(&base, child.id(), args, &mut report, data_dir);
     let _ = child.kill();
     let _ = child.wait();
     result?;
@@ -176,23 +162,44 @@ fn fmt_s(s: Option<f64>) -> String {
     s.map_or("-".into(), |s| format!("{s:.1}s"))
 }
 
-fn walk(
-    child: &mut std::process::Child,
-    args: &BenchArgs,
-    report: &mut BenchReport,
-    data_dir: &Path,
-) -> Result<()> {
+/// Starts `posture serve` on a free loopback port as a child process; returns it and its base URL.
+fn spawn_server(data_dir: &Path) -> Result<(std::process::Child, String)> {
+    let exe = std::env::current_exe().context("cannot find the posture executable")?;
+    let mut child = Command::new(exe)
+        .args([
+            "--log",
+            "warn",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start posture serve")?;
     let stdout = child.stdout.take().context("no stdout from server")?;
     let mut base = String::new();
     std::io::BufReader::new(stdout).read_line(&mut base)?;
     let base = base.trim().to_owned();
     if base.is_empty() {
+        let _ = child.kill();
         bail!("the server did not start");
     }
+    Ok((child, base))
+}
+
+fn walk(
+    base: &str,
+    pid: u32,
+    args: &BenchArgs,
+    report: &mut BenchReport,
+    data_dir: &Path,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let pid = child.id();
     runtime.block_on(async {
         let client = reqwest::Client::new();
         let mut url = format!(
@@ -252,7 +259,7 @@ fn walk(
     })?;
     report.server_peak_rss_mb = peak_rss_mb(pid)?;
     if args.advance_hours > 0 {
-        delta(args, report, data_dir, &base, &runtime)?;
+        delta(args, report, data_dir, base, &runtime)?;
     }
     Ok(())
 }
@@ -432,25 +439,8 @@ pub fn run_ingest(data_dir: &Path, args: &IngestBenchArgs, json: bool) -> Result
     let dir = DataDir::open(data_dir)?;
     let key = ingest::keys::create_key(dir.store.as_ref(), "bench")?.key;
     drop(dir);
-    let exe = std::env::current_exe().context("cannot find the posture executable")?;
-    let mut child = Command::new(exe)
-        .args([
-            "--log",
-            "warn",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("cannot start posture serve")?;
-    let stdout = child.stdout.take().context("no stdout from server")?;
-    let mut base = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut base)?;
-    let url = format!("{}/ingest/v1/reports", base.trim());
+    let (mut child, base) = spawn_server(data_dir)?;
+    let url = format!("{base}/ingest/v1/reports");
     let pid = child.id();
     let result = post_all(&url, &key, args);
     let rss = peak_rss_mb(pid);

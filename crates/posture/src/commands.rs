@@ -477,8 +477,8 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
         eprintln!("Posture API listening on http://{local} (base URL {base_url})");
         eprintln!("Try:\n  curl -s '{base_url}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=2'\n  curl -s '{base_url}/api/deviceavinfo?$top=2'");
         println!("{base_url}");
-        if !s.publish_every.is_zero() {
-            tokio::spawn(publish_loop(dir.clone(), snapshots.clone(), p.clone(), s.publish_every));
+        if let Some(every) = s.publish_every {
+            tokio::spawn(publish_loop(dir.clone(), snapshots.clone(), p.clone(), every));
         }
         // Snapshots published by other processes (`posture publish`, `advance`) become visible here.
         let watched = snapshots.clone();

@@ -61,9 +61,9 @@ pub struct ServeArgs {
     /// Public base URL used in @odata.context, nextLinks and file URLs (default http://<listen>).
     #[arg(long, env = "POSTURE_BASE_URL")]
     pub base_url: Option<String>,
-    /// Publish a new snapshot this often (e.g. 6h, 30m; 0 = never). MDE publishes every 6 hours.
-    #[arg(long, env = "POSTURE_PUBLISH_EVERY", default_value = "0", value_parser = parse_duration)]
-    pub publish_every: std::time::Duration,
+    /// Publish a new snapshot this often (e.g. 6h, 30m; unset = never). MDE publishes every 6 hours.
+    #[arg(long, env = "POSTURE_PUBLISH_EVERY", value_parser = agent::parse_duration)]
+    pub publish_every: Option<std::time::Duration>,
     /// How far back `sinceTime` may reach on the delta endpoint, in days (MDE: 14).
     #[arg(long, env = "POSTURE_DELTA_WINDOW_DAYS", default_value_t = 14)]
     pub delta_window_days: u32,
@@ -177,22 +177,6 @@ pub enum KbCommand {
     },
     /// Show the knowledge base version and record counts.
     Status,
-}
-
-fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: expected e.g. 6h, 30m, 90s, 0"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(format!("invalid duration unit in {s:?}: use s, m, h or d")),
-    };
-    Ok(std::time::Duration::from_secs(secs))
 }
 
 fn main() -> std::process::ExitCode {

@@ -9,6 +9,23 @@ fn posture(dir: &Path) -> Command {
     c
 }
 
+/// Starts `posture serve` on a free port; returns the child and the base URL line it prints.
+fn serve(dir: &Path) -> (std::process::Child, String) {
+    let mut child = posture(dir)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    (child, line)
+}
+
 fn json(out: std::process::Output) -> serde_json::Value {
     assert!(
         out.status.success(),
@@ -149,18 +166,7 @@ fn reports_acknowledged_before_a_kill_dash_nine_are_all_present_after_restart() 
             .unwrap(),
     );
     let key = key["key"].as_str().unwrap().to_owned();
-    let mut server = posture(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+    let (mut server, line) = serve(dir.path());
     let url = format!("{}/ingest/v1/reports", line.trim());
     let cfg = fleet::FleetConfig::new(40, 77, chrono::Utc::now());
     let client = reqwest::blocking::Client::new();
@@ -265,18 +271,7 @@ fn the_agent_ingests_this_machines_dpkg_inventory_and_advisories_match_exactly()
             .unwrap(),
     );
     let key = key["key"].as_str().unwrap().to_owned();
-    let mut server = posture(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
+    let (mut server, line) = serve(dir.path());
     let base = line.trim().to_owned();
     let agent = posture(dir.path())
         .args([

@@ -50,6 +50,26 @@ fn publish(store: &dyn StateStore, snapshots: &Snapshots, at: chrono::DateTime<U
         .unwrap();
 }
 
+/// Serves `snapshots` on a free loopback port; returns the base URL.
+async fn serve(
+    snapshots: Arc<Snapshots>,
+    auth: Arc<dyn Authenticator>,
+    faults: Option<server::faults::Faults>,
+) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState {
+        snapshots,
+        config: Arc::new(ApiConfig::new(base.clone())),
+        auth,
+        limiter: None,
+        faults: faults.map(Arc::new),
+        metrics: None,
+    };
+    tokio::spawn(async move { axum::serve(listener, server::router(state)).await.unwrap() });
+    base
+}
+
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn StateStore> =
@@ -73,17 +93,7 @@ async fn world() -> World {
         publish(store.as_ref(), &snapshots, at);
         times.push(snapshots.latest().unwrap().manifest.generated_at);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        snapshots: snapshots.clone(),
-        config: Arc::new(ApiConfig::new(base.clone())),
-        auth: Arc::new(HeaderGroups),
-        limiter: None,
-        faults: None,
-        metrics: None,
-    };
-    tokio::spawn(async move { axum::serve(listener, server::router(state)).await.unwrap() });
+    let base = serve(snapshots.clone(), Arc::new(HeaderGroups), None).await;
     World {
         _dir: dir,
         store,
@@ -401,17 +411,12 @@ async fn injected_faults_answer_like_the_real_service() {
         ]}"#,
     )
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
+    let base = serve(
         snapshots,
-        config: Arc::new(ApiConfig::new(base.clone())),
-        auth: Arc::new(server::auth::OpenAccess),
-        limiter: None,
-        faults: Some(Arc::new(server::faults::Faults::new(config))),
-        metrics: None,
-    };
-    tokio::spawn(async move { axum::serve(listener, server::router(state)).await.unwrap() });
+        Arc::new(server::auth::OpenAccess),
+        Some(server::faults::Faults::new(config)),
+    )
+    .await;
     let r = reqwest::get(format!("{base}/api/deviceavinfo"))
         .await
         .unwrap();

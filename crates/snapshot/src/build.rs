@@ -126,6 +126,9 @@ struct AvPending {
     facts: BTreeMap<String, serde_json::Value>,
 }
 
+/// Disk paths, registry paths, and the fragment id they were interned as.
+type LastPaths = (Vec<String>, Vec<String>, u32);
+
 struct Builder<'a> {
     dir: &'a Path,
     /// Group id of each device (`devices.rows`), for diffs and scoping.
@@ -154,7 +157,7 @@ struct Builder<'a> {
     paths_index: HashMap<Vec<u8>, u32>,
     /// The install paths last seen for each software entry and their fragment id: most
     /// installs of a version share paths, so this skips rendering them again.
-    last_paths: Vec<Option<(Vec<String>, Vec<String>, u32)>>,
+    last_paths: Vec<Option<LastPaths>>,
     rows: BTreeMap<ExportKind, RowWriter>,
     planners: BTreeMap<ExportKind, PartPlanner>,
     groups: BTreeMap<u32, String>,
