@@ -2,7 +2,10 @@
 
 use crate::datadir::DataDir;
 use crate::progress::{PublishProgress, bar};
-use crate::{Cli, Command, FleetArgs, IngestKeyCommand, KbCommand, PublishArgs, ServeArgs};
+use crate::{
+    AppCommand, Cli, Command, FleetArgs, IngestKeyCommand, KbCommand, KeyCommand, PublishArgs,
+    ServeArgs, Switch, TlsMode, UserCommand,
+};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Timelike, Utc};
 use serde::Serialize;
@@ -21,7 +24,7 @@ pub fn run(cli: Cli) -> Result<()> {
         } => demo(&cli.data_dir, &fleet, &serve, &publish, json),
         Command::Serve { serve: s, publish } => {
             let dir = DataDir::open(&cli.data_dir)?;
-            serve(&dir, &s, &publish)
+            serve(&dir, &s, &publish, false)
         }
         Command::Seed { fleet, no_kb } => {
             let dir = DataDir::open(&cli.data_dir)?;
@@ -130,6 +133,9 @@ pub fn run(cli: Cli) -> Result<()> {
             })
         }
         Command::Agent(args) => agent::run(&args),
+        Command::Apps { command } => apps(&DataDir::open(&cli.data_dir)?, command, json),
+        Command::Users { command } => users(&DataDir::open(&cli.data_dir)?, command, json),
+        Command::Keys { command } => keys(&DataDir::open(&cli.data_dir)?, command, json),
         Command::Coverage { device } => {
             let dir = DataDir::open(&cli.data_dir)?;
             let report = coverage(&dir, device.as_deref())?;
@@ -431,10 +437,30 @@ fn demo(
         eprintln!("  {}", publish_summary(&report));
     }
     drop(snapshots);
-    serve(&dir, s, p)
+    serve(&dir, s, p, true)
 }
 
-fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
+/// A demo application with every read role; a restarted demo rotates its secret so the
+/// printed credentials always work.
+fn demo_app(id: &identity::Identity) -> Result<identity::CreatedApp> {
+    let existing = id.list_apps()?.into_iter().find(|a| a.name == DEMO_APP);
+    Ok(match existing {
+        Some(a) => id.rotate_secret(&a.client_id)?,
+        None => id.create_app(
+            DEMO_APP,
+            &[
+                "Vulnerability.Read.All",
+                "Software.Read.All",
+                "Machine.Read.All",
+            ],
+            None,
+        )?,
+    })
+}
+
+const DEMO_APP: &str = "posture-demo";
+
+fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -459,14 +485,23 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {}", s.listen))?;
         let local = listener.local_addr()?;
-        let base_url = s.base_url.clone().unwrap_or_else(|| format!("http://{local}"));
+        let tls = tls_files(dir, s, local)?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = s.base_url.clone().unwrap_or_else(|| format!("{scheme}://{local}"));
+        let identity = open_identity(dir, &base_url, s)?;
         let mut config = ApiConfig::new(base_url.clone());
         config.delta_window = chrono::Duration::days(i64::from(s.delta_window_days));
         let state = AppState {
             snapshots: snapshots.clone(),
             config: Arc::new(config),
-            auth: Arc::new(server::auth::OpenAccess),
-            limiter: None,
+            auth: match s.auth {
+                Switch::On => identity.clone(),
+                Switch::Off => Arc::new(server::auth::OpenAccess),
+            },
+            limiter: match s.limits {
+                Switch::On => identity::RateLimitConfig::default().limiter(),
+                Switch::Off => None,
+            },
             faults,
             metrics: server::metrics_handle(),
         };
@@ -474,8 +509,18 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
             Some(snap) => eprintln!("Serving snapshot {} ({} devices)", snap.time_path(), snap.manifest.devices),
             None => eprintln!("No snapshot yet: run `posture publish`; API calls answer 404 until then."),
         }
-        eprintln!("Posture API listening on http://{local} (base URL {base_url})");
-        eprintln!("Try:\n  curl -s '{base_url}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=2'\n  curl -s '{base_url}/api/deviceavinfo?$top=2'");
+        eprintln!("Posture API listening on {scheme}://{local} (base URL {base_url})");
+        if let Some(t) = &tls {
+            eprintln!("TLS on; clients trust {}", t.ca_hint);
+        }
+        match s.auth {
+            Switch::On => eprintln!(
+                "Authentication on: tokens from {}/{}/oauth2/v2.0/token (create an application with `posture apps create`)",
+                base_url,
+                identity.tenant_id()
+            ),
+            Switch::Off => eprintln!("Authentication OFF: every caller sees every device. Do not expose this server."),
+        }
         println!("{base_url}");
         if let Some(every) = s.publish_every {
             tokio::spawn(publish_loop(dir.clone(), snapshots.clone(), p.clone(), every));
@@ -500,19 +545,256 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs) -> Result<()> {
             }
         });
         let mut app = server::router(state)
+            .merge(identity::oauth_router(identity.clone()))
             .merge(server::ingest_api::router(Arc::new(server::ingest_api::IngestState::new(dir.store.clone()))));
         if s.admin {
             eprintln!("Admin endpoint enabled: POST {base_url}/admin/advance?hours=6");
             app = app.merge(admin_router(dir.clone(), snapshots.clone(), p.clone()));
         }
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-                eprintln!("shutting down");
-            })
-            .await
-            .context("server failed")
+        if demo && s.auth == Switch::On {
+            let ca = tls.as_ref().and_then(|t| t.ca_pem.clone());
+            tokio::spawn(print_demo_token(base_url.clone(), demo_app(&identity)?, ca));
+        }
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("shutting down");
+        };
+        match tls {
+            Some(t) => {
+                let config = identity::tls::server_config(&t.cert, &t.key).context("cannot load the TLS certificate")?;
+                identity::tls::serve_https_with_shutdown(listener, app, config, shutdown).await.context("server failed")
+            }
+            None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("server failed"),
+        }
     })
+}
+
+struct Tls {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    ca_pem: Option<std::path::PathBuf>,
+    ca_hint: String,
+}
+
+/// The certificate to serve: a self-signed one for the listen address (created on first
+/// start, with its CA in the data directory), or files from configuration.
+fn tls_files(dir: &DataDir, s: &ServeArgs, local: std::net::SocketAddr) -> Result<Option<Tls>> {
+    match (&s.tls, &s.tls_cert, &s.tls_key) {
+        (Some(TlsMode::SelfSigned), _, _) => {
+            let f = identity::tls::self_signed(&dir.path, local, &s.tls_names)
+                .context("cannot create the self-signed certificate")?;
+            let hint = format!(
+                "{} (e.g. REQUESTS_CA_BUNDLE={0}, curl --cacert {0})",
+                f.ca_pem_path.display()
+            );
+            Ok(Some(Tls {
+                cert: f.cert_pem,
+                key: f.key_pem,
+                ca_pem: Some(f.ca_pem_path),
+                ca_hint: hint,
+            }))
+        }
+        (None, Some(cert), Some(key)) => Ok(Some(Tls {
+            cert: cert.clone(),
+            key: key.clone(),
+            ca_pem: None,
+            ca_hint: "the certificate's issuer".into(),
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// The identity provider for CLI commands: authorities are printed for the server's
+/// public base URL (`POSTURE_BASE_URL`, default `http://127.0.0.1:8080`).
+fn cli_identity(dir: &DataDir) -> Result<identity::Identity> {
+    let base = std::env::var("POSTURE_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    identity::Identity::open(&dir.path, identity::IdentityConfig::new(base))
+        .context("cannot open the identity store")
+}
+
+fn apps(dir: &DataDir, command: AppCommand, json: bool) -> Result<()> {
+    let id = cli_identity(dir)?;
+    let created = |app: identity::CreatedApp, what: &str| {
+        print(json, &app, || {
+            format!(
+                "application {what}: {}\n  client id  {}\n  tenant id  {}\n  secret     {}   (shown once; store it now)\n  roles      {}\n  groups     {}\n  authority  {}\n  token      {}",
+                app.name,
+                app.client_id,
+                app.tenant_id,
+                app.secret,
+                app.roles.join(","),
+                app.groups.as_ref().map_or("all".into(), |g| g
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")),
+                app.authority,
+                app.token_endpoint
+            )
+        })
+    };
+    match command {
+        AppCommand::Create {
+            name,
+            roles,
+            groups,
+        } => created(id.create_app(&name, &roles, groups.as_deref())?, "created"),
+        AppCommand::RotateSecret { client_id } => {
+            created(id.rotate_secret(&client_id)?, "secret rotated")
+        }
+        AppCommand::Delete { client_id } => {
+            id.delete_app(&client_id)?;
+            print(json, &serde_json::json!({"deleted": client_id}), || {
+                format!("application {client_id} deleted")
+            })
+        }
+        AppCommand::List => {
+            let apps = id.list_apps()?;
+            print(json, &apps, || {
+                let lines: Vec<String> = apps
+                    .iter()
+                    .map(|a| {
+                        let groups = a
+                            .groups
+                            .as_ref()
+                            .map_or("all groups".into(), |g| format!("groups {g:?}"));
+                        format!(
+                            "{}  {}  {}  {groups}",
+                            a.client_id,
+                            a.name,
+                            a.roles.join(",")
+                        )
+                    })
+                    .collect();
+                if lines.is_empty() {
+                    "no applications".into()
+                } else {
+                    lines.join("\n")
+                }
+            })
+        }
+    }
+}
+
+fn users(dir: &DataDir, command: UserCommand, json: bool) -> Result<()> {
+    let id = cli_identity(dir)?;
+    match command {
+        UserCommand::Create {
+            name,
+            scopes,
+            groups,
+        } => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("cannot read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                anyhow::bail!("give the password on standard input");
+            }
+            let user = id.create_user(&name, password, &scopes, groups.as_deref())?;
+            print(json, &user, || format!("user {name} created"))
+        }
+        UserCommand::Delete { name } => {
+            id.delete_user(&name)?;
+            print(json, &serde_json::json!({"deleted": name}), || {
+                format!("user {name} deleted")
+            })
+        }
+        UserCommand::List => {
+            let users = id.list_users()?;
+            print(json, &users, || {
+                serde_json::to_string_pretty(&users).unwrap_or_default()
+            })
+        }
+    }
+}
+
+fn keys(dir: &DataDir, command: KeyCommand, json: bool) -> Result<()> {
+    let id = cli_identity(dir)?;
+    match command {
+        KeyCommand::Rotate => {
+            let key = id.rotate_signing_key()?;
+            print(json, &key, || {
+                format!(
+                    "now signing with key {}; older keys verify until their tokens expire",
+                    key.kid
+                )
+            })
+        }
+        KeyCommand::List => {
+            let keys = id.signing_keys()?;
+            print(json, &keys, || {
+                serde_json::to_string_pretty(&keys).unwrap_or_default()
+            })
+        }
+    }
+}
+
+/// The data directory's identity provider (apps, users, signing keys), for `base_url`.
+fn open_identity(dir: &DataDir, base_url: &str, s: &ServeArgs) -> Result<Arc<identity::Identity>> {
+    let mut config = identity::IdentityConfig::new(base_url);
+    let audiences = if s.trust_audiences.is_empty() {
+        identity::DEFAULT_AUDIENCES
+            .iter()
+            .map(|a| a.to_string())
+            .collect()
+    } else {
+        s.trust_audiences.clone()
+    };
+    config.external_issuers = s
+        .trust_issuers
+        .iter()
+        .map(|url| identity::ExternalIssuer::new(url.clone(), audiences.clone()))
+        .collect();
+    Ok(Arc::new(
+        identity::Identity::open(&dir.path, config).context("cannot open the identity store")?,
+    ))
+}
+
+/// Fetches a token for the demo application from the running server and prints it
+/// with a ready-to-paste call.
+async fn print_demo_token(
+    base_url: String,
+    app: identity::CreatedApp,
+    ca: Option<std::path::PathBuf>,
+) {
+    let mut client = reqwest::Client::builder();
+    if let Some(pem) = ca
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| reqwest::Certificate::from_pem(&b).ok())
+    {
+        client = client.add_root_certificate(pem);
+    }
+    let Ok(client) = client.build() else { return };
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", app.client_id.as_str()),
+        ("client_secret", app.secret.as_str()),
+        ("scope", "https://api.securitycenter.microsoft.com/.default"),
+    ];
+    let token = match client.post(&app.token_endpoint).form(&form).send().await {
+        Ok(r) => r
+            .json::<serde_json::Value>()
+            .await
+            .ok()
+            .and_then(|v| v["access_token"].as_str().map(str::to_owned)),
+        Err(_) => None,
+    };
+    eprintln!(
+        "Demo application (all read roles): client id {}  tenant {}  secret {}\n  authority {}",
+        app.client_id, app.tenant_id, app.secret, app.authority
+    );
+    eprintln!(
+        "Get a token:\n  curl -s {} -d grant_type=client_credentials -d client_id={} -d client_secret={} -d scope=https://api.securitycenter.microsoft.com/.default",
+        app.token_endpoint, app.client_id, app.secret
+    );
+    match token {
+        Some(t) => eprintln!(
+            "Call the API with this token (valid one hour):\n  curl -s -H 'Authorization: Bearer {t}' '{base_url}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=2'"
+        ),
+        None => eprintln!("(could not fetch a demo token from {})", app.token_endpoint),
+    }
 }
 
 #[derive(Clone)]

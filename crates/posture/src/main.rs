@@ -74,6 +74,48 @@ pub struct ServeArgs {
     /// Fault injection rules for client testing (JSON; see README "Fault injection"). Off by default.
     #[arg(long, env = "POSTURE_FAULTS")]
     pub faults: Option<PathBuf>,
+    /// Require OAuth2 bearer tokens on the API (`off` lets every caller see everything).
+    #[arg(long, env = "POSTURE_AUTH", value_enum, default_value_t = Switch::On)]
+    pub auth: Switch,
+    /// Per-application rate limits (JSON endpoints 30/min and 1000/h, file endpoints 5/min and 20/h).
+    #[arg(long, env = "POSTURE_LIMITS", value_enum, default_value_t = Switch::On)]
+    pub limits: Switch,
+    /// Serve HTTPS with a local CA and server certificate created on first start
+    /// (`self-signed`); the CA is written to <data-dir>/tls/ca.pem for clients to trust.
+    #[arg(long, env = "POSTURE_TLS", value_enum)]
+    pub tls: Option<TlsMode>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        env = "POSTURE_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for --tls-cert.
+    #[arg(long, env = "POSTURE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Extra DNS names for the self-signed certificate (the listen address is always included).
+    #[arg(long = "tls-name", value_name = "NAME")]
+    pub tls_names: Vec<String>,
+    /// Also accept tokens from this external OpenID issuer (its discovery URL), e.g. an Entra
+    /// tenant or a Keycloak realm; repeatable.
+    #[arg(long = "trust-issuer", value_name = "DISCOVERY_URL")]
+    pub trust_issuers: Vec<String>,
+    /// Audiences accepted from external issuers (default: the MDE API audiences).
+    #[arg(long = "trust-audience", value_name = "AUD")]
+    pub trust_audiences: Vec<String>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    SelfSigned,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -143,6 +185,21 @@ pub enum Command {
     },
     /// Collect this Linux device's posture (packages, Python, ClamAV, hardening) and post it to a Posture server.
     Agent(agent::AgentArgs),
+    /// API applications (OAuth2 client credentials) and their roles and groups.
+    Apps {
+        #[command(subcommand)]
+        command: AppCommand,
+    },
+    /// Users for delegated (password grant) tokens, limited to scopes and groups.
+    Users {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Token signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Ingest keys: the credentials agents and devices use for `POST /ingest/v1/reports`.
     IngestKeys {
         #[command(subcommand)]
@@ -152,6 +209,54 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Measure report ingestion through the HTTP API at scale (see README, "Benchmarks").
     BenchIngest(bench::IngestBenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AppCommand {
+    /// Create an application; its client id, tenant id and secret are printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Application roles, e.g. Vulnerability.Read.All,Software.Read.All,Machine.Read.All.
+        #[arg(long, value_delimiter = ',', required = true)]
+        roles: Vec<String>,
+        /// Limit the application to these device groups (RBAC group ids).
+        #[arg(long, value_delimiter = ',')]
+        groups: Option<Vec<u32>>,
+    },
+    List,
+    /// Replace an application's secret; the new one is printed once.
+    RotateSecret {
+        client_id: String,
+    },
+    Delete {
+        client_id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Delegated scopes, e.g. Vulnerability.Read,Machine.Read.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        groups: Option<Vec<u32>>,
+    },
+    List,
+    Delete {
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Start signing with a new key; the old one keeps verifying until its tokens expire.
+    Rotate,
+    List,
 }
 
 #[derive(Subcommand, Debug)]

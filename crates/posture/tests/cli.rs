@@ -10,9 +10,10 @@ fn posture(dir: &Path) -> Command {
 }
 
 /// Starts `posture serve` on a free port; returns the child and the base URL line it prints.
+/// Authentication is off: these tests are about the data path (auth has its own tests).
 fn serve(dir: &Path) -> (std::process::Child, String) {
     let mut child = posture(dir)
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--auth", "off"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -128,7 +129,7 @@ fn kb_import_reports_position_of_a_broken_file_and_exits_non_zero() {
 }
 
 #[test]
-fn demo_serves_and_prints_a_base_url() {
+fn demo_serves_with_authentication_and_prints_a_working_token() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = posture(dir.path())
         .args(["demo", "--devices", "50", "--listen", "127.0.0.1:0"])
@@ -144,14 +145,30 @@ fn demo_serves_and_prints_a_base_url() {
     .unwrap();
     let base = line.trim().to_owned();
     assert!(base.starts_with("http://127.0.0.1:"), "{base}");
-    let body = reqwest::blocking::get(format!(
-        "{base}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=3"
-    ))
-    .unwrap()
-    .text()
-    .unwrap();
+    let api = format!("{base}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=3");
+    // Without a token: 401 in the API's error format.
+    let r = reqwest::blocking::get(&api).unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // The demo prints a curl line with a token; it works.
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let token = std::io::BufRead::lines(stderr)
+        .map_while(Result::ok)
+        .find_map(|l| {
+            l.split("Authorization: Bearer ")
+                .nth(1)
+                .and_then(|t| t.split('\'').next())
+                .map(str::to_owned)
+        })
+        .expect("the demo prints a token");
+    let body = reqwest::blocking::Client::new()
+        .get(&api)
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(v["value"].as_array().unwrap().len(), 3);
+    assert_eq!(v["value"].as_array().unwrap().len(), 3, "{body}");
     child.kill().unwrap();
     child.wait().unwrap();
 }
