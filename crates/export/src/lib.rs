@@ -55,12 +55,14 @@
 pub mod backend;
 pub mod bench;
 mod gzip;
+pub mod hook;
 mod index;
 pub mod local;
 mod sas;
 mod writer;
 
 pub use backend::{BackendConfig, BlobBackend, open_backend};
+pub use hook::{ExportHook, index_of};
 pub use index::{ExportFile, ExportFiles, ExportIndex, INDEX_FILE, INDEX_FORMAT};
 pub use sas::{DEFAULT_SAS_VALID_HOURS, MAX_SAS_VALID_HOURS, SasHoursError, parse_sas_valid_hours};
 pub use writer::{ExportOptions, publish_exports, write_exports};

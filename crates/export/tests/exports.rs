@@ -169,6 +169,7 @@ async fn start_api(snapshots: Arc<Snapshots>) -> String {
         limiter: None,
         metrics: None,
         faults: None,
+        exports: None,
     };
     tokio::spawn(async move { axum::serve(listener, server::router(state)).await });
     base

@@ -127,6 +127,7 @@ async fn start(
         auth,
         limiter,
         faults: None,
+        exports: None,
         metrics: None,
     };
     let app = server::router(state);

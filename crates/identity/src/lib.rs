@@ -101,6 +101,7 @@
 //!     auth: id.clone(),
 //!     limiter: identity::RateLimitConfig::default().limiter(),
 //!     faults: None,
+//!     exports: None,
 //!     metrics: server::metrics_handle(),
 //! };
 //! let app = server::router(state).merge(identity::oauth_router(id.clone()));

@@ -30,10 +30,27 @@ pub struct BenchArgs {
     /// Reuse an already seeded and published data directory instead of starting fresh.
     #[arg(long)]
     pub reuse: bool,
+    /// Also measure the via-files exports of the published snapshot: writing all five
+    /// against compression alone, pigz and DuckDB, peak RSS, parallel download.
+    #[arg(long)]
+    pub exports: bool,
     /// After the walk, advance the fleet this many hours, publish, and measure the delta
     /// (diff time at publish, first delta page); 0 skips it.
     #[arg(long, default_value_t = 6)]
     pub advance_hours: u32,
+}
+
+/// Publishing in the benchmark measures the snapshot alone; the export files have their
+/// own stage (`--exports`), measured against compression alone, pigz and DuckDB.
+fn bench_publish_args() -> PublishArgs {
+    PublishArgs {
+        retain: 2,
+        part_mib: 256,
+        change_retention_days: 14,
+        exports: crate::Switch::Off,
+        export_backend: crate::ExportBackend::Local,
+        export_level: 1,
+    }
 }
 
 #[derive(Serialize, Default)]
@@ -61,6 +78,11 @@ pub struct BenchReport {
     pub delta_changed_percent: Option<f64>,
     pub delta_ttfb_first_page_ms: Option<f64>,
     pub delta_records: Option<u64>,
+    pub exports: Option<serde_json::Value>,
+}
+
+fn uuid_for_bench() -> String {
+    "12345678-195f-4223-9c7a-99fb420fd000".into()
 }
 
 pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
@@ -89,11 +111,7 @@ pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
         )?;
         report.seed_seconds = Some(seeded.seconds);
         eprintln!("bench: seed+ingest {:.1}s; publishing ...", seeded.seconds);
-        let publish = PublishArgs {
-            retain: 2,
-            part_mib: 256,
-            change_retention_days: 14,
-        };
+        let publish = bench_publish_args();
         let snapshots = dir.snapshots(publish.retain)?;
         let published = commands::publish(&dir, &snapshots, &publish, json)?;
         report.publish_seconds = Some(published.seconds);
@@ -114,6 +132,21 @@ pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
             .map(|(k, e)| (format!("{k:?}"), e.rows))
             .collect();
         report.vulnerability_rows = latest.rows(snapshot::ExportKind::Vulnerabilities);
+    }
+    if args.exports {
+        let dir = DataDir::open(data_dir)?;
+        let snapshots = dir.snapshots(usize::MAX)?;
+        let latest = snapshots.latest().context("no snapshot to export")?;
+        eprintln!("bench: exports (all five, against compression alone, pigz and DuckDB) ...");
+        let options = export::ExportOptions::new(uuid_for_bench());
+        let figures = export::bench::run(
+            &latest,
+            &options,
+            0,
+            &export::bench::BenchOptions::new(&data_dir.join("bench-export")),
+        )?;
+        eprintln!("{}", export::bench::summary(&figures));
+        report.exports = Some(serde_json::to_value(&figures)?);
     }
     let (mut child, base) = spawn_server(data_dir)?;
     let result = walk(&base, child.id(), args, &mut report, data_dir);
@@ -285,11 +318,7 @@ fn delta(
         args.advance_hours
     );
     let started = Instant::now();
-    let publish = PublishArgs {
-        retain: 2,
-        part_mib: 256,
-        change_retention_days: 14,
-    };
+    let publish = bench_publish_args();
     let advanced = commands::advance(&dir, &snapshots, args.advance_hours, &publish, true)?;
     report.advance_seconds = Some(started.elapsed().as_secs_f64() - advanced.publish.seconds);
     report.delta_publish_seconds = Some(advanced.publish.seconds);

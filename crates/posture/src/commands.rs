@@ -38,7 +38,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Publish { publish: p } => {
             let dir = DataDir::open(&cli.data_dir)?;
-            let snapshots = dir.snapshots(p.retain)?;
+            let (snapshots, _) =
+                crate::datadir::open_snapshots(&dir, &p, &crate::datadir::default_base_url())?;
             let report = publish(&dir, &snapshots, &p, json)?;
             print(json, &report, || publish_summary(&report))
         }
@@ -116,7 +117,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Advance { hours, publish: p } => {
             let dir = DataDir::open(&cli.data_dir)?;
-            let snapshots = dir.snapshots(p.retain)?;
+            let (snapshots, _) =
+                crate::datadir::open_snapshots(&dir, &p, &crate::datadir::default_base_url())?;
             let report = advance(&dir, &snapshots, hours, &p, json)?;
             print(json, &report, || {
                 format!(
@@ -430,7 +432,11 @@ fn demo(
         let report = seed(&dir, fleet, true, json)?;
         eprintln!("  done in {:.1}s", report.seconds);
     }
-    let snapshots = dir.snapshots(p.retain)?;
+    let base = s
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", s.listen));
+    let (snapshots, _) = crate::datadir::open_snapshots(&dir, p, &base)?;
     if snapshots.latest().is_none() {
         eprintln!("Publishing the first snapshot ...");
         let report = publish(&dir, &snapshots, p, json)?;
@@ -464,7 +470,6 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Result<()
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let snapshots = Arc::new(dir.snapshots(p.retain)?);
     let faults = match &s.faults {
         None => None,
         Some(path) => {
@@ -489,6 +494,8 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Result<()
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = s.base_url.clone().unwrap_or_else(|| format!("{scheme}://{local}"));
         let identity = open_identity(dir, &base_url, s)?;
+        let (snapshots, exports) = crate::datadir::open_snapshots(dir, p, &base_url)?;
+        let snapshots = Arc::new(snapshots);
         let mut config = ApiConfig::new(base_url.clone());
         config.delta_window = chrono::Duration::days(i64::from(s.delta_window_days));
         let state = AppState {
@@ -503,6 +510,7 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Result<()
                 Switch::Off => None,
             },
             faults,
+            exports: exports.clone(),
             metrics: server::metrics_handle(),
         };
         match snapshots.latest() {
@@ -547,6 +555,10 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Result<()
         let mut app = server::router(state)
             .merge(identity::oauth_router(identity.clone()))
             .merge(server::ingest_api::router(Arc::new(server::ingest_api::IngestState::new(dir.store.clone()))));
+        if let Some(download) = exports.as_ref().and_then(|b| b.download_router()) {
+            // Outside the API's authentication: the signed URL is the authorisation.
+            app = app.merge(download);
+        }
         if s.admin {
             eprintln!("Admin endpoint enabled: POST {base_url}/admin/advance?hours=6");
             app = app.merge(admin_router(dir.clone(), snapshots.clone(), p.clone()));

@@ -129,6 +129,25 @@ pub struct PublishArgs {
     /// Days of change logs (delta history) to keep.
     #[arg(long, env = "POSTURE_CHANGE_RETENTION_DAYS", default_value_t = 14)]
     pub change_retention_days: u32,
+    /// Write the via-files exports (gzip NDJSON) at publish.
+    #[arg(long, env = "POSTURE_EXPORTS", value_enum, default_value_t = Switch::On)]
+    pub exports: Switch,
+    /// Where export files go: `local` (the data directory, downloads served by Posture),
+    /// `azure` (POSTURE_AZURE_ACCOUNT, POSTURE_AZURE_CONTAINER, POSTURE_AZURE_ACCESS_KEY,
+    /// optional POSTURE_AZURE_ENDPOINT) or `s3` (POSTURE_S3_BUCKET, POSTURE_S3_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional POSTURE_S3_ENDPOINT).
+    #[arg(long, env = "POSTURE_EXPORT_BACKEND", value_enum, default_value_t = ExportBackend::Local)]
+    pub export_backend: ExportBackend,
+    /// gzip level of export files (1 = fastest).
+    #[arg(long, env = "POSTURE_EXPORT_LEVEL", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub export_level: u32,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportBackend {
+    Local,
+    Azure,
+    S3,
 }
 
 #[derive(Subcommand, Debug)]

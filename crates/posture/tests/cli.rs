@@ -10,10 +10,18 @@ fn posture(dir: &Path) -> Command {
 }
 
 /// Starts `posture serve` on a free port; returns the child and the base URL line it prints.
-/// Authentication is off: these tests are about the data path (auth has its own tests).
+/// Authentication and limits are off: these tests are about the data path (both have their own tests).
 fn serve(dir: &Path) -> (std::process::Child, String) {
     let mut child = posture(dir)
-        .args(["serve", "--listen", "127.0.0.1:0", "--auth", "off"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--auth",
+            "off",
+            "--limits",
+            "off",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -373,4 +381,92 @@ fn the_agent_ingests_this_machines_dpkg_inventory_and_advisories_match_exactly()
         published["rows"]["NonCpeSoftware"].as_u64().unwrap() > 100,
         "{published}"
     );
+}
+
+#[test]
+fn via_files_exports_are_written_at_publish_and_downloadable_by_signed_url() {
+    let dir = tempfile::tempdir().unwrap();
+    json(
+        posture(dir.path())
+            .args(["--json", "seed", "--devices", "300", "--seed", "9"])
+            .output()
+            .unwrap(),
+    );
+    let published = json(
+        posture(dir.path())
+            .args(["--json", "publish", "--part-mib", "1"])
+            .output()
+            .unwrap(),
+    );
+    let (mut server, line) = serve(dir.path());
+    let base = line.trim().to_owned();
+    let client = reqwest::blocking::Client::new();
+    for (path, kind) in [
+        ("machines/SoftwareVulnerabilitiesExport", "Vulnerabilities"),
+        (
+            "machines/SecureConfigurationsAssessmentExport",
+            "SecureConfiguration",
+        ),
+        ("machines/SoftwareInventoryExport", "SoftwareInventory"),
+        ("machines/SoftwareInventoryNonCpeExport", "NonCpeSoftware"),
+        ("machines/InfoGatheringExport", "InfoGathering"),
+    ] {
+        let answer: serde_json::Value = client
+            .get(format!("{base}/api/{path}?$sasValidHours=2"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert!(
+            answer["@odata.context"]
+                .as_str()
+                .unwrap()
+                .ends_with("#microsoft.windowsDefenderATP.api.ExportFilesResponse")
+        );
+        assert_eq!(
+            answer["generatedTime"].as_str().unwrap().len(),
+            "2021-01-11T11:01:00Z".len()
+        );
+        let urls: Vec<String> = answer["exportFiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u.as_str().unwrap().to_owned())
+            .collect();
+        assert!(!urls.is_empty(), "{path}");
+        let mut lines = 0u64;
+        for url in &urls {
+            assert!(
+                url.contains("/json/OrgId=")
+                    && url.contains("/_RbacGroupId=")
+                    && url.contains("&sig="),
+                "{url}"
+            );
+            let body = client.get(url).send().unwrap();
+            assert_eq!(body.status().as_u16(), 200, "{url}");
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::MultiGzDecoder::new(&body.bytes().unwrap()[..]),
+                &mut text,
+            )
+            .unwrap();
+            for l in text.lines() {
+                serde_json::from_str::<serde_json::Value>(l).unwrap();
+                lines += 1;
+            }
+        }
+        assert_eq!(lines, published["rows"][kind].as_u64().unwrap(), "{path}");
+        // A tampered signature is refused without detail.
+        let tampered = urls[0].replace("&sig=", "&sig=AAAA");
+        assert_eq!(client.get(&tampered).send().unwrap().status().as_u16(), 403);
+    }
+    let r = client
+        .get(format!(
+            "{base}/api/machines/SoftwareVulnerabilitiesExport?sasValidHours=25"
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    server.kill().unwrap();
+    server.wait().unwrap();
 }

@@ -49,6 +49,8 @@ pub enum Handler {
     DeviceAv,
     /// The delta export: changes since `sinceTime` (`pageSize`, `$top`, `$skiptoken`).
     Delta,
+    /// Via files: signed URLs of the latest snapshot's export files (`sasValidHours`).
+    Files { kind: ExportKind },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -108,6 +110,51 @@ pub const ENDPOINTS: &[Endpoint] = &[
         family: RateFamily::Json,
         handler: Handler::Delta,
         summary: "Software vulnerability changes (New, Fixed, Updated) since sinceTime (paged JSON).",
+    },
+    Endpoint {
+        path: "machines/SecureConfigurationsAssessmentExport",
+        permission: Permission::Vulnerability,
+        family: RateFamily::Files,
+        handler: Handler::Files {
+            kind: ExportKind::SecureConfiguration,
+        },
+        summary: "Secure configuration assessment via files (signed URLs to gzip NDJSON).",
+    },
+    Endpoint {
+        path: "machines/SoftwareInventoryExport",
+        permission: Permission::Software,
+        family: RateFamily::Files,
+        handler: Handler::Files {
+            kind: ExportKind::SoftwareInventory,
+        },
+        summary: "Software inventory via files.",
+    },
+    Endpoint {
+        path: "machines/SoftwareInventoryNonCpeExport",
+        permission: Permission::Software,
+        family: RateFamily::Files,
+        handler: Handler::Files {
+            kind: ExportKind::NonCpeSoftware,
+        },
+        summary: "Non-CPE software inventory via files.",
+    },
+    Endpoint {
+        path: "machines/SoftwareVulnerabilitiesExport",
+        permission: Permission::Vulnerability,
+        family: RateFamily::Files,
+        handler: Handler::Files {
+            kind: ExportKind::Vulnerabilities,
+        },
+        summary: "Software vulnerabilities via files.",
+    },
+    Endpoint {
+        path: "machines/InfoGatheringExport",
+        permission: Permission::Vulnerability,
+        family: RateFamily::Files,
+        handler: Handler::Files {
+            kind: ExportKind::InfoGathering,
+        },
+        summary: "Information gathering (device antivirus health) via files.",
     },
     Endpoint {
         path: "deviceavinfo",

@@ -11,7 +11,7 @@ use crate::paging::{
 };
 use crate::query::{Query, positive, query_string};
 use axum::http::{HeaderValue, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use model::timefmt;
 use model::wire::DeviceAvInfo;
@@ -35,6 +35,7 @@ pub async fn handle(
         }
         Handler::DeviceAv => device_av_page(state, groups, query),
         Handler::Delta => delta_page(state, endpoint, groups, query),
+        Handler::Files { kind } => export_files(state, kind, groups, query).await,
     }
 }
 
@@ -430,4 +431,47 @@ fn device_av_page(
         kind: ExportKind::DeviceAv,
     });
     Ok(respond(vec![(source, rows)], head, next, "deviceavinfo"))
+}
+
+/// The via-files response: signed, expiring URLs of the latest snapshot's files of one
+/// export (only the caller's groups' files when it is scoped).
+async fn export_files(
+    state: &AppState,
+    kind: ExportKind,
+    groups: Option<&[u32]>,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let q = Query::parse(query, &[], &["sasvalidhours"])?;
+    let hours = export::parse_sas_valid_hours(q.get("sasvalidhours"))
+        .map_err(|e| ApiError::invalid_input(e.to_string()))?;
+    let backend = state.exports.clone().ok_or_else(|| {
+        ApiError::resource_not_found("Export files are not enabled on this server.")
+    })?;
+    let snapshot = latest(state)?;
+    let mut index = export::index_of(&snapshot).ok_or_else(|| {
+        ApiError::resource_not_found(format!(
+            "Snapshot {} has no export files (it was published without them).",
+            snapshot.time_path()
+        ))
+    })?;
+    if let Some(allowed) = groups {
+        for files in index.exports.values_mut() {
+            files.files.retain(|f| allowed.contains(&f.group_id));
+        }
+    }
+    let valid = std::time::Duration::from_secs(u64::from(hours) * 3600);
+    let urls = backend
+        .signed_urls(&index, kind, valid, Utc::now())
+        .await
+        .map_err(|e| ApiError::internal(format!("The download URLs could not be signed: {e}")))?;
+    let body = model::wire::ExportFilesResponse {
+        odata_context: format!(
+            "{}/api/$metadata#microsoft.windowsDefenderATP.api.ExportFilesResponse",
+            state.config.base_url
+        ),
+        export_files: urls,
+        generated_time: timefmt::generated(&snapshot.manifest.generated_at),
+    };
+    metrics::counter!("posture_export_file_lists_total").increment(1);
+    Ok(axum::Json(body).into_response())
 }

@@ -77,6 +77,8 @@ pub struct AppState {
     pub limiter: Option<Arc<dyn auth::RateLimiter>>,
     /// Injected faults for client testing; `None` (the default) injects nothing.
     pub faults: Option<Arc<faults::Faults>>,
+    /// Where export files live and how their URLs are signed; `None`: no via-files exports.
+    pub exports: Option<Arc<dyn export::BlobBackend>>,
     pub metrics: Option<PrometheusHandle>,
 }
 

@@ -123,6 +123,10 @@ fn record_schemas() -> Value {
     json!({
         "AssetVulnerability": obj(vuln),
         "DeltaAssetVulnerability": obj(delta),
+        "ExportFilesResponse": {"type": "object", "properties": {
+            "@odata.context": {"type": "string"},
+            "exportFiles": {"type": "array", "items": {"type": "string", "format": "uri"}},
+            "generatedTime": {"type": "string"}}},
         "AssetConfiguration": obj(sca),
         "AssetSoftware": obj(sw),
         "AssetNonCpeSoftware": obj(noncpe),
@@ -146,6 +150,12 @@ pub fn document(base_url: &str) -> Value {
                 ]),
                 entity,
             ),
+            Handler::Files { .. } => (
+                json!([
+                    {"name": "sasValidHours", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 24, "default": 3}, "description": "How long the download URLs stay valid, in hours."},
+                ]),
+                "ExportFilesResponse",
+            ),
             Handler::Delta => (
                 json!([
                     {"name": "sinceTime", "in": "query", "required": true, "schema": {"type": "string"}, "description": "ISO 8601 date or date-time, at most 14 days back (configurable)."},
@@ -164,10 +174,14 @@ pub fn document(base_url: &str) -> Value {
                 "DeviceAvInfo",
             ),
         };
-        let page = json!({"type": "object", "properties": {
+        let page = if entity == "ExportFilesResponse" {
+            json!({"$ref": "#/components/schemas/ExportFilesResponse"})
+        } else {
+            json!({"type": "object", "properties": {
             "@odata.context": {"type": "string"},
             "value": {"type": "array", "items": {"$ref": format!("#/components/schemas/{entity}")}},
-            "@odata.nextLink": {"type": "string"}}});
+            "@odata.nextLink": {"type": "string"}}})
+        };
         let op = json!({"get": {
             "summary": e.summary,
             "operationId": e.path.rsplit('/').next().unwrap_or(e.path),

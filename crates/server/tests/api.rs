@@ -53,6 +53,7 @@ async fn serve(snapshots: Arc<Snapshots>, port: u16) -> (String, tokio::task::Jo
         auth: Arc::new(server::auth::OpenAccess),
         limiter: None,
         faults: None,
+        exports: None,
         metrics: server::metrics_handle(),
     };
     let app = server::router(state);

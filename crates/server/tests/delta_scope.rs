@@ -64,6 +64,7 @@ async fn serve(
         auth,
         limiter: None,
         faults: faults.map(Arc::new),
+        exports: None,
         metrics: None,
     };
     tokio::spawn(async move { axum::serve(listener, server::router(state)).await.unwrap() });

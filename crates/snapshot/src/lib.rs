@@ -31,7 +31,9 @@ pub use delta::{ChangeCounts, ChangeLog, ChangeLogMeta};
 pub use kinds::ExportKind;
 pub use manifest::{ExportManifest, Manifest, Part};
 pub use reader::{FindingMeta, OpenError, Snapshot, VulnRow, write_seen_secs};
-pub use registry::{DEFAULT_CHANGE_RETENTION_DAYS, PublishReport, SnapshotError, Snapshots};
+pub use registry::{
+    DEFAULT_CHANGE_RETENTION_DAYS, HookError, PublishHook, PublishReport, SnapshotError, Snapshots,
+};
 
 /// Progress of a publish, for CLI progress bars and logs.
 pub trait Progress: Sync {

@@ -26,8 +26,26 @@ use std::sync::Arc;
 use std::time::Instant;
 use store::{SnapshotMeta, StateStore};
 
+/// Work tied to a snapshot's lifecycle, such as files derived from it (the via-files
+/// exports): done before the snapshot becomes visible, undone when it leaves retention.
+pub trait PublishHook: Send + Sync {
+    /// The complete snapshot, still in its temporary directory, before the commit point.
+    /// Files written into `snapshot.dir()` become part of the snapshot. An error aborts
+    /// the publish: nothing becomes visible.
+    fn before_commit(&self, snapshot: &Snapshot) -> Result<(), HookError>;
+    /// A snapshot left retention (its directory is removed right after).
+    fn after_remove(&self, snapshot: &Snapshot) -> Result<(), HookError>;
+    /// On attach: remove whatever belongs to none of the retained snapshots (leftovers
+    /// of an interrupted publish).
+    fn reconcile(&self, retained: &[Arc<Snapshot>]) -> Result<(), HookError>;
+}
+
+pub type HookError = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
+    #[error("{0}")]
+    Hook(HookError),
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error(transparent)]
@@ -116,6 +134,7 @@ pub struct Snapshots {
     latest: ArcSwapOption<Snapshot>,
     publishing: Mutex<()>,
     retain: usize,
+    hook: RwLock<Option<Arc<dyn PublishHook>>>,
 }
 
 impl Snapshots {
@@ -166,6 +185,7 @@ impl Snapshots {
             latest: ArcSwapOption::new(latest),
             publishing: Mutex::new(()),
             retain: retain.max(1),
+            hook: RwLock::new(None),
         })
     }
 
@@ -221,6 +241,14 @@ impl Snapshots {
             }
         }
         Ok(self.latest().map(|s| s.manifest.seq) != before)
+    }
+
+    /// Attaches a [`PublishHook`] and lets it reconcile with the retained snapshots.
+    pub fn set_hook(&self, hook: Arc<dyn PublishHook>) -> Result<(), SnapshotError> {
+        let _one_at_a_time = self.publishing.lock();
+        hook.reconcile(&self.list()).map_err(SnapshotError::Hook)?;
+        *self.hook.write() = Some(hook);
+        Ok(())
     }
 
     /// How long change logs are kept (measured back from the newest snapshot).
@@ -409,6 +437,12 @@ impl Snapshots {
         std::fs::File::open(&manifest_path)
             .and_then(|f| f.sync_all())
             .map_err(io(&manifest_path))?;
+        let hook = self.hook.read().clone();
+        if let Some(hook) = hook {
+            progress.stage("writing export files");
+            let staged = Snapshot::open(tmp)?;
+            hook.before_commit(&staged).map_err(SnapshotError::Hook)?;
+        }
         sync_dir(tmp).map_err(|e| SnapshotError::Io {
             path: e.path,
             source: e.source,
@@ -478,6 +512,12 @@ impl Snapshots {
             let Some((seq, snapshot)) = oldest else { break };
             self.store.unregister_snapshot(seq)?;
             self.retained.write().remove(&seq);
+            let hook = self.hook.read().clone();
+            if let Some(hook) = hook
+                && let Err(e) = hook.after_remove(&snapshot)
+            {
+                tracing::warn!(snapshot = %snapshot.time_path(), error = %e, "removing a retired snapshot's files failed");
+            }
             std::fs::remove_dir_all(snapshot.dir()).map_err(io(snapshot.dir()))?;
             removed.push(snapshot.time_path().to_owned());
         }

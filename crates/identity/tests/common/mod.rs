@@ -123,6 +123,7 @@ pub async fn world_with(opts: Options) -> World {
         },
         limiter: opts.limits.limiter(),
         faults: None,
+        exports: None,
         metrics: None,
     };
     let app = server::router(state).merge(identity::oauth_router(identity.clone()));
