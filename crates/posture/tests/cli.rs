@@ -460,6 +460,52 @@ fn via_files_exports_are_written_at_publish_and_downloadable_by_signed_url() {
         let tampered = urls[0].replace("&sig=", "&sig=AAAA");
         assert_eq!(client.get(&tampered).send().unwrap().status().as_u16(), 403);
     }
+    // Fault injection: URLs handed out already expired are refused at download.
+    let faults = dir.path().join("faults.json");
+    std::fs::write(
+        &faults,
+        r#"{"seed":1,"rules":[{"endpoint":"machines/InfoGatheringExport","expireFileUrls":1.0}]}"#,
+    )
+    .unwrap();
+    let mut faulty = posture(dir.path())
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--auth",
+            "off",
+            "--limits",
+            "off",
+            "--faults",
+        ])
+        .arg(&faults)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut faulty_base = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(faulty.stdout.take().unwrap()),
+        &mut faulty_base,
+    )
+    .unwrap();
+    let answer: serde_json::Value = client
+        .get(format!(
+            "{}/api/machines/InfoGatheringExport",
+            faulty_base.trim()
+        ))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let url = answer["exportFiles"][0].as_str().unwrap().to_owned();
+    assert_eq!(
+        client.get(&url).send().unwrap().status().as_u16(),
+        403,
+        "{url}"
+    );
+    faulty.kill().unwrap();
+    faulty.wait().unwrap();
     let r = client
         .get(format!(
             "{base}/api/machines/SoftwareVulnerabilitiesExport?sasValidHours=25"

@@ -7,7 +7,8 @@
 //! {"seed": 7, "rules": [
 //!   {"endpoint": "machines/SoftwareVulnerabilitiesByMachine", "tooManyRequests": 0.1, "retryAfter": 2},
 //!   {"serverError": 0.02, "unavailable": 0.02, "latencyMs": 250, "latencyProbability": 0.5},
-//!   {"endpoint": "machines/SoftwareVulnerabilitiesByMachine", "expireSkipToken": 0.05}
+//!   {"endpoint": "machines/SoftwareVulnerabilitiesByMachine", "expireSkipToken": 0.05},
+//!   {"endpoint": "machines/SoftwareVulnerabilitiesExport", "expireFileUrls": 0.2}
 //! ]}
 //! ```
 //! A rule without `endpoint` applies to every API endpoint (matched case-insensitively
@@ -15,7 +16,9 @@
 //! latency is added first, then at most one fault fires: 429 `TooManyRequests` with
 //! `Retry-After`, 500 `InternalServerError`, 503 `ServiceUnavailable`, or — for a
 //! request that carries a `$skiptoken` — the token is treated as expired (400
-//! `InvalidInput`, as when its snapshot has been removed). Faults never change data.
+//! `InvalidInput`, as when its snapshot has been removed). On a via-files endpoint,
+//! `expireFileUrls` hands out URLs that have already expired (their download is 403, as
+//! when a client waits too long). Faults never change data.
 
 use crate::endpoints::Endpoint;
 use crate::error::ApiError;
@@ -56,6 +59,15 @@ pub struct FaultRule {
     pub latency_probability: Option<f64>,
     #[serde(default)]
     pub expire_skip_token: f64,
+    #[serde(default)]
+    pub expire_file_urls: f64,
+}
+
+/// What a request must do differently because of a rolled fault that still lets it succeed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Sign file URLs that have already expired.
+    pub expire_file_urls: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +88,7 @@ impl FaultConfig {
                 ("serverError", r.server_error),
                 ("unavailable", r.unavailable),
                 ("expireSkipToken", r.expire_skip_token),
+                ("expireFileUrls", r.expire_file_urls),
                 ("latencyProbability", r.latency_probability.unwrap_or(0.0)),
             ] {
                 if !(0.0..=1.0).contains(&p) {
@@ -118,19 +131,28 @@ impl Faults {
     }
 
     /// Rolls the dice for a request; sleeps the injected latency; returns the fault to answer with, if any.
-    pub async fn apply(&self, endpoint: &Endpoint, has_skip_token: bool) -> Result<(), ApiError> {
+    pub async fn apply(
+        &self,
+        endpoint: &Endpoint,
+        has_skip_token: bool,
+    ) -> Result<Effects, ApiError> {
         let Some(rule) = self.config.rules.iter().find(|r| {
             r.endpoint
                 .as_deref()
                 .is_none_or(|e| e.eq_ignore_ascii_case(endpoint.path))
         }) else {
-            return Ok(());
+            return Ok(Effects::default());
         };
-        let (delay, dice, token_dice) = {
+        let (delay, dice, token_dice, url_dice) = {
             let mut rng = self.rng.lock();
             let delay = rule.latency_ms > 0
                 && rng.random::<f64>() < rule.latency_probability.unwrap_or(1.0);
-            (delay, rng.random::<f64>(), rng.random::<f64>())
+            (
+                delay,
+                rng.random::<f64>(),
+                rng.random::<f64>(),
+                rng.random::<f64>(),
+            )
         };
         if delay {
             tokio::time::sleep(Duration::from_millis(rule.latency_ms)).await;
@@ -162,7 +184,12 @@ impl Faults {
                 "Invalid value for $skiptoken: the snapshot has expired; start the export again without $skiptoken.",
             )));
         }
-        Ok(())
+        let expire_file_urls = url_dice < rule.expire_file_urls;
+        if expire_file_urls {
+            metrics::counter!("posture_faults_injected_total", "code" => "ExpiredFileUrls")
+                .increment(1);
+        }
+        Ok(Effects { expire_file_urls })
     }
 }
 

@@ -27,6 +27,7 @@ pub async fn handle(
     endpoint: &'static Endpoint,
     principal: &Principal,
     query: Option<&str>,
+    effects: crate::faults::Effects,
 ) -> Result<Response, ApiError> {
     let groups = principal.groups.as_deref();
     match endpoint.handler {
@@ -35,7 +36,7 @@ pub async fn handle(
         }
         Handler::DeviceAv => device_av_page(state, groups, query),
         Handler::Delta => delta_page(state, endpoint, groups, query),
-        Handler::Files { kind } => export_files(state, kind, groups, query).await,
+        Handler::Files { kind } => export_files(state, kind, groups, query, effects).await,
     }
 }
 
@@ -440,6 +441,7 @@ async fn export_files(
     kind: ExportKind,
     groups: Option<&[u32]>,
     query: Option<&str>,
+    effects: crate::faults::Effects,
 ) -> Result<Response, ApiError> {
     let q = Query::parse(query, &[], &["sasvalidhours"])?;
     let hours = export::parse_sas_valid_hours(q.get("sasvalidhours"))
@@ -460,8 +462,14 @@ async fn export_files(
         }
     }
     let valid = std::time::Duration::from_secs(u64::from(hours) * 3600);
+    // An injected expiry signs the URLs as if they had been handed out `valid` + 1 h ago.
+    let signed_at = if effects.expire_file_urls {
+        Utc::now() - chrono::Duration::hours(i64::from(hours) + 1)
+    } else {
+        Utc::now()
+    };
     let urls = backend
-        .signed_urls(&index, kind, valid, Utc::now())
+        .signed_urls(&index, kind, valid, signed_at)
         .await
         .map_err(|e| ApiError::internal(format!("The download URLs could not be signed: {e}")))?;
     let body = model::wire::ExportFilesResponse {

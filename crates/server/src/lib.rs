@@ -161,11 +161,12 @@ async fn serve_endpoint(
     if let Some(limiter) = &state.limiter {
         limiter.check(&principal, endpoint)?;
     }
+    let mut effects = faults::Effects::default();
     if let Some(faults) = &state.faults {
         let has_token = query.is_some_and(|q| q.to_ascii_lowercase().contains("skiptoken="));
-        faults.apply(endpoint, has_token).await?;
+        effects = faults.apply(endpoint, has_token).await?;
     }
-    handlers::handle(state, endpoint, &principal, query).await
+    handlers::handle(state, endpoint, &principal, query, effects).await
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -199,6 +199,58 @@ pub fn document(base_url: &str) -> Value {
         }});
         paths.insert(format!("/api/{}", e.path), op);
     }
+    // The report API, with the report's JSON Schema (its $defs hoisted into components).
+    let mut report = model::report::report_schema();
+    let mut components = record_schemas();
+    if let Some(defs) = report
+        .as_object_mut()
+        .and_then(|o| o.remove("$defs"))
+        .and_then(|d| d.as_object().cloned())
+    {
+        for (name, schema) in defs {
+            components[name.as_str()] = schema;
+        }
+    }
+    if let Some(o) = report.as_object_mut() {
+        o.remove("$schema");
+    }
+    let report = serde_json::from_str::<Value>(
+        &report
+            .to_string()
+            .replace("#/$defs/", "#/components/schemas/"),
+    )
+    .unwrap_or(report);
+    components["DeviceReport"] = report;
+    paths.insert(
+        "/ingest/v1/reports".into(),
+        json!({"post": {
+            "summary": "Deliver device reports: one JSON report, or NDJSON (application/x-ndjson), optionally gzip.",
+            "operationId": "PostReports",
+            "security": [{"ingestKey": []}],
+            "requestBody": {"required": true, "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/DeviceReport"}},
+                "application/x-ndjson": {"schema": {"type": "string", "description": "One DeviceReport per line."}}}},
+            "responses": {
+                "200": {"description": "Good reports stored durably; refused ones listed with field path and reason.",
+                        "content": {"application/json": {"schema": {"type": "object", "properties": {
+                            "accepted": {"type": "integer"},
+                            "refused": {"type": "array", "items": {"type": "object", "properties": {
+                                "index": {"type": "integer"}, "deviceId": {"type": ["string", "null"]},
+                                "path": {"type": "string"}, "reason": {"type": "string"}}}},
+                            "results": {"type": "array", "items": {"type": "object", "properties": {
+                                "index": {"type": "integer"}, "deviceId": {"type": "string"},
+                                "outcome": {"type": "string", "enum": ["applied", "alreadyApplied"]}}}}}}}}},
+                "400": error_response("Every report refused, or an unreadable body."),
+                "401": error_response("Missing or invalid ingest key."),
+                "413": error_response("Body larger than the limit."),
+            }
+        }}),
+    );
+    paths.insert(
+        "/ingest/v1/schema".into(),
+        json!({"get": {"summary": "The JSON Schema of a device report.", "operationId": "GetReportSchema",
+            "responses": {"200": {"description": "JSON Schema", "content": {"application/json": {}}}}}}),
+    );
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Posture device-posture export API", "version": env!("CARGO_PKG_VERSION"),
@@ -206,8 +258,10 @@ pub fn document(base_url: &str) -> Value {
         "servers": [{"url": base_url}],
         "paths": paths,
         "components": {
-            "schemas": record_schemas(),
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "ingestKey": {"type": "http", "scheme": "bearer", "description": "An ingest key (posture ingest-keys create)."}},
         },
     })
 }
