@@ -516,3 +516,94 @@ fn via_files_exports_are_written_at_publish_and_downloadable_by_signed_url() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn an_application_limited_to_a_group_sees_only_that_groups_rows_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    json(
+        posture(dir.path())
+            .args(["--json", "seed", "--devices", "200", "--seed", "13"])
+            .output()
+            .unwrap(),
+    );
+    json(
+        posture(dir.path())
+            .args(["--json", "publish", "--part-mib", "1"])
+            .output()
+            .unwrap(),
+    );
+    let app = json(
+        posture(dir.path())
+            .args([
+                "--json",
+                "apps",
+                "create",
+                "--name",
+                "servers-only",
+                "--roles",
+                "Vulnerability.Read.All",
+                "--groups",
+                "86",
+            ])
+            .output()
+            .unwrap(),
+    );
+    let mut server = posture(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0", "--limits", "off"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut base = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut base,
+    )
+    .unwrap();
+    let base = base.trim().to_owned();
+    let client = reqwest::blocking::Client::new();
+    let token: serde_json::Value = client
+        .post(format!(
+            "{base}/{}/oauth2/v2.0/token",
+            app["tenantId"].as_str().unwrap()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", app["clientId"].as_str().unwrap()),
+            ("client_secret", app["secret"].as_str().unwrap()),
+            ("scope", "https://api.securitycenter.microsoft.com/.default"),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let bearer = token["access_token"].as_str().unwrap().to_owned();
+    let get = |path: &str| {
+        client
+            .get(format!("{base}/api/{path}"))
+            .bearer_auth(&bearer)
+            .send()
+            .unwrap()
+    };
+    let files: serde_json::Value = get("machines/SoftwareVulnerabilitiesExport")
+        .json()
+        .unwrap();
+    let urls = files["exportFiles"].as_array().unwrap();
+    assert!(!urls.is_empty());
+    assert!(
+        urls.iter()
+            .all(|u| u.as_str().unwrap().contains("/_RbacGroupId=86/")),
+        "{urls:?}"
+    );
+    let page: serde_json::Value = get("machines/SoftwareVulnerabilitiesByMachine?pageSize=100000")
+        .json()
+        .unwrap();
+    let rows = page["value"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r["rbacGroupId"] == 86));
+    // A role the application lacks: 403 naming what is required.
+    let r = get("machines/SoftwareInventoryByMachine");
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().unwrap().contains("Software.Read.All"));
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
