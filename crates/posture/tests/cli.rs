@@ -12,16 +12,14 @@ fn posture(dir: &Path) -> Command {
 /// Starts `posture serve` on a free port; returns the child and the base URL line it prints.
 /// Authentication and limits are off: these tests are about the data path (both have their own tests).
 fn serve(dir: &Path) -> (std::process::Child, String) {
+    serve_with(dir, &["--auth", "off", "--limits", "off"])
+}
+
+/// Starts `posture serve` on a free port with extra arguments.
+fn serve_with(dir: &Path, extra: &[&str]) -> (std::process::Child, String) {
     let mut child = posture(dir)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--auth",
-            "off",
-            "--limits",
-            "off",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -467,28 +465,11 @@ fn via_files_exports_are_written_at_publish_and_downloadable_by_signed_url() {
         r#"{"seed":1,"rules":[{"endpoint":"machines/InfoGatheringExport","expireFileUrls":1.0}]}"#,
     )
     .unwrap();
-    let mut faulty = posture(dir.path())
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--auth",
-            "off",
-            "--limits",
-            "off",
-            "--faults",
-        ])
-        .arg(&faults)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut faulty_base = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(faulty.stdout.take().unwrap()),
-        &mut faulty_base,
-    )
-    .unwrap();
+    let faults_arg = faults.to_str().unwrap();
+    let (mut faulty, faulty_base) = serve_with(
+        dir.path(),
+        &["--auth", "off", "--limits", "off", "--faults", faults_arg],
+    );
     let answer: serde_json::Value = client
         .get(format!(
             "{}/api/machines/InfoGatheringExport",
@@ -548,18 +529,7 @@ fn an_application_limited_to_a_group_sees_only_that_groups_rows_and_files() {
             .output()
             .unwrap(),
     );
-    let mut server = posture(dir.path())
-        .args(["serve", "--listen", "127.0.0.1:0", "--limits", "off"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut base = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
-        &mut base,
-    )
-    .unwrap();
+    let (mut server, base) = serve_with(dir.path(), &["--limits", "off"]);
     let base = base.trim().to_owned();
     let client = reqwest::blocking::Client::new();
     let token: serde_json::Value = client
