@@ -213,20 +213,34 @@ fn upgrades_and_group_moves_are_fixed_new_pairs_and_rescoring_is_updated() {
     w.publish();
     let a = w.snapshots.latest().unwrap();
     let before = vuln_set(&a);
-    let rows: Vec<AssetVulnerability> = before
+    let mut rows: Vec<AssetVulnerability> = before
         .values()
         .map(|v| serde_json::from_value(v.clone()).unwrap())
         .collect();
-    // An upgrade that stays vulnerable: a device whose software version shares a CVE with another version.
+    // Deterministic choice (HashMap order differs per process).
+    rows.sort_by(|a, b| (&a.id, a.rbac_group_id).cmp(&(&b.id, b.rbac_group_id)));
+    // An upgrade that stays vulnerable: a device whose software version shares a CVE with
+    // another version of the same product on the same OS platform (platform-qualified
+    // records can differ between platforms), which the device does not already have.
     let (up_dev, up_name, old_version, new_version) = rows
         .iter()
         .find_map(|r| {
             let other = rows.iter().find(|o| {
-                o.software_name == r.software_name
+                o.software_vendor == r.software_vendor
+                    && o.software_name == r.software_name
                     && o.software_version != r.software_version
+                    && o.os_platform == r.os_platform
                     && o.cve_id == r.cve_id
                     && o.cve_id.is_some()
             })?;
+            let already = rows.iter().any(|x| {
+                x.device_id == r.device_id
+                    && x.software_name == r.software_name
+                    && x.software_version == other.software_version
+            });
+            if already {
+                return None;
+            }
             Some((
                 r.device_id.clone(),
                 r.software_name.clone(),
