@@ -199,12 +199,18 @@ fn fmt_s(s: Option<f64>) -> String {
 fn spawn_server(data_dir: &Path) -> Result<(std::process::Child, String)> {
     let exe = std::env::current_exe().context("cannot find the posture executable")?;
     let mut child = Command::new(exe)
+        // The data path is measured here; authentication and limits have their own
+        // benchmark (`cargo bench -p identity --bench auth`).
         .args([
             "--log",
             "warn",
             "serve",
             "--listen",
             "127.0.0.1:0",
+            "--auth",
+            "off",
+            "--limits",
+            "off",
             "--data-dir",
         ])
         .arg(data_dir)
