@@ -71,20 +71,35 @@ async fn serve(
     base
 }
 
-async fn world() -> World {
+/// A seeded store (fleet clock 2026-11-18T00:00Z) and its snapshot registry.
+fn seeded(
+    devices: u32,
+    seed: u64,
+    retain: usize,
+) -> (
+    tempfile::TempDir,
+    Arc<dyn StateStore>,
+    Arc<Snapshots>,
+    chrono::DateTime<Utc>,
+) {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
     let t0 = Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap();
     ingest::seed_fleet(
         store.as_ref(),
-        &fleet::FleetConfig::new(60, 21, t0),
+        &fleet::FleetConfig::new(devices, seed, t0),
         true,
         None,
         &|_| {},
     )
     .unwrap();
-    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 10).unwrap());
+    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), retain).unwrap());
+    (dir, store, snapshots, t0)
+}
+
+async fn world() -> World {
+    let (dir, store, snapshots, t0) = seeded(60, 21, 10);
     let mut times = Vec::new();
     for k in 0..3 {
         if k > 0 {
@@ -389,19 +404,7 @@ async fn group_scope_applies_to_every_endpoint_kind_without_leaks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_answer_like_the_real_service() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let t0 = Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap();
-    ingest::seed_fleet(
-        store.as_ref(),
-        &fleet::FleetConfig::new(20, 3, t0),
-        true,
-        None,
-        &|_| {},
-    )
-    .unwrap();
-    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 3).unwrap());
+    let (_dir, store, snapshots, t0) = seeded(20, 3, 3);
     publish(store.as_ref(), &snapshots, t0 + Duration::hours(1));
     let config = server::faults::FaultConfig::from_json(
         r#"{"seed": 1, "rules": [
