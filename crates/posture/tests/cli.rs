@@ -577,3 +577,102 @@ fn an_application_limited_to_a_group_sees_only_that_groups_rows_and_files() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+#[test]
+fn time_travel_by_command_and_admin_endpoint_produces_deltas() {
+    let dir = tempfile::tempdir().unwrap();
+    json(
+        posture(dir.path())
+            .args(["--json", "seed", "--devices", "300", "--seed", "21"])
+            .output()
+            .unwrap(),
+    );
+    let first = json(
+        posture(dir.path())
+            .args(["--json", "publish", "--exports", "off"])
+            .output()
+            .unwrap(),
+    );
+    let advanced = json(
+        posture(dir.path())
+            .args(["--json", "advance", "--hours", "12", "--exports", "off"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(advanced["advance"]["step"], 1);
+    let changes = &advanced["publish"]["changes"];
+    assert!(
+        changes["new"].as_u64().unwrap() > 0 && changes["fixed"].as_u64().unwrap() > 0,
+        "{advanced}"
+    );
+    // The admin endpoint is off by default ...
+    let (mut plain, base) = serve(dir.path());
+    let client = reqwest::blocking::Client::new();
+    let r = client
+        .post(format!("{}/admin/advance?hours=6", base.trim()))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    plain.kill().unwrap();
+    plain.wait().unwrap();
+    // ... and advances and publishes when enabled.
+    let (mut admin, base) = serve_with(
+        dir.path(),
+        &[
+            "--auth",
+            "off",
+            "--limits",
+            "off",
+            "--admin",
+            "--exports",
+            "off",
+        ],
+    );
+    let base = base.trim().to_owned();
+    let r = client
+        .post(format!("{base}/admin/advance?hours=6"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let report: serde_json::Value = r.json().unwrap();
+    assert_eq!(report["advance"]["step"], 2);
+    let bad = client
+        .post(format!("{base}/admin/advance?hours=0"))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    // The delta since the first snapshot holds both later publishes' changes.
+    let since = first["generatedAt"].as_str().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let delta = loop {
+        let page: serde_json::Value = client
+            .get(format!(
+                "{base}/api/machines/SoftwareVulnerabilityChangesByMachine"
+            ))
+            .query(&[("sinceTime", since.as_str()), ("pageSize", "200000")])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let n = page["value"].as_array().map_or(0, Vec::len) as u64;
+        let expected = changes["new"].as_u64().unwrap()
+            + changes["fixed"].as_u64().unwrap()
+            + changes["updated"].as_u64().unwrap();
+        if n > expected || started.elapsed().as_secs() > 10 {
+            break page;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let statuses: std::collections::BTreeSet<&str> = delta["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        statuses.contains("New") && statuses.contains("Fixed"),
+        "{statuses:?}"
+    );
+    admin.kill().unwrap();
+    admin.wait().unwrap();
+}
