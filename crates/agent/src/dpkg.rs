@@ -113,22 +113,12 @@ pub(crate) fn to_software(
     vendor: &str,
     ecosystem: Option<&str>,
 ) -> InstalledSoftware {
-    InstalledSoftware {
-        vendor: vendor.to_owned(),
-        name: p.name.clone(),
-        version: p.version.clone(),
-        cpe: None,
-        ecosystem: ecosystem.map(str::to_owned),
-        disk_paths: Vec::new(),
-        registry_paths: Vec::new(),
-        end_of_support: None,
-        source: (p.source != p.name || p.source_version != p.version).then(|| {
-            model::SourcePackage {
-                name: p.source.clone(),
-                version: p.source_version.clone(),
-            }
-        }),
-    }
+    let source =
+        (p.source != p.name || p.source_version != p.version).then(|| model::SourcePackage {
+            name: p.source.clone(),
+            version: p.source_version.clone(),
+        });
+    crate::util::package_entry(vendor, &p.name, &p.version, ecosystem, source)
 }
 
 #[cfg(test)]

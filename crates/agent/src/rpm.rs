@@ -101,17 +101,7 @@ pub(crate) fn to_software(
     vendor: &str,
     ecosystem: Option<&str>,
 ) -> InstalledSoftware {
-    InstalledSoftware {
-        vendor: vendor.to_owned(),
-        name: p.name.clone(),
-        version: p.version.clone(),
-        cpe: None,
-        ecosystem: ecosystem.map(str::to_owned),
-        disk_paths: Vec::new(),
-        registry_paths: Vec::new(),
-        end_of_support: None,
-        source: None,
-    }
+    crate::util::package_entry(vendor, &p.name, &p.version, ecosystem, None)
 }
 
 #[cfg(test)]

@@ -288,3 +288,25 @@ pub(crate) fn process_running(ctx: &mut Ctx, names: &[&str]) -> Option<bool> {
     }
     Some(false)
 }
+
+/// A package manager's entry as report software: no CPE (assessed through the
+/// ecosystem's advisories), no paths.
+pub(crate) fn package_entry(
+    vendor: &str,
+    name: &str,
+    version: &str,
+    ecosystem: Option<&str>,
+    source: Option<model::SourcePackage>,
+) -> model::InstalledSoftware {
+    model::InstalledSoftware {
+        vendor: vendor.to_owned(),
+        name: name.to_owned(),
+        version: version.to_owned(),
+        cpe: None,
+        ecosystem: ecosystem.map(str::to_owned),
+        disk_paths: Vec::new(),
+        registry_paths: Vec::new(),
+        end_of_support: None,
+        source,
+    }
+}

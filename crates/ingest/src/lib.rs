@@ -123,12 +123,6 @@ pub fn import_feed(
     file: &str,
 ) -> Result<FeedImport, IngestError> {
     let kind = feed_kind(bytes, file)?;
-    let to_body = |v: &dyn erased::Json| {
-        v.json().map_err(|e| IngestError::StoredRecord {
-            id: file.to_owned(),
-            reason: e.to_string(),
-        })
-    };
     let records: Vec<KbRecord> = match kind {
         FeedKind::Nvd => kb::parse_nvd(bytes, file)?
             .iter()
@@ -136,7 +130,7 @@ pub fn import_feed(
                 Ok(KbRecord {
                     source: SOURCE_NVD.into(),
                     id: r.id.clone(),
-                    body: to_body(r)?,
+                    body: record_body(r, file)?,
                 })
             })
             .collect::<Result<_, IngestError>>()?,
@@ -147,7 +141,7 @@ pub fn import_feed(
                 Ok(KbRecord {
                     source: SOURCE_KEV.into(),
                     id: e.cve_id.clone(),
-                    body: to_body(e)?,
+                    body: record_body(e, file)?,
                 })
             })
             .collect::<Result<_, IngestError>>()?,
@@ -171,7 +165,7 @@ pub fn import_feed(
                     Ok(KbRecord {
                         source: SOURCE_OSV.into(),
                         id: r.id.clone(),
-                        body: to_body(*r)?,
+                        body: record_body(*r, file)?,
                     })
                 })
                 .collect::<Result<_, IngestError>>()?
@@ -185,15 +179,12 @@ pub fn import_feed(
     })
 }
 
-mod erased {
-    pub trait Json {
-        fn json(&self) -> Result<String, serde_json::Error>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> Result<String, serde_json::Error> {
-            serde_json::to_string(self)
-        }
-    }
+/// A parsed feed record as the store keeps it (JSON).
+fn record_body<T: Serialize>(record: &T, file: &str) -> Result<String, IngestError> {
+    serde_json::to_string(record).map_err(|e| IngestError::StoredRecord {
+        id: file.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Loads every stored feed record and the shipped configuration catalogue.

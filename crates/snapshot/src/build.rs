@@ -552,12 +552,20 @@ impl<'a> Builder<'a> {
             } else {
                 self.add_row(ExportKind::NonCpeSoftware, g, &row[..8])?;
             }
-            let findings = self
+            // By index rather than a clone of the list: this runs once per install (millions).
+            let count = self
                 .software_findings
                 .get(sw_id as usize)
-                .cloned()
-                .unwrap_or_default();
-            for f in findings {
+                .map_or(0, Vec::len);
+            for k in 0..count {
+                let Some(f) = self
+                    .software_findings
+                    .get(sw_id as usize)
+                    .and_then(|v| v.get(k))
+                    .copied()
+                else {
+                    break;
+                };
                 // A CVE is first seen on the device when both the software and the record existed.
                 let published = self.finding_published.get(f as usize).copied().unwrap_or(0);
                 let mut seen = secs(&first_seen).max(published);
