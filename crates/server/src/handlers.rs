@@ -48,14 +48,10 @@ fn latest(state: &AppState) -> Result<Arc<Snapshot>, ApiError> {
     })
 }
 
-/// The service's present: the wall clock, or the newest snapshot's time when the
-/// emulator's clock has been moved ahead.
+/// The service's present (see [`crate::Clock`]).
 fn service_now(state: &AppState) -> DateTime<Utc> {
-    let now = Utc::now();
-    state
-        .snapshots
-        .latest()
-        .map_or(now, |s| s.manifest.generated_at.max(now))
+    let newest = state.snapshots.latest().map(|s| s.manifest.generated_at);
+    state.config.clock.service_now(newest)
 }
 
 fn respond(

@@ -52,6 +52,41 @@ pub struct ApiConfig {
     /// How far back `sinceTime` may reach on the delta endpoint (MDE: 14 days).
     pub delta_window: chrono::Duration,
     pub request_timeout: Duration,
+    /// The service's clock, against which `sinceTime` is checked.
+    pub clock: Clock,
+}
+
+/// Where the service's present comes from. The delta window (`sinceTime` at most
+/// [`ApiConfig::delta_window`] back, never in the future) is measured against
+/// [`Clock::service_now`]: this clock, or the newest snapshot's time when the emulator's
+/// time travel has published ahead of it. So an emulated fleet moved days ahead answers
+/// deltas for its own present, and a real deployment follows the wall clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock (production).
+    #[default]
+    Wall,
+    /// A pinned present (tests, and reproducible emulator runs).
+    Fixed(chrono::DateTime<chrono::Utc>),
+}
+
+impl Clock {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Clock::Wall => chrono::Utc::now(),
+            Clock::Fixed(t) => *t,
+        }
+    }
+
+    /// The service's present given the newest published snapshot's time: the later of
+    /// the two, since time travel stamps snapshots with the emulator's clock.
+    pub fn service_now(
+        &self,
+        newest_snapshot: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let now = self.now();
+        newest_snapshot.map_or(now, |t| t.max(now))
+    }
 }
 
 impl ApiConfig {
@@ -64,6 +99,7 @@ impl ApiConfig {
             av_max_top: 10_000,
             delta_window: chrono::Duration::days(14),
             request_timeout: Duration::from_secs(600),
+            clock: Clock::Wall,
         }
     }
 }

@@ -1,12 +1,12 @@
 //! Delta, as-of reads and group scoping over real HTTP.
 
 use axum::http::HeaderMap;
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{Duration, DurationRound, TimeZone, Utc};
 use serde_json::Value;
 use server::auth::{Authenticator, Principal};
 use server::endpoints::Endpoint;
 use server::error::ApiError;
-use server::{ApiConfig, AppState};
+use server::{ApiConfig, AppState, Clock};
 use snapshot::{BuildOptions, ExportKind, Quiet, Snapshots};
 use std::sync::Arc;
 use store::{SqliteStore, StateStore};
@@ -55,12 +55,15 @@ async fn serve(
     snapshots: Arc<Snapshots>,
     auth: Arc<dyn Authenticator>,
     faults: Option<server::faults::Faults>,
+    clock: Clock,
 ) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = ApiConfig::new(base.clone());
+    config.clock = clock;
     let state = AppState {
         snapshots,
-        config: Arc::new(ApiConfig::new(base.clone())),
+        config: Arc::new(config),
         auth,
         limiter: None,
         faults: faults.map(Arc::new),
@@ -109,7 +112,16 @@ async fn world() -> World {
         publish(store.as_ref(), &snapshots, at);
         times.push(snapshots.latest().unwrap().manifest.generated_at);
     }
-    let base = serve(snapshots.clone(), Arc::new(HeaderGroups), None).await;
+    // The service's clock is pinned an hour after the newest snapshot, so nothing here
+    // depends on today's date.
+    let now = *times.last().unwrap() + Duration::hours(1);
+    let base = serve(
+        snapshots.clone(),
+        Arc::new(HeaderGroups),
+        None,
+        Clock::Fixed(now),
+    )
+    .await;
     World {
         _dir: dir,
         store,
@@ -179,8 +191,7 @@ async fn since_time_is_required_and_validated() {
         (400, "MissingRequiredParameter")
     );
     assert_eq!(body["error"]["message"], "Parameter sinceTime is missing.");
-    let newest = *w.times.last().unwrap();
-    let now = Utc::now().max(newest);
+    let now = *w.times.last().unwrap() + Duration::hours(1);
     for bad in ["yesterday", "2026-13-01", "2026-11-20T25:00:00Z"] {
         let (s, body) = get(&format!("{path}?sinceTime={bad}"), None).await;
         assert_eq!(
@@ -419,6 +430,7 @@ async fn injected_faults_answer_like_the_real_service() {
         snapshots,
         Arc::new(server::auth::OpenAccess),
         Some(server::faults::Faults::new(config)),
+        Clock::Fixed(t0 + Duration::hours(2)),
     )
     .await;
     let r = reqwest::get(format!("{base}/api/deviceavinfo"))
@@ -467,4 +479,64 @@ async fn injected_faults_answer_like_the_real_service() {
     )
     .await;
     assert_eq!(s, 200);
+}
+
+/// The delta window against the service's clock: the wall clock (here pinned) when the
+/// snapshots are behind it, and the emulator's present (the newest snapshot) when time
+/// travel has published ahead of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delta_window_follows_the_service_clock() {
+    let (_dir, store, snapshots, t0) = seeded(12, 5, 4);
+    publish(store.as_ref(), &snapshots, t0 + Duration::hours(1));
+    let published = snapshots.latest().unwrap().manifest.generated_at;
+    let path = |base: &str, since: chrono::DateTime<Utc>| {
+        format!(
+            "{base}/api/machines/SoftwareVulnerabilityChangesByMachine?sinceTime={}",
+            iso(since)
+        )
+    };
+    let message = |body: &Value| body["error"]["message"].as_str().unwrap_or("").to_owned();
+
+    // A real deployment 20 days after its last publish: the window is measured from the
+    // clock, so that publish is out of reach and yesterday is within it.
+    let clock = published + Duration::days(20);
+    let wall = serve(
+        snapshots.clone(),
+        Arc::new(server::auth::OpenAccess),
+        None,
+        Clock::Fixed(clock),
+    )
+    .await;
+    let (s, body) = get(&path(&wall, published), None).await;
+    assert_eq!(s, 400, "{body}");
+    assert!(message(&body).contains("14 days"), "{body}");
+    let (s, body) = get(&path(&wall, clock - Duration::days(1)), None).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["value"].as_array().unwrap().len(), 0);
+
+    // Time travel: the emulator published 30 days ahead of both the pinned clock and
+    // the wall clock. Its own present is the newest snapshot, so sinceTime there is
+    // neither in the future nor too old, and a day past it is in the future.
+    let ahead = (published.max(Utc::now()) + Duration::days(30))
+        .duration_trunc(Duration::minutes(1))
+        .unwrap();
+    publish(store.as_ref(), &snapshots, ahead);
+    assert_eq!(snapshots.latest().unwrap().manifest.generated_at, ahead);
+    for clock in [Clock::Fixed(published), Clock::Wall] {
+        let emulator = serve(
+            snapshots.clone(),
+            Arc::new(server::auth::OpenAccess),
+            None,
+            clock,
+        )
+        .await;
+        let (s, body) = get(&path(&emulator, ahead - Duration::hours(1)), None).await;
+        assert_eq!(s, 200, "{clock:?}: {body}");
+        let (s, body) = get(&path(&emulator, ahead + Duration::days(1)), None).await;
+        assert_eq!(s, 400, "{clock:?}: {body}");
+        assert!(message(&body).contains("future"), "{body}");
+        let (s, body) = get(&path(&emulator, ahead - Duration::days(15)), None).await;
+        assert_eq!(s, 400, "{clock:?}: {body}");
+        assert!(message(&body).contains("14 days"), "{body}");
+    }
 }
