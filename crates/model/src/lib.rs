@@ -7,9 +7,12 @@
 //!   validation that names the failing field path.
 //! * [`timefmt`]: the several timestamp formats the API uses, in one place.
 //! * [`ids`]: device id and group conventions.
+//! * [`csdl`]: the record types as JSON Schema components and as the OData CSDL
+//!   `$metadata` document, generated from the wire types.
 //!
 //! This crate does no I/O; every other crate depends on it.
 
+pub mod csdl;
 pub mod ids;
 pub mod report;
 pub mod timefmt;
