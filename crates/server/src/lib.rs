@@ -9,7 +9,8 @@
 //!    streamed page through [`paging::stream_rows`];
 //! 4. any [`error::ApiError`] becomes the MDE error body with the request id as `target`.
 //!
-//! Operations endpoints (`/healthz`, `/metrics`, `/openapi.json`) sit beside the API.
+//! Operations endpoints (`/healthz`, `/metrics`, `/openapi.json`) sit beside the API, as does
+//! the OData `$metadata` document ([`metadata`], no token: it holds no data).
 
 // Row sets are lists of ranges; a list holding one range is intended, not a mistaken `vec![a..b]`.
 #![allow(clippy::single_range_in_vec_init)]
@@ -20,6 +21,7 @@ pub mod error;
 pub mod faults;
 mod handlers;
 pub mod ingest_api;
+pub mod metadata;
 pub mod openapi;
 pub mod paging;
 pub mod query;
@@ -158,6 +160,11 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
         .and_then(|id| id.header_value().to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    if metadata::is_metadata_path(req.uri().path())
+        && (req.method() == Method::GET || req.method() == Method::HEAD)
+    {
+        return csdl_metadata();
+    }
     let endpoint = endpoints::lookup(req.uri().path());
     let label = endpoint.map_or("unknown", |e| e.path);
     let result = match endpoint {
@@ -227,6 +234,13 @@ async fn metrics(State(state): State<AppState>) -> Response {
         )
             .into_response(),
         None => ApiError::not_found("Metrics are not enabled in this process.").into_response(),
+    }
+}
+
+fn csdl_metadata() -> Response {
+    match metadata::document() {
+        Ok(xml) => ([(axum::http::header::CONTENT_TYPE, "application/xml")], xml).into_response(),
+        Err(e) => ApiError::internal(format!("cannot generate $metadata: {e}")).into_response(),
     }
 }
 

@@ -7,53 +7,31 @@
 //!    cost grows with the distinct catalogue, not the fleet;
 //! 3. append each device's rows and fragments in order.
 //!
-//! Rendering pieces (device, software, finding, configuration and install-path
-//! fragments) are written once here; reading a row later is concatenation.
+//! The JSON fragments of each record kind are written through [`crate::render`] (which
+//! the reader also uses to assemble rows); the slot and row layout is
+//! [`crate::layout`]; first-seen carry-over from the previous snapshot is
+//! [`crate::first_seen`].
 
+use crate::first_seen::PreviousRows;
 use crate::format::{FormatError, FragWriter, RowWriter};
-use crate::reader::{FindingMeta, Snapshot};
+use crate::layout::{
+    FindingMeta, VulnRow, encode_configuration_row, encode_noncpe_row, slot, unix_secs,
+};
+use crate::reader::Snapshot;
+use crate::render::{self, RenderError, av::AvPending};
 
 use crate::manifest::{ExportManifest, FORMAT_VERSION, GroupEntry, Manifest, PartPlanner};
 use crate::{ExportKind, Progress};
 use assess::av::AvReference;
 use assess::{Finding, KnowledgeBase};
 use chrono::{DateTime, Utc};
-use model::timefmt;
-use model::wire::DeviceAvInfo;
-use model::{AvState, GroupRef, InstalledSoftware, OsInfo, OsKind};
+use model::{GroupRef, InstalledSoftware, OsInfo, OsKind};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use store::{DeviceState, StateStore};
-
-/// Per-device fragment slots in `devices.frag` (device `d` uses `d * DEVICE_SLOTS + slot`).
-pub(crate) mod slot {
-    pub const ID: usize = 0;
-    pub const VULN_HEAD: usize = 1;
-    pub const SCA_HEAD: usize = 2;
-    pub const INVENTORY_HEAD: usize = 3;
-    pub const NONCPE_HEAD: usize = 4;
-    pub const TAIL: usize = 5;
-    pub const LAST_SEEN: usize = 6;
-    pub const NONCPE_TAIL: usize = 7;
-    pub const DEVICE_SLOTS: usize = 8;
-
-    pub const SW_ID_PART: usize = 0;
-    pub const SW_FIELDS: usize = 1;
-    pub const SW_INVENTORY_FIELDS: usize = 2;
-    pub const SW_INVENTORY_TAIL: usize = 3;
-    pub const SOFTWARE_SLOTS: usize = 4;
-
-    pub const FINDING_CVE: usize = 0;
-    pub const FINDING_MID: usize = 1;
-    pub const FINDING_TAIL: usize = 2;
-    pub const FINDING_SLOTS: usize = 3;
-
-    /// Configuration fragments: 4 variants (applicable × compliant) per configuration.
-    pub const CONFIG_VARIANTS: usize = 4;
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -66,6 +44,8 @@ pub enum BuildError {
     },
     #[error("JSON rendering failed: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Render(#[from] RenderError),
     #[error("snapshot exceeds format limits: {0}")]
     TooLarge(&'static str),
 }
@@ -85,45 +65,6 @@ impl Default for BuildOptions {
             batch: 2048,
         }
     }
-}
-
-fn js(out: &mut Vec<u8>, s: &str) {
-    // Writing JSON into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
-}
-fn js_opt(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
-        Some(s) => js(out, s),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-/// JSON-escaped content of `s`, without the quotes (for pieces of a larger string).
-fn js_inner(s: &str) -> Vec<u8> {
-    let mut v = Vec::with_capacity(s.len() + 2);
-    js(&mut v, s);
-    v.pop();
-    v.remove(0);
-    v
-}
-fn field(out: &mut Vec<u8>, name: &str) {
-    out.push(b'"');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\":");
-}
-
-pub(crate) fn secs(t: &DateTime<Utc>) -> u32 {
-    t.timestamp().clamp(0, u32::MAX as i64) as u32
-}
-
-struct AvPending {
-    device_id: String,
-    name: Option<String>,
-    os: OsInfo,
-    group: GroupRef,
-    reported_at: DateTime<Utc>,
-    received_at: DateTime<Utc>,
-    av: Option<AvState>,
-    facts: BTreeMap<String, serde_json::Value>,
 }
 
 /// Disk paths, registry paths, and the fragment id they were interned as.
@@ -245,34 +186,7 @@ impl<'a> Builder<'a> {
 
     fn write_configurations(&mut self) -> Result<(), BuildError> {
         let mut frags = FragWriter::create(self.dir, "configurations")?;
-        let mut out = Vec::new();
-        for c in &self.kb.catalog.configurations {
-            for variant in 0..slot::CONFIG_VARIANTS {
-                let (applicable, compliant) = (variant & 1 != 0, variant & 2 != 0);
-                out.clear();
-                field(&mut out, "configurationId");
-                js(&mut out, &c.id);
-                out.push(b',');
-                field(&mut out, "configurationCategory");
-                js(&mut out, &c.category);
-                out.push(b',');
-                field(&mut out, "configurationSubcategory");
-                js(&mut out, &c.subcategory);
-                write!(
-                    out,
-                    ",\"configurationImpact\":{},\"isCompliant\":{compliant},\"isApplicable\":{applicable},\"isExpectedUserImpact\":{},",
-                    c.impact, c.expected_user_impact
-                )
-                .map_err(|source| BuildError::Io { path: "configurations".into(), source })?;
-                field(&mut out, "configurationName");
-                js(&mut out, &c.name);
-                out.push(b',');
-                field(&mut out, "recommendationReference");
-                js(&mut out, &format!("sca-_-{}", c.id));
-                out.push(b',');
-                frags.push(&out)?;
-            }
-        }
+        render::configuration::write_fragments(&mut frags, &self.kb.catalog.configurations)?;
         frags.finish()?;
         Ok(())
     }
@@ -294,12 +208,7 @@ impl<'a> Builder<'a> {
     }
 
     fn render_paths(&mut self, sw: &InstalledSoftware) -> Result<u32, BuildError> {
-        let mut out = Vec::with_capacity(128);
-        out.extend_from_slice(b"\"diskPaths\":");
-        serde_json::to_writer(&mut out, &sw.disk_paths)?;
-        out.extend_from_slice(b",\"registryPaths\":");
-        serde_json::to_writer(&mut out, &sw.registry_paths)?;
-        out.push(b',');
+        let out = render::vulnerability::paths_fragment(sw)?;
         if let Some(id) = self.paths_index.get(&out) {
             return Ok(*id);
         }
@@ -388,11 +297,9 @@ impl<'a> Builder<'a> {
                 .map_err(|_| BuildError::TooLarge("findings"))?;
             ids.push(fid);
             self.finding_published
-                .push(f.published.as_ref().map_or(0, secs));
+                .push(f.published.as_ref().map_or(0, unix_secs));
             self.finding_cve.push(f.cve_id.as_deref().map(Into::into));
             self.finding_software.push(&id.to_le_bytes())?;
-            self.finding_frags
-                .push(&f.cve_id.as_deref().map(js_inner).unwrap_or_default())?;
             let meta = FindingMeta {
                 cve_id: f.cve_id.clone(),
                 severity: f.severity.clone(),
@@ -401,41 +308,12 @@ impl<'a> Builder<'a> {
                 recommended_update: f.recommended_update.clone(),
             };
             self.finding_meta.push(&serde_json::to_vec(&meta)?)?;
-            out.clear();
-            field(&mut out, "cveId");
-            js_opt(&mut out, f.cve_id.as_deref());
-            out.push(b',');
-            field(&mut out, "vulnerabilitySeverityLevel");
-            js_opt(&mut out, f.severity.as_deref());
-            out.push(b',');
-            field(&mut out, "recommendedSecurityUpdate");
-            js_opt(&mut out, f.recommended_update.as_deref());
-            out.push(b',');
-            field(&mut out, "recommendedSecurityUpdateId");
-            js_opt(&mut out, None);
-            out.push(b',');
-            field(&mut out, "recommendedSecurityUpdateUrl");
-            js_opt(&mut out, None);
-            out.push(b',');
-            self.finding_frags.push(&out)?;
-            out.clear();
-            field(&mut out, "exploitabilityLevel");
-            js(&mut out, &f.exploitability);
-            out.push(b',');
-            field(&mut out, "recommendationReference");
-            js(&mut out, &format!("va-_-{}-_-{}", sw.vendor, sw.name));
-            write!(
-                out,
-                ",\"securityUpdateAvailable\":{},\"cvssScore\":",
-                f.fixed_version.is_some()
-            )
-            .map_err(|source| BuildError::Io {
-                path: "findings".into(),
-                source,
-            })?;
-            serde_json::to_writer(&mut out, &f.cvss_score)?;
-            out.push(b',');
-            self.finding_frags.push(&out)?;
+            render::vulnerability::write_finding_fragments(
+                &mut self.finding_frags,
+                sw,
+                f,
+                &mut out,
+            )?;
             serde_json::to_writer(
                 &mut self.evidence,
                 &serde_json::json!({"finding": fid, "software": [sw.vendor, sw.name, sw.version], "cveId": f.cve_id, "evidence": f.evidence}),
@@ -448,52 +326,10 @@ impl<'a> Builder<'a> {
                 })?;
         }
         // Software fragments.
-        let mut id_part = js_inner(&sw.name);
-        id_part.push(b'_');
-        id_part.extend_from_slice(&js_inner(&sw.version));
-        id_part.push(b'_');
-        self.software_frags.push(&id_part)?;
         self.software_keys
             .push(format!("{}\0{}\0{}", sw.vendor, sw.name, sw.version).as_bytes())?;
-        let mut fields = Vec::with_capacity(128);
-        field(&mut fields, "softwareVendor");
-        js(&mut fields, &sw.vendor);
-        fields.push(b',');
-        field(&mut fields, "softwareName");
-        js(&mut fields, &sw.name);
-        fields.push(b',');
-        field(&mut fields, "softwareVersion");
-        js(&mut fields, &sw.version);
-        fields.push(b',');
-        self.software_frags.push(&fields)?;
         let weaknesses = findings.iter().filter(|f| f.cve_id.is_some()).count();
-        write!(fields, "\"numberOfWeaknesses\":{weaknesses},").map_err(|source| {
-            BuildError::Io {
-                path: "software".into(),
-                source,
-            }
-        })?;
-        self.software_frags.push(&fields)?;
-        out.clear();
-        field(&mut out, "endOfSupportStatus");
-        js(
-            &mut out,
-            sw.end_of_support
-                .as_ref()
-                .map_or("None", |e| e.status.as_str()),
-        );
-        out.push(b',');
-        field(&mut out, "endOfSupportDate");
-        js_opt(
-            &mut out,
-            sw.end_of_support
-                .as_ref()
-                .and_then(|e| e.date)
-                .map(|d| timefmt::offset_date(&d))
-                .as_deref(),
-        );
-        out.push(b',');
-        self.software_frags.push(&out)?;
+        render::software::write_fragments(&mut self.software_frags, sw, weaknesses)?;
         if let Some(slot) = self.software_findings.get_mut(id as usize) {
             *slot = ids;
         }
@@ -523,7 +359,6 @@ impl<'a> Builder<'a> {
             .entry(group.id)
             .or_insert_with(|| group.name.clone());
         let g = group.id;
-        let mut row = [0u8; 16];
         // First-seen times this device's CVEs had in the previous snapshot, by (vendor, name, CVE):
         // a version upgrade that stays vulnerable keeps the original first-seen time.
         let carried = self
@@ -543,14 +378,16 @@ impl<'a> Builder<'a> {
                 .get(sw_id as usize)
                 .copied()
                 .unwrap_or(false);
-            row[0..4].copy_from_slice(&d.to_le_bytes());
-            row[4..8].copy_from_slice(&sw_id.to_le_bytes());
             if is_cpe {
-                row[8..12].copy_from_slice(&paths.to_le_bytes());
-                row[12..16].copy_from_slice(&secs(&first_seen).to_le_bytes());
-                self.add_row(ExportKind::SoftwareInventory, g, &row)?;
+                let row = VulnRow {
+                    device: d,
+                    finding: sw_id,
+                    paths,
+                    first_seen: unix_secs(&first_seen),
+                };
+                self.add_row(ExportKind::SoftwareInventory, g, &row.encode())?;
             } else {
-                self.add_row(ExportKind::NonCpeSoftware, g, &row[..8])?;
+                self.add_row(ExportKind::NonCpeSoftware, g, &encode_noncpe_row(d, sw_id))?;
             }
             // By index rather than a clone of the list: this runs once per install (millions).
             let count = self
@@ -568,7 +405,7 @@ impl<'a> Builder<'a> {
                 };
                 // A CVE is first seen on the device when both the software and the record existed.
                 let published = self.finding_published.get(f as usize).copied().unwrap_or(0);
-                let mut seen = secs(&first_seen).max(published);
+                let mut seen = unix_secs(&first_seen).max(published);
                 if let Some(c) = &carried {
                     let cve = self.finding_cve.get(f as usize).and_then(|c| c.as_deref());
                     match c.seen.get(&(sw.vendor.as_str(), sw.name.as_str(), cve)) {
@@ -578,11 +415,14 @@ impl<'a> Builder<'a> {
                         None => {}
                     }
                 }
-                let seen = seen.min(secs(&self.generated_at));
-                row[4..8].copy_from_slice(&f.to_le_bytes());
-                row[8..12].copy_from_slice(&paths.to_le_bytes());
-                row[12..16].copy_from_slice(&seen.to_le_bytes());
-                self.add_row(ExportKind::Vulnerabilities, g, &row)?;
+                let seen = seen.min(unix_secs(&self.generated_at));
+                let row = VulnRow {
+                    device: d,
+                    finding: f,
+                    paths,
+                    first_seen: seen,
+                };
+                self.add_row(ExportKind::Vulnerabilities, g, &row.encode())?;
             }
         }
         let kb = self.kb;
@@ -590,10 +430,7 @@ impl<'a> Builder<'a> {
         for (ci, conf) in kb.catalog.for_os(r.os.kind) {
             let outcome = conf.evaluate(&r.settings);
             let variant = (outcome.applicable as u16) | ((outcome.compliant as u16) << 1);
-            let mut sca = [0u8; 8];
-            sca[0..4].copy_from_slice(&d.to_le_bytes());
-            sca[4..6].copy_from_slice(&(ci as u16).to_le_bytes());
-            sca[6..8].copy_from_slice(&variant.to_le_bytes());
+            let sca = encode_configuration_row(d, ci as u16, variant);
             self.add_row(ExportKind::SecureConfiguration, g, &sca)?;
         }
         self.assess_time += rules_started.elapsed();
@@ -623,73 +460,8 @@ impl<'a> Builder<'a> {
         state: &DeviceState,
         group: &GroupRef,
     ) -> Result<(), BuildError> {
-        let r = &state.report;
-        let id = r.device_id.as_str();
-        let mut common = Vec::with_capacity(256); // "deviceId":..,"rbacGroupName":..,"deviceName":..,"osPlatform":..
-        field(&mut common, "deviceId");
-        js(&mut common, id);
-        common.push(b',');
-        field(&mut common, "rbacGroupName");
-        js(&mut common, &group.name);
-        common.push(b',');
-        field(&mut common, "deviceName");
-        js_opt(&mut common, r.device_name.as_deref());
-        common.push(b',');
-        field(&mut common, "osPlatform");
-        js(&mut common, &r.os.platform);
-        common.push(b',');
-        let mut os_version = Vec::with_capacity(32);
-        field(&mut os_version, "osVersion");
-        js(&mut os_version, &r.os.version);
-        os_version.push(b',');
-
-        self.device_frags.push(id.as_bytes())?;
         self.device_groups.push(&group.id.to_le_bytes())?;
-        let mut vuln = common.clone();
-        vuln.extend_from_slice(&os_version);
-        field(&mut vuln, "osArchitecture");
-        js_opt(&mut vuln, r.os.architecture.as_deref());
-        vuln.push(b',');
-        self.device_frags.push(&vuln)?;
-        let mut sca = vec![b'{'];
-        sca.extend_from_slice(&common);
-        sca.extend_from_slice(&os_version);
-        field(&mut sca, "timestamp");
-        js(&mut sca, &timefmt::millis_space(&r.reported_at));
-        sca.push(b',');
-        self.device_frags.push(&sca)?;
-        let mut inv = vec![b'{'];
-        inv.extend_from_slice(&common);
-        self.device_frags.push(&inv)?;
-        let mut noncpe = Vec::with_capacity(256);
-        noncpe.push(b'{');
-        field(&mut noncpe, "deviceId");
-        js(&mut noncpe, id);
-        write!(noncpe, ",\"rbacGroupId\":{},", group.id).map_err(|source| BuildError::Io {
-            path: "devices".into(),
-            source,
-        })?;
-        field(&mut noncpe, "rbacGroupName");
-        js(&mut noncpe, &group.name);
-        noncpe.push(b',');
-        field(&mut noncpe, "deviceName");
-        js_opt(&mut noncpe, r.device_name.as_deref());
-        noncpe.push(b',');
-        field(&mut noncpe, "osPlatform");
-        js(&mut noncpe, &r.os.platform);
-        noncpe.push(b',');
-        self.device_frags.push(&noncpe)?;
-        self.device_frags
-            .push(format!("\"rbacGroupId\":{}}}", group.id).as_bytes())?;
-        self.device_frags
-            .push(timefmt::seen(&r.reported_at).as_bytes())?;
-        self.device_frags.push(
-            format!(
-                "\"softwareLastSeenTimestamp\":\"{}\"}}",
-                timefmt::millis_space(&r.reported_at)
-            )
-            .as_bytes(),
-        )?;
+        render::device::write_fragments(&mut self.device_frags, &state.report, group)?;
         Ok(())
     }
 
@@ -703,7 +475,7 @@ impl<'a> Builder<'a> {
         let mut av_frags = FragWriter::create(self.dir, "deviceav")?;
         let mut info_frags = FragWriter::create(self.dir, "infogathering")?;
         for p in std::mem::take(&mut self.av_pending) {
-            let (av_record, info_record) = render_av(&self.av_reference, &p)?;
+            let (av_record, info_record) = render::av::render(&self.av_reference, &p)?;
             av_frags.push(&av_record)?;
             info_frags.push(&info_record)?;
         }
@@ -765,133 +537,6 @@ pub struct BuildStats {
     pub assess_seconds: f64,
 }
 
-/// The deviceavinfo record and the InfoGatheringExport record of one device.
-fn render_av(reference: &AvReference, p: &AvPending) -> Result<(Vec<u8>, Vec<u8>), BuildError> {
-    let health = reference.health(p.os.kind, assess::av::product_of(&p.facts), p.av.as_ref());
-    let av = p.av.as_ref();
-    let iso = |t: Option<DateTime<Utc>>| t.map(|t| timefmt::iso_z(&t));
-    let scan = |s: Option<&model::ScanResult>| {
-        (
-            s.map(|s| s.status.clone()).unwrap_or_default(),
-            s.and_then(|s| s.error.clone()).unwrap_or_default(),
-            s.map(|s| timefmt::iso_z(&s.time)),
-        )
-    };
-    let (quick_result, quick_error, quick_time) = scan(av.and_then(|a| a.quick_scan.as_ref()));
-    let (full_result, full_error, full_time) = scan(av.and_then(|a| a.full_scan.as_ref()));
-    let record = DeviceAvInfo {
-        id: p.device_id.clone(),
-        machine_id: p.device_id.clone(),
-        computer_dns_name: p.name.clone(),
-        os_kind: p.os.kind.as_str().to_owned(),
-        os_platform: p.os.platform.clone(),
-        os_version: Some(p.os.version.clone()),
-        av_mode: av
-            .and_then(|a| a.mode)
-            .map(|m| m.to_string())
-            .unwrap_or_default(),
-        av_signature_version: av.and_then(|a| a.signature_version.clone()),
-        av_engine_version: av.and_then(|a| a.engine_version.clone()),
-        av_platform_version: av.and_then(|a| a.platform_version.clone()),
-        last_seen_time: Some(timefmt::iso_z(&p.reported_at)),
-        quick_scan_result: quick_result,
-        quick_scan_error: quick_error,
-        quick_scan_time: quick_time,
-        full_scan_result: full_result,
-        full_scan_error: full_error,
-        full_scan_time: full_time,
-        data_refresh_timestamp: Some(timefmt::iso_z(&p.received_at)),
-        av_engine_update_time: iso(av.and_then(|a| a.engine_updated_at)),
-        av_signature_update_time: iso(av.and_then(|a| a.signature_updated_at)),
-        av_platform_update_time: iso(av.and_then(|a| a.platform_updated_at)),
-        av_is_signature_up_to_date: health.signature.as_str().to_owned(),
-        av_is_engine_up_to_date: health.engine.as_str().to_owned(),
-        av_is_platform_up_to_date: health.platform.as_str().to_owned(),
-        av_signature_publish_time: iso(av.and_then(|a| a.signature_published_at)),
-        rbac_group_name: p.group.name.clone(),
-        rbac_group_id: p.group.id as i64,
-    };
-    let av_json = serde_json::to_vec(&record)?;
-
-    let scan_obj = |s: Option<&model::ScanResult>| match s {
-        Some(s) => {
-            serde_json::json!({"ScanStatus": s.status, "ErrorCode": s.error.clone().unwrap_or_default(), "Timestamp": timefmt::iso_z(&s.time)})
-        }
-        None => serde_json::Value::Null,
-    };
-    let scans = serde_json::json!({
-        "Quick": scan_obj(av.and_then(|a| a.quick_scan.as_ref())),
-        "Full": scan_obj(av.and_then(|a| a.full_scan.as_ref())),
-    });
-    let mut gathered = serde_json::Map::new();
-    for (k, v) in &p.facts {
-        gathered.insert(k.clone(), v.clone());
-    }
-    let refresh = timefmt::iso_z(&p.received_at);
-    let entries: [(&str, serde_json::Value); 15] = [
-        ("AvMode", record.av_mode.clone().into()),
-        (
-            "AvSignatureVersion",
-            record.av_signature_version.clone().into(),
-        ),
-        ("AvEngineVersion", record.av_engine_version.clone().into()),
-        (
-            "AvPlatformVersion",
-            record.av_platform_version.clone().into(),
-        ),
-        (
-            "AvEngineUpdateTime",
-            record.av_engine_update_time.clone().into(),
-        ),
-        (
-            "AvSignatureUpdateTime",
-            record.av_signature_update_time.clone().into(),
-        ),
-        (
-            "AvPlatformUpdateTime",
-            record.av_platform_update_time.clone().into(),
-        ),
-        (
-            "AvIsSignatureUptoDate",
-            record.av_is_signature_up_to_date.clone().into(),
-        ),
-        (
-            "AvIsEngineUptodate",
-            record.av_is_engine_up_to_date.clone().into(),
-        ),
-        (
-            "AvIsPlatformUptodate",
-            record.av_is_platform_up_to_date.clone().into(),
-        ),
-        (
-            "AvSignaturePublishTime",
-            record.av_signature_publish_time.clone().into(),
-        ),
-        ("AvSignatureDataRefreshTime", refresh.clone().into()),
-        ("AvModeDataRefreshTime", refresh.into()),
-        (
-            "CloudProtectionState",
-            av.and_then(|a| a.cloud_protection.clone()).into(),
-        ),
-        ("AvScanResults", serde_json::to_string(&scans)?.into()),
-    ];
-    for (k, v) in entries {
-        gathered.insert(k.to_owned(), v);
-    }
-    let info = serde_json::json!({
-        "DeviceId": p.device_id,
-        "DeviceName": p.name,
-        "OsPlatform": p.os.platform,
-        "OsVersion": p.os.version,
-        "LastSeenTime": timefmt::iso_z(&p.reported_at),
-        "RbacGroupId": p.group.id,
-        "RbacGroupName": p.group.name,
-        "Timestamp": timefmt::iso_z(&p.received_at),
-        "DeviceGatheredInfo": serde_json::to_string(&gathered)?,
-    });
-    Ok((av_json, serde_json::to_vec(&info)?))
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum PublishBuildError {
     #[error(transparent)]
@@ -936,52 +581,4 @@ pub fn build_snapshot(
         Ok(())
     })?;
     Ok(builder.finish(seq, model::timefmt::time_path(&generated_at), progress)?)
-}
-
-/// Lookups into the previous snapshot while building the next one.
-struct PreviousRows<'a> {
-    snapshot: &'a Snapshot,
-    devices: HashMap<&'a [u8], u32>,
-}
-
-struct Carried<'a> {
-    known_device: bool,
-    previous_publish: u32,
-    seen: HashMap<(&'a str, &'a str, Option<&'a str>), u32>,
-}
-
-impl<'a> PreviousRows<'a> {
-    fn new(snapshot: &'a Snapshot) -> Self {
-        let devices = (0..snapshot.device_count())
-            .map(|d| (snapshot.device_id(d), d))
-            .collect();
-        PreviousRows { snapshot, devices }
-    }
-
-    fn first_seen_of(&self, device_id: &str) -> Carried<'a> {
-        let s = self.snapshot;
-        let mut carried = Carried {
-            known_device: false,
-            previous_publish: secs(&s.manifest.generated_at),
-            seen: HashMap::default(),
-        };
-        let Some(&d) = self.devices.get(device_id.as_bytes()) else {
-            return carried;
-        };
-        carried.known_device = true;
-        for i in s.vuln_rows_of(d) {
-            let Some(row) = s.vuln_row(i) else { continue };
-            let key =
-                std::str::from_utf8(s.software_key(s.finding_software(row.finding))).unwrap_or("");
-            let mut parts = key.split('\0');
-            let (vendor, name) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let cve = s.finding_cve(row.finding);
-            let entry = carried
-                .seen
-                .entry((vendor, name, cve))
-                .or_insert(row.first_seen);
-            *entry = (*entry).min(row.first_seen);
-        }
-        carried
-    }
 }

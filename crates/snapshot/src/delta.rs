@@ -18,7 +18,9 @@
 use crate::ExportKind;
 use crate::build::BuildError;
 use crate::format::{FragTable, FragWriter, Mapped, RowWriter, read_u32, sync_dir};
-use crate::reader::{FindingMeta, Snapshot};
+use crate::layout::FindingMeta;
+use crate::reader::Snapshot;
+use crate::render;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -213,10 +215,9 @@ impl Writer {
     fn push(&mut self, snapshot: &Snapshot, row: u64, status: Status) -> Result<(), BuildError> {
         self.buf.clear();
         snapshot.render(ExportKind::Vulnerabilities, row, &mut self.buf);
-        if self.buf.pop() != Some(b'}') {
+        if !render::delta::close(&mut self.buf, &self.suffix[status as usize]) {
             return Err(BuildError::TooLarge("corrupt vulnerability row"));
         }
-        self.buf.extend_from_slice(&self.suffix[status as usize]);
         self.records.push(&self.buf)?;
         let group = snapshot
             .vuln_row(row)
@@ -240,9 +241,7 @@ pub fn write_change_log(
     };
     std::fs::create_dir_all(dir).map_err(io)?;
     let event = model::timefmt::iso_z(&new.manifest.generated_at);
-    let suffix = |status: &str| {
-        format!(",\"status\":\"{status}\",\"eventTimestamp\":\"{event}\"}}").into_bytes()
-    };
+    let suffix = |status: &str| render::delta::suffix(status, &event);
     let mut w = Writer {
         records: FragWriter::create(dir, "changes")?,
         groups: RowWriter::create(&dir.join("changes.rows"))?,

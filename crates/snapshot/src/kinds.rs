@@ -25,8 +25,10 @@ impl ExportKind {
     /// Size of one record in the row file; 0 when row `i` is simply device `i`.
     pub const fn row_size(self) -> usize {
         match self {
-            ExportKind::Vulnerabilities | ExportKind::SoftwareInventory => 16,
-            ExportKind::SecureConfiguration | ExportKind::NonCpeSoftware => 8,
+            ExportKind::Vulnerabilities | ExportKind::SoftwareInventory => crate::layout::WIDE_ROW,
+            ExportKind::SecureConfiguration | ExportKind::NonCpeSoftware => {
+                crate::layout::NARROW_ROW
+            }
             ExportKind::DeviceAv | ExportKind::InfoGathering => 0,
         }
     }

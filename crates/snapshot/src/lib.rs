@@ -18,22 +18,27 @@
 
 mod build;
 pub mod delta;
+mod first_seen;
 pub mod format;
 mod kinds;
+mod layout;
 pub mod manifest;
 mod reader;
 mod registry;
+mod render;
 
 pub use build::{
     BuildError, BuildOptions, BuildRequest, BuildStats, PublishBuildError, build_snapshot,
 };
 pub use delta::{ChangeCounts, ChangeLog, ChangeLogMeta};
 pub use kinds::ExportKind;
+pub use layout::{FindingMeta, VulnRow};
 pub use manifest::{ExportManifest, Manifest, Part};
-pub use reader::{FindingMeta, OpenError, Snapshot, VulnRow, write_seen_secs};
+pub use reader::{OpenError, Snapshot};
 pub use registry::{
     DEFAULT_CHANGE_RETENTION_DAYS, HookError, PublishHook, PublishReport, SnapshotError, Snapshots,
 };
+pub use render::{RenderError, write_seen_secs};
 
 /// Progress of a publish, for CLI progress bars and logs.
 pub trait Progress: Sync {
