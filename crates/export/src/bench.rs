@@ -409,6 +409,25 @@ fn run_duckdb(
     ))
 }
 
+/// How the normalised tables split a vulnerability record: the fields each table takes
+/// from the record that fragment came from. The finding table takes every remaining
+/// field of `model::wire::AssetVulnerability`; [`write_tables`] refuses a name here
+/// that the wire type does not have.
+const DEVICE_KEYS: &[&str] = &[
+    "deviceId",
+    "rbacGroupName",
+    "deviceName",
+    "osPlatform",
+    "osVersion",
+    "osArchitecture",
+    "lastSeenTimestamp",
+    "rbacGroupId",
+];
+const PATH_KEYS: &[&str] = &["diskPaths", "registryPaths"];
+const SOFTWARE_KEYS: &[&str] = &["softwareVendor", "softwareName", "softwareVersion"];
+/// Fields of the row itself (the id joins the other tables; first-seen is in the row).
+const ROW_KEYS: &[&str] = &["id", "firstSeenTimestamp"];
+
 fn read_u32(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4)
         .and_then(|s| s.try_into().ok())
@@ -479,37 +498,47 @@ fn write_tables(snapshot: &Snapshot, dir: &Path) -> std::io::Result<()> {
         }
         w.flush()
     };
+    // The finding table holds every other field of the record, taken from the wire type
+    // (model::csdl), so a field added to AssetVulnerability lands in some table.
+    let placed: Vec<&str> = DEVICE_KEYS
+        .iter()
+        .chain(PATH_KEYS)
+        .chain(SOFTWARE_KEYS)
+        .chain(ROW_KEYS)
+        .copied()
+        .collect();
+    let vulnerability_fields = model::csdl::record_types()
+        .into_iter()
+        .find(|t| t.name == model::wire::entity::ASSET_VULNERABILITY)
+        .map(|t| t.properties())
+        .transpose()
+        .map_err(std::io::Error::other)?
+        .unwrap_or_default();
+    if let Some(unknown) = placed
+        .iter()
+        .find(|k| !vulnerability_fields.iter().any(|p| p.name == **k))
+    {
+        return Err(std::io::Error::other(format!(
+            "{unknown} is not a field of AssetVulnerability"
+        )));
+    }
+    let finding_keys: Vec<&str> = vulnerability_fields
+        .iter()
+        .map(|p| p.name.as_str())
+        .filter(|name| !placed.contains(name))
+        .collect();
     table(
         "devices",
         "d",
         &first_d,
-        &[
-            "deviceId",
-            "rbacGroupName",
-            "deviceName",
-            "osPlatform",
-            "osVersion",
-            "osArchitecture",
-            "lastSeenTimestamp",
-            "rbacGroupId",
-        ],
+        DEVICE_KEYS,
         &|_, _| {},
     )?;
     table(
         "findings",
         "f",
         &first_f,
-        &[
-            "cveId",
-            "vulnerabilitySeverityLevel",
-            "recommendedSecurityUpdate",
-            "recommendedSecurityUpdateId",
-            "recommendedSecurityUpdateUrl",
-            "exploitabilityLevel",
-            "recommendationReference",
-            "securityUpdateAvailable",
-            "cvssScore",
-        ],
+        &finding_keys,
         &|f, m| {
             m.insert("s".into(), read_u32(&finding_sw, f as usize * 4).into());
         },
@@ -518,7 +547,7 @@ fn write_tables(snapshot: &Snapshot, dir: &Path) -> std::io::Result<()> {
         "paths",
         "p",
         &first_p,
-        &["diskPaths", "registryPaths"],
+        PATH_KEYS,
         &|_, _| {},
     )?;
     // Software: one finding per distinct software.
@@ -532,7 +561,7 @@ fn write_tables(snapshot: &Snapshot, dir: &Path) -> std::io::Result<()> {
         "software",
         "s",
         &first_s,
-        &["softwareVendor", "softwareName", "softwareVersion"],
+        SOFTWARE_KEYS,
         &|_, _| {},
     )?;
     Ok(())
