@@ -527,29 +527,11 @@ fn write_tables(snapshot: &Snapshot, dir: &Path) -> std::io::Result<()> {
         .map(|p| p.name.as_str())
         .filter(|name| !placed.contains(name))
         .collect();
-    table(
-        "devices",
-        "d",
-        &first_d,
-        DEVICE_KEYS,
-        &|_, _| {},
-    )?;
-    table(
-        "findings",
-        "f",
-        &first_f,
-        &finding_keys,
-        &|f, m| {
-            m.insert("s".into(), read_u32(&finding_sw, f as usize * 4).into());
-        },
-    )?;
-    table(
-        "paths",
-        "p",
-        &first_p,
-        PATH_KEYS,
-        &|_, _| {},
-    )?;
+    table("devices", "d", &first_d, DEVICE_KEYS, &|_, _| {})?;
+    table("findings", "f", &first_f, &finding_keys, &|f, m| {
+        m.insert("s".into(), read_u32(&finding_sw, f as usize * 4).into());
+    })?;
+    table("paths", "p", &first_p, PATH_KEYS, &|_, _| {})?;
     // Software: one finding per distinct software.
     let mut first_s: HashMap<u32, u64> = HashMap::new();
     for (fi, row) in &first_f {
@@ -557,13 +539,7 @@ fn write_tables(snapshot: &Snapshot, dir: &Path) -> std::io::Result<()> {
             .entry(read_u32(&finding_sw, *fi as usize * 4))
             .or_insert(*row);
     }
-    table(
-        "software",
-        "s",
-        &first_s,
-        SOFTWARE_KEYS,
-        &|_, _| {},
-    )?;
+    table("software", "s", &first_s, SOFTWARE_KEYS, &|_, _| {})?;
     Ok(())
 }
 

@@ -488,5 +488,41 @@ async fn operations_endpoints() {
             e.path
         );
     }
+    // Every $ref resolves to a component; the record components are the wire types'.
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("$ref") {
+                    out.push(r);
+                }
+                o.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(!found.is_empty());
+    for r in found {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("{r} is not a component ref"));
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{r} does not resolve"
+        );
+    }
+    for t in model::csdl::record_types() {
+        let schema = &doc["components"]["schemas"][t.name];
+        for p in t.properties().unwrap() {
+            assert!(
+                schema["properties"].get(&p.name).is_some(),
+                "{}.{}",
+                t.name,
+                p.name
+            );
+        }
+    }
     w.server.abort();
 }
