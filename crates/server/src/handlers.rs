@@ -2,9 +2,8 @@
 //! streaming mechanisms.
 
 use crate::AppState;
-use crate::auth::Principal;
 use crate::endpoints::{Endpoint, Handler};
-use crate::error::ApiError;
+use access::{ApiError, Principal};
 use crate::paging::{
     ExportDefinition, ExportRows, RowSource, Rows, SkipToken, resolve_token, scope_ranges,
     skip_take, stream_rows, take_from, token_for,
