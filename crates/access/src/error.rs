@@ -130,12 +130,18 @@ mod tests {
         let json = body(response).await;
         assert_eq!(json["error"]["code"], "TooManyRequests");
         assert_eq!(json["error"]["target"], "req-1");
-        assert!(json["error"]["message"].as_str().is_some_and(|m| m.contains("quota")));
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("quota"))
+        );
     }
 
     #[tokio::test]
     async fn a_target_is_kept_once_set_and_generated_when_missing() {
-        let e = ApiError::forbidden("no").with_target("first").with_target("second");
+        let e = ApiError::forbidden("no")
+            .with_target("first")
+            .with_target("second");
         assert_eq!(e.target.as_deref(), Some("first"));
         let response = ApiError::missing_parameter("sinceTime").into_response();
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);

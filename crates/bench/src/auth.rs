@@ -225,12 +225,9 @@ pub async fn throughput(
         files: vec![Limit::per_minute(u32::MAX / 2)],
     };
     let limiter: Arc<dyn RateLimiter> = Arc::new(Limiter::new(high));
-    let (off, h1) = start(snapshots.clone(), Arc::new(OpenAccess), None)
-        .await?;
-    let (on, h2) = start(snapshots.clone(), identity.clone(), None)
-        .await?;
-    let (limited, h3) = start(snapshots, identity.clone(), Some(limiter))
-        .await?;
+    let (off, h1) = start(snapshots.clone(), Arc::new(OpenAccess), None).await?;
+    let (on, h2) = start(snapshots.clone(), identity.clone(), None).await?;
+    let (limited, h3) = start(snapshots, identity.clone(), Some(limiter)).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency.max(1))
         .build()?;

@@ -12,8 +12,8 @@
 //! 1000/h); one mutex guards all keys and is held for a binary search and a push, so
 //! concurrent requests can never be admitted beyond the limit.
 
-use parking_lot::Mutex;
 use access::{ApiError, Principal, RateFamily, RateLimiter, Route};
+use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

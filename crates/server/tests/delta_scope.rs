@@ -1,9 +1,9 @@
 //! Delta, as-of reads and group scoping over real HTTP.
 
+use access::{ApiError, Authenticator, Principal, Route};
 use axum::http::HeaderMap;
 use chrono::{Duration, DurationRound, TimeZone, Utc};
 use serde_json::Value;
-use access::{ApiError, Authenticator, Principal, Route};
 use server::{ApiConfig, AppState, Clock};
 use snapshot::{BuildOptions, ExportKind, Quiet, Snapshots};
 use std::sync::Arc;
@@ -521,13 +521,7 @@ async fn delta_window_follows_the_service_clock() {
     publish(store.as_ref(), &snapshots, ahead);
     assert_eq!(snapshots.latest().unwrap().manifest.generated_at, ahead);
     for clock in [Clock::Fixed(published), Clock::Wall] {
-        let emulator = serve(
-            snapshots.clone(),
-            Arc::new(access::OpenAccess),
-            None,
-            clock,
-        )
-        .await;
+        let emulator = serve(snapshots.clone(), Arc::new(access::OpenAccess), None, clock).await;
         let (s, body) = get(&path(&emulator, ahead - Duration::hours(1)), None).await;
         assert_eq!(s, 200, "{clock:?}: {body}");
         let (s, body) = get(&path(&emulator, ahead + Duration::days(1)), None).await;

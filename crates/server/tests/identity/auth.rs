@@ -2,12 +2,12 @@
 //! real API router with the `Identity` as its authenticator, merged with the OAuth
 //! routes, on a loopback port.
 
+use crate::common::*;
+use access::Authenticator;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64URL};
-use crate::common::*;
 use identity::{Identity, IdentityConfig, TokenVersion};
 use serde_json::{Value, json};
-use access::Authenticator;
 use std::collections::BTreeSet;
 
 fn claims(w: &World, overrides: Value) -> Value {
@@ -797,7 +797,9 @@ async fn groups_reach_the_principal_and_scope_the_data() {
         "authorization",
         format!("Bearer {limited}").parse().unwrap(),
     );
-    let endpoint = server::endpoints::lookup("/api/deviceavinfo").unwrap().route();
+    let endpoint = server::endpoints::lookup("/api/deviceavinfo")
+        .unwrap()
+        .route();
     let p = w.identity.authenticate(&h, &endpoint).unwrap();
     assert_eq!(p.groups, Some(vec![chosen, 9999]));
     assert_eq!(p.app_id, app.client_id);

@@ -3,9 +3,9 @@
 //! JWKS; Posture fetches the keys, caches them by kid, refetches on rotation.
 
 use crate::common::*;
+use access::Authenticator;
 use identity::{ExternalIssuer, Identity, IdentityConfig};
 use serde_json::{Value, json};
-use access::Authenticator;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -147,7 +147,9 @@ async fn tokens_from_a_trusted_external_issuer_are_accepted() {
     assert_eq!(r.status, 200, "{}", r.body);
     let mut h = axum::http::HeaderMap::new();
     h.insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let ep = server::endpoints::lookup("/api/deviceavinfo").unwrap().route();
+    let ep = server::endpoints::lookup("/api/deviceavinfo")
+        .unwrap()
+        .route();
     let p = w.identity.authenticate(&h, &ep).unwrap();
     assert_eq!(p.app_id, "kc-client");
     assert_eq!(p.tenant_id, "keycloak");

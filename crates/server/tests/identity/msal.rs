@@ -19,7 +19,9 @@ fn msal_available() -> bool {
 #[tokio::test]
 async fn msal_confidential_client_calls_each_seed_endpoint_over_https() {
     if !msal_available() {
-        skip_missing_tool("python3 with the msal package is not available (python3 -m pip install msal)");
+        skip_missing_tool(
+            "python3 with the msal package is not available (python3 -m pip install msal)",
+        );
         return;
     }
     let w = world_with(Options {
