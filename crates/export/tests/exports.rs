@@ -165,7 +165,7 @@ async fn start_api(snapshots: Arc<Snapshots>) -> String {
     let state = server::AppState {
         snapshots,
         config: Arc::new(server::ApiConfig::new(base.clone())),
-        auth: Arc::new(server::auth::OpenAccess),
+        auth: Arc::new(access::OpenAccess),
         limiter: None,
         metrics: None,
         faults: None,

@@ -1,6 +1,6 @@
 //! The crate's error type for the operator-facing API (CLI, start-up). Request-time
 //! failures are not errors of this type: they become OAuth2 error responses
-//! ([`crate::oauth`]) or MDE error bodies (`server::error::ApiError`).
+//! ([`crate::oauth`]) or MDE error bodies ([`access::ApiError`]).
 
 use std::path::PathBuf;
 

@@ -21,7 +21,7 @@
 //! [`Identity::create_user`] gives a token with `scp` (delegated scopes) and the
 //! user's device groups.
 //!
-//! **Every API request** passes `server::auth::Authenticator::authenticate`, which
+//! **Every API request** passes [`access::Authenticator::authenticate`], which
 //! [`Identity`] implements: the bearer token is verified (signature against the key
 //! set, `alg` pinned to RS256, `exp`/`nbf` with [`IdentityConfig::leeway`], accepted
 //! audience and issuer) and any failure is `401 Unauthorized`; then the endpoint's
@@ -88,23 +88,23 @@
 //! `REQUESTS_CA_BUNDLE=<data_dir>/tls/ca.pem` (which `requests` prefers to any
 //! `verify` argument MSAL passes).
 //!
+//! The API (`server`) takes the [`Identity`] as its `auth` and
+//! [`RateLimitConfig::limiter`] as its `limiter` (`server::AppState`), and merges
+//! [`oauth_router`] into its router; this crate does not depend on `server`, only on
+//! the contract in `access`. Serving the OAuth routes alone over HTTPS:
+//!
 //! ```no_run
-//! # async fn serve(snapshots: std::sync::Arc<snapshot::Snapshots>) -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
 //! let listen: std::net::SocketAddr = "127.0.0.1:8443".parse()?;
 //! let base = format!("https://{listen}");
 //! let data_dir = std::path::Path::new("./posture-data");
-//! let id = Arc::new(identity::Identity::open(data_dir, identity::IdentityConfig::new(base.clone()))?);
-//! let state = server::AppState {
-//!     snapshots,
-//!     config: Arc::new(server::ApiConfig::new(base)),
-//!     auth: id.clone(),
-//!     limiter: identity::RateLimitConfig::default().limiter(),
-//!     faults: None,
-//!     exports: None,
-//!     metrics: server::metrics_handle(),
-//! };
-//! let app = server::router(state).merge(identity::oauth_router(id.clone()));
+//! let id = Arc::new(identity::Identity::open(data_dir, identity::IdentityConfig::new(base))?);
+//! // The API's hooks: `Arc<Identity>` is an `access::Authenticator`.
+//! let _auth: Arc<dyn access::Authenticator> = id.clone();
+//! let _limiter: Option<Arc<dyn access::RateLimiter>> =
+//!     identity::RateLimitConfig::default().limiter();
+//! let app = identity::oauth_router(id.clone());
 //! let files = identity::tls::self_signed(data_dir, listen, &[])?;
 //! let tls = identity::tls::server_config(&files.cert_pem, &files.key_pem)?;
 //! let listener = tokio::net::TcpListener::bind(listen).await?;
@@ -113,7 +113,6 @@
 //! ```
 
 pub mod apps;
-pub mod bench;
 mod crypto;
 pub mod error;
 pub mod external;
@@ -193,7 +192,7 @@ impl IdentityConfig {
 
 /// The identity provider and verifier: one per process, shared as `Arc<Identity>`
 /// between the OAuth routes ([`oauth_router`]) and the API's authentication hook
-/// (it implements `server::auth::Authenticator`).
+/// (it implements [`access::Authenticator`]).
 pub struct Identity {
     config: IdentityConfig,
     base: String,

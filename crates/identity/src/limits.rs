@@ -12,10 +12,8 @@
 //! 1000/h); one mutex guards all keys and is held for a binary search and a push, so
 //! concurrent requests can never be admitted beyond the limit.
 
+use access::{ApiError, Principal, RateFamily, RateLimiter, Route};
 use parking_lot::Mutex;
-use server::auth::{Principal, RateLimiter};
-use server::endpoints::{Endpoint, RateFamily};
-use server::error::ApiError;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,7 +66,7 @@ impl RateLimitConfig {
         }
     }
 
-    /// The limiter for `server::AppState::limiter`: `None` when disabled.
+    /// The limiter for the API (`server::AppState::limiter`): `None` when disabled.
     pub fn limiter(&self) -> Option<Arc<dyn RateLimiter>> {
         self.enabled
             .then(|| Arc::new(Limiter::new(self.clone())) as Arc<dyn RateLimiter>)
@@ -84,7 +82,8 @@ impl RateLimitConfig {
 
 type Key = (String, String, RateFamily);
 
-/// The sliding-window limiter; implements `server::auth::RateLimiter`.
+/// The in-memory sliding-window limiter; implements [`access::RateLimiter`] (one
+/// process's view: a shared implementation of the trait can replace it for several).
 pub struct Limiter {
     config: RateLimitConfig,
     logs: Mutex<HashMap<Key, VecDeque<Instant>>>,
@@ -155,11 +154,11 @@ impl Limiter {
 }
 
 impl RateLimiter for Limiter {
-    fn check(&self, principal: &Principal, endpoint: &Endpoint) -> Result<(), ApiError> {
+    fn check(&self, principal: &Principal, route: &Route) -> Result<(), ApiError> {
         self.admit(
             &principal.app_id,
             &principal.tenant_id,
-            endpoint.family,
+            route.family,
             Instant::now(),
         )
         .map_err(ApiError::too_many_requests)

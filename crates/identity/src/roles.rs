@@ -4,7 +4,7 @@
 //! matching `*.Read*`).
 
 use crate::error::IdentityError;
-use server::endpoints::Permission;
+use access::Permission;
 
 /// Application roles Posture knows (`roles` claim of app-only tokens).
 pub const APP_ROLES: &[&str] = &[

@@ -2,6 +2,7 @@
 
 use crate::Identity;
 use crate::roles::{granting_roles, granting_scopes, grants};
+use access::{ApiError, Authenticator, Permission, Principal, Route};
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -9,9 +10,6 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use parking_lot::RwLock;
 use serde_json::Value;
-use server::auth::{Authenticator, Principal};
-use server::endpoints::{Endpoint, Permission};
-use server::error::ApiError;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -346,15 +344,11 @@ pub(crate) fn authorize(v: &Verified, p: Permission) -> Result<(), ApiError> {
 }
 
 impl Authenticator for Identity {
-    fn authenticate(
-        &self,
-        headers: &HeaderMap,
-        endpoint: &Endpoint,
-    ) -> Result<Principal, ApiError> {
+    fn authenticate(&self, headers: &HeaderMap, route: &Route) -> Result<Principal, ApiError> {
         let verified = bearer(headers)
             .and_then(|t| self.verify(t))
             .map_err(|f| ApiError::unauthorized(f.message()))?;
-        authorize(&verified, endpoint.permission)?;
+        authorize(&verified, route.permission)?;
         Ok(Principal {
             app_id: verified.app_id.clone(),
             tenant_id: verified.tenant_id.clone(),

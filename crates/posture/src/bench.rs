@@ -200,7 +200,7 @@ fn spawn_server(data_dir: &Path) -> Result<(std::process::Child, String)> {
     let exe = std::env::current_exe().context("cannot find the posture executable")?;
     let mut child = Command::new(exe)
         // The data path is measured here; authentication and limits have their own
-        // benchmark (`cargo bench -p identity --bench auth`).
+        // benchmark (`cargo bench -p bench --bench auth`).
         .args([
             "--log",
             "warn",

@@ -503,7 +503,7 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Result<()
             config: Arc::new(config),
             auth: match s.auth {
                 Switch::On => identity.clone(),
-                Switch::Off => Arc::new(server::auth::OpenAccess),
+                Switch::Off => Arc::new(access::OpenAccess),
             },
             limiter: match s.limits {
                 Switch::On => identity::RateLimitConfig::default().limiter(),
@@ -828,7 +828,7 @@ fn admin_router(dir: DataDir, snapshots: Arc<Snapshots>, publish: PublishArgs) -
         let hours = match q.get("hours").map(|h| h.trim().parse::<u32>()) {
             None => Ok(6),
             Some(Ok(h)) if (1..=24 * 14).contains(&h) => Ok(h),
-            Some(_) => Err(server::error::ApiError::invalid_input(
+            Some(_) => Err(access::ApiError::invalid_input(
                 "Invalid value for parameter hours: must be an integer from 1 to 336.",
             )),
         };
@@ -842,8 +842,8 @@ fn admin_router(dir: DataDir, snapshots: Arc<Snapshots>, publish: PublishArgs) -
         .await;
         match result {
             Ok(Ok(report)) => axum::Json(report).into_response(),
-            Ok(Err(e)) => server::error::ApiError::invalid_input(format!("{e:#}")).into_response(),
-            Err(e) => server::error::ApiError::internal(e.to_string()).into_response(),
+            Ok(Err(e)) => access::ApiError::invalid_input(format!("{e:#}")).into_response(),
+            Err(e) => access::ApiError::internal(e.to_string()).into_response(),
         }
     }
     axum::Router::new()

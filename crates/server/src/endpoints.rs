@@ -1,42 +1,9 @@
 //! The endpoint table: every API route, its permission and rate family, in one place.
-//! The dispatcher looks paths up here case-insensitively; the OpenAPI document and
-//! the authentication hook read the same table.
+//! The dispatcher looks paths up here case-insensitively; the OpenAPI document reads
+//! the same table, and the authentication hook gets each endpoint's [`Route`].
 
+use access::{Permission, RateFamily, Route};
 use snapshot::ExportKind;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Permission {
-    /// `Vulnerability.Read.All` (app) / `Vulnerability.Read` (delegated).
-    Vulnerability,
-    /// `Software.Read.All` / `Software.Read`.
-    Software,
-    /// `Machine.Read.All` / `Machine.Read`.
-    Machine,
-}
-
-impl Permission {
-    pub fn app_role(self) -> &'static str {
-        match self {
-            Permission::Vulnerability => "Vulnerability.Read.All",
-            Permission::Software => "Software.Read.All",
-            Permission::Machine => "Machine.Read.All",
-        }
-    }
-    pub fn delegated_scope(self) -> &'static str {
-        match self {
-            Permission::Vulnerability => "Vulnerability.Read",
-            Permission::Software => "Software.Read",
-            Permission::Machine => "Machine.Read",
-        }
-    }
-}
-
-/// Rate-limit family (decisions.md): JSON endpoints 30/min & 1000/h, file endpoints 5/min & 20/h.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RateFamily {
-    Json,
-    Files,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Handler {
@@ -61,6 +28,17 @@ pub struct Endpoint {
     pub family: RateFamily,
     pub handler: Handler,
     pub summary: &'static str,
+}
+
+impl Endpoint {
+    /// What the authenticator and the rate limiter are told about this endpoint.
+    pub fn route(&self) -> Route {
+        Route {
+            path: self.path,
+            permission: self.permission,
+            family: self.family,
+        }
+    }
 }
 
 pub const ENDPOINTS: &[Endpoint] = &[

@@ -21,7 +21,7 @@
 //! when a client waits too long). Faults never change data.
 
 use crate::endpoints::Endpoint;
-use crate::error::ApiError;
+use access::ApiError;
 use axum::http::StatusCode;
 use parking_lot::Mutex;
 use rand::{Rng, SeedableRng, rngs::StdRng};

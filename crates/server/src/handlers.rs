@@ -2,14 +2,13 @@
 //! streaming mechanisms.
 
 use crate::AppState;
-use crate::auth::Principal;
 use crate::endpoints::{Endpoint, Handler};
-use crate::error::ApiError;
 use crate::paging::{
     ExportDefinition, ExportRows, RowSource, Rows, SkipToken, resolve_token, scope_ranges,
     skip_take, stream_rows, take_from, token_for,
 };
 use crate::query::{Query, positive, query_string};
+use access::{ApiError, Principal};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};

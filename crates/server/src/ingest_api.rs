@@ -12,7 +12,7 @@
 //!   reason. If every report is refused the answer is 400. Re-delivery is idempotent per
 //!   (device, sequence).
 
-use crate::error::ApiError;
+use access::ApiError;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};

@@ -3,11 +3,12 @@
 //! Request path, top to bottom:
 //! 1. tower layers: request id, tracing span, timeout;
 //! 2. [`dispatch`]: method check, endpoint lookup in [`endpoints::ENDPOINTS`]
-//!    (case-insensitive, `/api` and `/api/v1.0`), the [`auth::Authenticator`] hook,
-//!    then the optional [`auth::RateLimiter`];
+//!    (case-insensitive, `/api` and `/api/v1.0`), the [`access::Authenticator`] hook,
+//!    then the optional [`access::RateLimiter`] (both given the endpoint's
+//!    [`access::Route`]);
 //! 3. the endpoint's handler ([`handlers`]), which reads the snapshot and returns a
 //!    streamed page through [`paging::stream_rows`];
-//! 4. any [`error::ApiError`] becomes the MDE error body with the request id as `target`.
+//! 4. any [`access::ApiError`] becomes the MDE error body with the request id as `target`.
 //!
 //! Operations endpoints (`/healthz`, `/metrics`, `/openapi.json`) sit beside the API, as does
 //! the OData `$metadata` document ([`metadata`], no token: it holds no data).
@@ -15,9 +16,7 @@
 // Row sets are lists of ranges; a list holding one range is intended, not a mistaken `vec![a..b]`.
 #![allow(clippy::single_range_in_vec_init)]
 
-pub mod auth;
 pub mod endpoints;
-pub mod error;
 pub mod faults;
 mod handlers;
 pub mod ingest_api;
@@ -26,8 +25,7 @@ pub mod openapi;
 pub mod paging;
 pub mod query;
 
-use crate::auth::Authenticator;
-use crate::error::ApiError;
+use access::{ApiError, Authenticator, RateLimiter};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, Method, StatusCode};
@@ -112,7 +110,7 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub auth: Arc<dyn Authenticator>,
     /// Per-application limits; `None` admits everything.
-    pub limiter: Option<Arc<dyn auth::RateLimiter>>,
+    pub limiter: Option<Arc<dyn RateLimiter>>,
     /// Injected faults for client testing; `None` (the default) injects nothing.
     pub faults: Option<Arc<faults::Faults>>,
     /// Where export files live and how their URLs are signed; `None`: no via-files exports.
@@ -200,9 +198,10 @@ async fn serve_endpoint(
     headers: &axum::http::HeaderMap,
     query: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let principal = state.auth.authenticate(headers, endpoint)?;
+    let route = endpoint.route();
+    let principal = state.auth.authenticate(headers, &route)?;
     if let Some(limiter) = &state.limiter {
-        limiter.check(&principal, endpoint)?;
+        limiter.check(&principal, &route)?;
     }
     let mut effects = faults::Effects::default();
     if let Some(faults) = &state.faults {

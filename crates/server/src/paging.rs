@@ -7,7 +7,7 @@
 //!   chunks, so memory stays flat whatever the page size and the first byte leaves
 //!   as soon as the first chunk is full.
 
-use crate::error::ApiError;
+use access::ApiError;
 use axum::body::Body;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

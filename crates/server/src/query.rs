@@ -3,7 +3,7 @@
 //! values are trimmed, unknown plain parameters are ignored, and an unknown or
 //! unsupported `$` option is `400 ODataError`.
 
-use crate::error::ApiError;
+use access::ApiError;
 
 /// The parsed query: (lower-cased name without a tolerated `$`, trimmed value, raw name, raw value).
 #[derive(Clone, Debug, Default)]

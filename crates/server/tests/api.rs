@@ -50,7 +50,7 @@ async fn serve(snapshots: Arc<Snapshots>, port: u16) -> (String, tokio::task::Jo
     let state = AppState {
         snapshots,
         config: Arc::new(ApiConfig::new(base.clone())),
-        auth: Arc::new(server::auth::OpenAccess),
+        auth: Arc::new(access::OpenAccess),
         limiter: None,
         faults: None,
         exports: None,

@@ -1,11 +1,9 @@
 //! Delta, as-of reads and group scoping over real HTTP.
 
+use access::{ApiError, Authenticator, Principal, Route};
 use axum::http::HeaderMap;
 use chrono::{Duration, DurationRound, TimeZone, Utc};
 use serde_json::Value;
-use server::auth::{Authenticator, Principal};
-use server::endpoints::Endpoint;
-use server::error::ApiError;
 use server::{ApiConfig, AppState, Clock};
 use snapshot::{BuildOptions, ExportKind, Quiet, Snapshots};
 use std::sync::Arc;
@@ -14,7 +12,7 @@ use store::{SqliteStore, StateStore};
 /// Test identity: `x-groups: 86,0` limits the caller to those groups.
 struct HeaderGroups;
 impl Authenticator for HeaderGroups {
-    fn authenticate(&self, headers: &HeaderMap, _e: &Endpoint) -> Result<Principal, ApiError> {
+    fn authenticate(&self, headers: &HeaderMap, _route: &Route) -> Result<Principal, ApiError> {
         let groups = headers
             .get("x-groups")
             .and_then(|v| v.to_str().ok())
@@ -428,7 +426,7 @@ async fn injected_faults_answer_like_the_real_service() {
     .unwrap();
     let base = serve(
         snapshots,
-        Arc::new(server::auth::OpenAccess),
+        Arc::new(access::OpenAccess),
         Some(server::faults::Faults::new(config)),
         Clock::Fixed(t0 + Duration::hours(2)),
     )
@@ -502,7 +500,7 @@ async fn delta_window_follows_the_service_clock() {
     let clock = published + Duration::days(20);
     let wall = serve(
         snapshots.clone(),
-        Arc::new(server::auth::OpenAccess),
+        Arc::new(access::OpenAccess),
         None,
         Clock::Fixed(clock),
     )
@@ -523,13 +521,7 @@ async fn delta_window_follows_the_service_clock() {
     publish(store.as_ref(), &snapshots, ahead);
     assert_eq!(snapshots.latest().unwrap().manifest.generated_at, ahead);
     for clock in [Clock::Fixed(published), Clock::Wall] {
-        let emulator = serve(
-            snapshots.clone(),
-            Arc::new(server::auth::OpenAccess),
-            None,
-            clock,
-        )
-        .await;
+        let emulator = serve(snapshots.clone(), Arc::new(access::OpenAccess), None, clock).await;
         let (s, body) = get(&path(&emulator, ahead - Duration::hours(1)), None).await;
         assert_eq!(s, 200, "{clock:?}: {body}");
         let (s, body) = get(&path(&emulator, ahead + Duration::days(1)), None).await;

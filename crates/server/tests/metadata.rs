@@ -281,7 +281,7 @@ fn metadata_is_valid_csdl_that_declares_every_served_record() {
         let state = AppState {
             snapshots: served.snapshots.clone(),
             config: Arc::new(config),
-            auth: Arc::new(server::auth::OpenAccess),
+            auth: Arc::new(access::OpenAccess),
             limiter: None,
             faults: None,
             exports: Some(backend),

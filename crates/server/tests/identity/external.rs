@@ -2,12 +2,10 @@
 //! runtime, as a remote Keycloak or Entra would be) serves OpenID discovery and a
 //! JWKS; Posture fetches the keys, caches them by kid, refetches on rotation.
 
-mod common;
-
-use common::*;
+use crate::common::*;
+use access::Authenticator;
 use identity::{ExternalIssuer, Identity, IdentityConfig};
 use serde_json::{Value, json};
-use server::auth::Authenticator;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -149,8 +147,10 @@ async fn tokens_from_a_trusted_external_issuer_are_accepted() {
     assert_eq!(r.status, 200, "{}", r.body);
     let mut h = axum::http::HeaderMap::new();
     h.insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let ep = server::endpoints::lookup("/api/deviceavinfo").unwrap();
-    let p = w.identity.authenticate(&h, ep).unwrap();
+    let ep = server::endpoints::lookup("/api/deviceavinfo")
+        .unwrap()
+        .route();
+    let p = w.identity.authenticate(&h, &ep).unwrap();
     assert_eq!(p.app_id, "kc-client");
     assert_eq!(p.tenant_id, "keycloak");
     assert_eq!(p.groups, Some(vec![3, 7]));
@@ -194,7 +194,7 @@ async fn tokens_from_a_trusted_external_issuer_are_accepted() {
         format!("Bearer {no_groups}").parse().unwrap(),
     );
     assert_eq!(
-        w.identity.authenticate(&h, ep).unwrap().groups,
+        w.identity.authenticate(&h, &ep).unwrap().groups,
         Some(vec![])
     );
 

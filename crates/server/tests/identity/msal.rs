@@ -3,11 +3,10 @@
 //! obtains a token and calls each seed endpoint.
 //!
 //! Needs `python3` with `msal` (`python3 -m pip install msal`); without it the test
-//! prints a skip note and passes. CI installs it.
+//! prints a skip note and passes, unless `POSTURE_REQUIRE_TOOLS=1` (CI, which installs
+//! it), which makes a missing tool a failure.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::Duration;
 
 fn msal_available() -> bool {
@@ -20,8 +19,8 @@ fn msal_available() -> bool {
 #[tokio::test]
 async fn msal_confidential_client_calls_each_seed_endpoint_over_https() {
     if !msal_available() {
-        eprintln!(
-            "SKIPPED: python3 with the msal package is not available (python3 -m pip install msal)"
+        skip_missing_tool(
+            "python3 with the msal package is not available (python3 -m pip install msal)",
         );
         return;
     }
@@ -47,7 +46,7 @@ async fn msal_confidential_client_calls_each_seed_endpoint_over_https() {
             None,
         )
         .unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/msal_client.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/identity/msal_client.py");
     let ca = w.ca_pem.clone().unwrap();
     let output = tokio::time::timeout(
         Duration::from_secs(180),

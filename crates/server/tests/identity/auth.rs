@@ -2,14 +2,12 @@
 //! real API router with the `Identity` as its authenticator, merged with the OAuth
 //! routes, on a loopback port.
 
-mod common;
-
+use crate::common::*;
+use access::Authenticator;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64URL};
-use common::*;
 use identity::{Identity, IdentityConfig, TokenVersion};
 use serde_json::{Value, json};
-use server::auth::Authenticator;
 use std::collections::BTreeSet;
 
 fn claims(w: &World, overrides: Value) -> Value {
@@ -799,13 +797,15 @@ async fn groups_reach_the_principal_and_scope_the_data() {
         "authorization",
         format!("Bearer {limited}").parse().unwrap(),
     );
-    let endpoint = server::endpoints::lookup("/api/deviceavinfo").unwrap();
-    let p = w.identity.authenticate(&h, endpoint).unwrap();
+    let endpoint = server::endpoints::lookup("/api/deviceavinfo")
+        .unwrap()
+        .route();
+    let p = w.identity.authenticate(&h, &endpoint).unwrap();
     assert_eq!(p.groups, Some(vec![chosen, 9999]));
     assert_eq!(p.app_id, app.client_id);
     assert_eq!(p.tenant_id, w.tenant());
     h.insert("authorization", format!("Bearer {all}").parse().unwrap());
-    assert_eq!(w.identity.authenticate(&h, endpoint).unwrap().groups, None);
+    assert_eq!(w.identity.authenticate(&h, &endpoint).unwrap().groups, None);
 
     // Over HTTP: only the chosen group's rows.
     let r = w
@@ -899,9 +899,11 @@ async fn delegated_password_grant_with_scopes_and_groups() {
 
     let mut h = axum::http::HeaderMap::new();
     h.insert("authorization", format!("Bearer {token}").parse().unwrap());
-    let ep = server::endpoints::lookup("/api/machines/SoftwareVulnerabilitiesByMachine").unwrap();
+    let ep = server::endpoints::lookup("/api/machines/SoftwareVulnerabilitiesByMachine")
+        .unwrap()
+        .route();
     assert_eq!(
-        w.identity.authenticate(&h, ep).unwrap().groups,
+        w.identity.authenticate(&h, &ep).unwrap().groups,
         Some(vec![5])
     );
 

@@ -1,5 +1,5 @@
 //! Benchmarks of the authentication path, callable from `posture bench` or
-//! `cargo bench -p identity --bench auth`:
+//! `cargo bench -p bench --bench auth`:
 //!
 //! - [`verification_cost`]: microseconds per request to verify a token, uncached
 //!   (RSA-2048 signature, claims) and cached (the steady state: one map lookup),
@@ -9,14 +9,36 @@
 //!   (limits raised so nothing is refused), interleaved in rounds so drift affects
 //!   every configuration alike.
 
-use crate::limits::{Limit, Limiter, RateLimitConfig};
-use crate::{Identity, TokenVersion};
+use access::{Authenticator, OpenAccess, RateLimiter};
+use identity::{AuthFailure, Identity, Limit, Limiter, RateLimitConfig, TokenVersion};
 use serde::Serialize;
-use server::auth::{Authenticator, OpenAccess, RateLimiter};
 use server::{ApiConfig, AppState};
 use snapshot::Snapshots;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Why a benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthBenchError {
+    #[error("identity: {0}")]
+    Identity(#[from] identity::IdentityError),
+    #[error("the benchmark token was refused: {0}")]
+    Refused(String),
+    #[error("the endpoint table has no {0}")]
+    NoEndpoint(&'static str),
+    #[error("the benchmark token is not a header value")]
+    BadHeader,
+    #[error("starting a server: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+    #[error("{url}: {status}: {body}")]
+    Status {
+        url: String,
+        status: reqwest::StatusCode,
+        body: String,
+    },
+}
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -48,10 +70,12 @@ pub struct ThroughputReport {
 }
 
 /// A token for the benchmark, minted directly (no registry entry is created).
-pub fn bench_token(identity: &Identity) -> crate::Result<String> {
-    let now = crate::unix_now();
+pub fn bench_token(identity: &Identity) -> identity::Result<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
     identity.sign_claims(&serde_json::json!({
-        "aud": crate::DEFAULT_AUDIENCES[0],
+        "aud": identity::DEFAULT_AUDIENCES[0],
         "iss": identity.issuer(TokenVersion::V2),
         "iat": now,
         "nbf": now,
@@ -69,10 +93,13 @@ fn per_iter_us(started: Instant, n: u32) -> f64 {
 }
 
 /// Measures token verification (see the module docs).
-pub fn verification_cost(identity: &Identity, iterations: u32) -> crate::Result<VerificationCost> {
+pub fn verification_cost(
+    identity: &Identity,
+    iterations: u32,
+) -> Result<VerificationCost, AuthBenchError> {
     let token = bench_token(identity)?;
     let n = iterations.max(1);
-    let err = |e: crate::AuthFailure| crate::IdentityError::Signing(e.message());
+    let err = |e: AuthFailure| AuthBenchError::Refused(e.message());
     // Warm up (and fill the cache).
     identity.verify(&token).map_err(err)?;
     let started = Instant::now();
@@ -93,16 +120,18 @@ pub fn verification_cost(identity: &Identity, iterations: u32) -> crate::Result<
     let mut headers = axum::http::HeaderMap::new();
     let value = format!("Bearer {token}")
         .parse()
-        .map_err(|_| crate::IdentityError::Signing("token is not a header value".into()))?;
+        .map_err(|_| AuthBenchError::BadHeader)?;
     headers.insert(axum::http::header::AUTHORIZATION, value);
-    let endpoint = server::endpoints::lookup("/api/machines/SoftwareVulnerabilitiesByMachine")
-        .ok_or_else(|| crate::IdentityError::Signing("endpoint table changed".into()))?;
+    const PATH: &str = "/api/machines/SoftwareVulnerabilitiesByMachine";
+    let route = server::endpoints::lookup(PATH)
+        .ok_or(AuthBenchError::NoEndpoint(PATH))?
+        .route();
     let started = Instant::now();
     for _ in 0..cached_n {
         std::hint::black_box(
             identity
-                .authenticate(&headers, endpoint)
-                .map_err(|e| crate::IdentityError::Signing(e.message))?,
+                .authenticate(&headers, &route)
+                .map_err(|e| AuthBenchError::Refused(e.message))?,
         );
     }
     let authenticate_us = per_iter_us(started, cached_n);
@@ -145,7 +174,7 @@ async fn run(
     token: Option<&str>,
     n: u32,
     concurrency: usize,
-) -> Result<(Duration, usize), String> {
+) -> Result<(Duration, usize), AuthBenchError> {
     let next = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let started = Instant::now();
     let workers = (0..concurrency.max(1)).map(|_| {
@@ -157,18 +186,19 @@ async fn run(
                 if let Some(t) = token {
                     rb = rb.bearer_auth(t);
                 }
-                let r = rb.send().await.map_err(|e| e.to_string())?;
+                let r = rb.send().await?;
                 let status = r.status();
-                let body = r.bytes().await.map_err(|e| e.to_string())?;
+                let body = r.bytes().await?;
                 if !status.is_success() {
-                    return Err(format!(
-                        "{url}: {status}: {}",
-                        String::from_utf8_lossy(&body)
-                    ));
+                    return Err(AuthBenchError::Status {
+                        url: url.to_owned(),
+                        status,
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    });
                 }
                 size = body.len();
             }
-            Ok::<usize, String>(size)
+            Ok::<usize, AuthBenchError>(size)
         }
     });
     let sizes = futures_util::future::try_join_all(workers).await?;
@@ -184,8 +214,8 @@ pub async fn throughput(
     path_and_query: &str,
     requests: u32,
     concurrency: usize,
-) -> Result<ThroughputReport, String> {
-    let token = bench_token(&identity).map_err(|e| e.to_string())?;
+) -> Result<ThroughputReport, AuthBenchError> {
+    let token = bench_token(&identity)?;
     let high = RateLimitConfig {
         enabled: true,
         json: vec![
@@ -195,19 +225,12 @@ pub async fn throughput(
         files: vec![Limit::per_minute(u32::MAX / 2)],
     };
     let limiter: Arc<dyn RateLimiter> = Arc::new(Limiter::new(high));
-    let (off, h1) = start(snapshots.clone(), Arc::new(OpenAccess), None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (on, h2) = start(snapshots.clone(), identity.clone(), None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (limited, h3) = start(snapshots, identity.clone(), Some(limiter))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (off, h1) = start(snapshots.clone(), Arc::new(OpenAccess), None).await?;
+    let (on, h2) = start(snapshots.clone(), identity.clone(), None).await?;
+    let (limited, h3) = start(snapshots, identity.clone(), Some(limiter)).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency.max(1))
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     let configs = [
         (format!("{off}{path_and_query}"), None),
         (format!("{on}{path_and_query}"), Some(token.as_str())),

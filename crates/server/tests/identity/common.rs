@@ -2,7 +2,6 @@
 //! snapshot), a real `Identity` in its own data directory, and the real API router
 //! merged with the OAuth routes, served on a loopback port chosen by the OS — over
 //! HTTP or HTTPS with the self-signed CA.
-#![allow(dead_code)]
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -119,7 +118,7 @@ pub async fn world_with(opts: Options) -> World {
         auth: if opts.auth {
             identity.clone()
         } else {
-            Arc::new(server::auth::OpenAccess)
+            Arc::new(access::OpenAccess)
         },
         limiter: opts.limits.limiter(),
         faults: None,
@@ -257,4 +256,14 @@ pub fn payload(token: &str) -> Value {
 
 pub fn now() -> i64 {
     Utc::now().timestamp()
+}
+
+/// A test needs an outside tool that is missing: a printed skip note, or a failure
+/// when `POSTURE_REQUIRE_TOOLS=1` (CI installs every tool).
+pub fn skip_missing_tool(what: &str) {
+    assert!(
+        !std::env::var("POSTURE_REQUIRE_TOOLS").is_ok_and(|v| v == "1"),
+        "{what} (POSTURE_REQUIRE_TOOLS=1 makes this a failure)"
+    );
+    eprintln!("SKIPPED: {what}");
 }

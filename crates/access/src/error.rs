@@ -1,8 +1,8 @@
 //! The API's error type: every failure becomes the MDE error body
 //! `{"error":{"code","message","target"}}` with its documented status.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum_core::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
 use model::wire::{ErrorBody, ErrorDetail};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,5 +102,54 @@ impl IntoResponse for ApiError {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("the body is in memory");
+        serde_json::from_slice(&bytes).expect("the error body is JSON")
+    }
+
+    #[tokio::test]
+    async fn the_mde_error_body_with_status_and_retry_after() {
+        let response = ApiError::too_many_requests(57)
+            .with_target("req-1")
+            .into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "57");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/json; charset=utf-8"
+        );
+        let json = body(response).await;
+        assert_eq!(json["error"]["code"], "TooManyRequests");
+        assert_eq!(json["error"]["target"], "req-1");
+        assert!(
+            json["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("quota"))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_target_is_kept_once_set_and_generated_when_missing() {
+        let e = ApiError::forbidden("no")
+            .with_target("first")
+            .with_target("second");
+        assert_eq!(e.target.as_deref(), Some("first"));
+        let response = ApiError::missing_parameter("sinceTime").into_response();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+        let json = body(response).await;
+        assert_eq!(json["error"]["code"], "MissingRequiredParameter");
+        assert_eq!(json["error"]["message"], "Parameter sinceTime is missing.");
+        let target = json["error"]["target"].as_str().unwrap_or_default();
+        assert!(uuid::Uuid::parse_str(target).is_ok(), "{target}");
     }
 }

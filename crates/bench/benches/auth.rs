@@ -1,7 +1,7 @@
 //! Authentication benchmark: token verification cost per request, and API
 //! throughput of a 1,000-row page with authentication off vs on, over real HTTP.
 //!
-//! cargo bench -p identity --bench auth [-- --devices N --requests R --concurrency C --json]
+//! cargo bench -p bench --bench auth [-- --devices N --requests R --concurrency C --json]
 
 use chrono::{TimeZone, Utc};
 use identity::{Identity, IdentityConfig};
@@ -48,21 +48,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut no_cache = IdentityConfig::new("http://127.0.0.1");
     no_cache.verify_cache_entries = 0;
     let uncached = Arc::new(Identity::open(dir.path(), no_cache)?);
-    let cost = identity::bench::verification_cost(&identity, 2000)?;
+    let cost = bench::auth::verification_cost(&identity, 2000)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
     let path = "/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=1000";
-    let tp = rt.block_on(identity::bench::throughput(
+    let tp = rt.block_on(bench::auth::throughput(
         snapshots.clone(),
         identity,
         path,
         requests,
         concurrency,
     ))?;
-    let tp_uncached = rt.block_on(identity::bench::throughput(
+    let tp_uncached = rt.block_on(bench::auth::throughput(
         snapshots,
         uncached,
         path,

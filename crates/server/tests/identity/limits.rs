@@ -1,8 +1,6 @@
 //! Per application + tenant rate limits over real HTTP.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use identity::{Limit, RateLimitConfig};
 use std::time::{Duration, Instant};
 
