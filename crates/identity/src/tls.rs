@@ -368,6 +368,27 @@ where
         .await
 }
 
+/// Serves `router` over HTTPS through [`server::listener::serve_with`]: the same
+/// connection limits, timeouts and `TCP_NODELAY` as plain TCP, the TLS handshake within
+/// [`server::listener::ServeLimits::handshake_timeout`].
+pub async fn serve_https_with_limits<F>(
+    listener: TcpListener,
+    router: axum::Router,
+    config: Arc<ServerConfig>,
+    limits: server::listener::ServeLimits,
+    signal: F,
+) -> io::Result<()>
+where
+    F: std::future::Future<Output = ()> + Send,
+{
+    let tls = TlsAcceptor::from(config);
+    server::listener::serve_with(listener, router, limits, signal, move |tcp| {
+        let tls = tls.clone();
+        async move { tls.accept(tcp).await }
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
