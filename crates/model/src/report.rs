@@ -210,7 +210,9 @@ impl DeviceReport {
         de.end().map_err(|e| {
             ReportError::new(
                 "$",
-                format!("unexpected content after the report ({e}); send several reports as NDJSON"),
+                format!(
+                    "unexpected content after the report ({e}); send several reports as NDJSON"
+                ),
             )
         })?;
         report.validate()?;
@@ -289,7 +291,10 @@ impl DeviceReport {
             check_time("av.engineUpdatedAt", av.engine_updated_at.as_ref())?;
             check_time("av.platformUpdatedAt", av.platform_updated_at.as_ref())?;
             check_time("av.signatureUpdatedAt", av.signature_updated_at.as_ref())?;
-            check_time("av.signaturePublishedAt", av.signature_published_at.as_ref())?;
+            check_time(
+                "av.signaturePublishedAt",
+                av.signature_published_at.as_ref(),
+            )?;
             for (name, scan) in [("quickScan", &av.quick_scan), ("fullScan", &av.full_scan)] {
                 if let Some(s) = scan {
                     check_time(&format!("av.{name}.time"), Some(&s.time))?;
@@ -427,10 +432,9 @@ mod tests {
 
     #[test]
     fn trailing_content_after_a_report_is_refused() {
-        let compact = serde_json::to_string(
-            &serde_json::from_str::<serde_json::Value>(GOOD).unwrap(),
-        )
-        .unwrap();
+        let compact =
+            serde_json::to_string(&serde_json::from_str::<serde_json::Value>(GOOD).unwrap())
+                .unwrap();
         for body in [
             format!("{compact}\n{compact}"),
             format!("{compact} GARBAGE"),

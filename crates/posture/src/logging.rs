@@ -64,11 +64,15 @@ mod tests {
 
     #[test]
     fn a_forged_line_stays_inside_its_event() {
-        let event = b"INFO request refused reason=bad $filter x\nERROR forged admin login\r\x1b[2J\n";
+        let event =
+            b"INFO request refused reason=bad $filter x\nERROR forged admin login\r\x1b[2J\n";
         let escaped = String::from_utf8(escape_event(event)).unwrap();
         assert_eq!(escaped.matches('\n').count(), 1, "{escaped}");
         assert!(escaped.ends_with('\n'));
-        assert!(escaped.contains("x\\nERROR forged admin login\\r\\u{1b}[2J"), "{escaped}");
+        assert!(
+            escaped.contains("x\\nERROR forged admin login\\r\\u{1b}[2J"),
+            "{escaped}"
+        );
         assert_eq!(escape_event(b"plain line\n"), b"plain line\n");
     }
 

@@ -117,7 +117,11 @@ pub struct ServeArgs {
     #[arg(long, env = "POSTURE_IDLE_TIMEOUT", default_value = "60s", value_parser = agent::parse_duration)]
     pub idle_timeout: std::time::Duration,
     /// Requests served on one connection before it is closed.
-    #[arg(long, env = "POSTURE_MAX_REQUESTS_PER_CONNECTION", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "POSTURE_MAX_REQUESTS_PER_CONNECTION",
+        default_value_t = 10_000
+    )]
     pub max_requests_per_connection: u64,
     /// Report uploads processed at once (default: half the cores, at least 1); others wait, then 503.
     #[arg(long, env = "POSTURE_MAX_CONCURRENT_INGEST")]

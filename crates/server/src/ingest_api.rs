@@ -453,8 +453,13 @@ fn process(
     };
     loop {
         text.clear();
-        let more = read_report_text(&mut input, &mut text, format.ndjson, limits.max_report_bytes)
-            .map_err(|e| fail(body_error(e, &input, limits), &response))?;
+        let more = read_report_text(
+            &mut input,
+            &mut text,
+            format.ndjson,
+            limits.max_report_bytes,
+        )
+        .map_err(|e| fail(body_error(e, &input, limits), &response))?;
         if text.iter().any(|b| !b.is_ascii_whitespace()) {
             if index == limits.max_reports {
                 return Err(fail(
@@ -559,7 +564,10 @@ fn read_report_text(
         if available.is_empty() {
             return Ok(false);
         }
-        let (take, found) = match ndjson.then(|| available.iter().position(|b| *b == b'\n')).flatten() {
+        let (take, found) = match ndjson
+            .then(|| available.iter().position(|b| *b == b'\n'))
+            .flatten()
+        {
             Some(at) => (at, true),
             None => (available.len(), false),
         };
@@ -583,14 +591,13 @@ fn write_batch(
     if batch.reports.is_empty() {
         return Ok(());
     }
-    let outcomes = ingest::apply_reports(store, &batch.reports, chrono::Utc::now()).map_err(
-        |e| match e {
+    let outcomes =
+        ingest::apply_reports(store, &batch.reports, chrono::Utc::now()).map_err(|e| match e {
             ingest::IngestError::Store(s) if s.is_busy() => store_busy(),
             e => ApiError::internal(format!(
                 "The reports could not be stored: {e}. Nothing of this batch was applied; retry."
             )),
-        },
-    )?;
+        })?;
     response.accepted += batch.reports.len();
     response.results.extend(
         batch

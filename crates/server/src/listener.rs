@@ -108,7 +108,14 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send,
 {
-    serve_with(listener, router, limits, shutdown, |tcp| async move { Ok(tcp) }).await
+    serve_with(
+        listener,
+        router,
+        limits,
+        shutdown,
+        |tcp| async move { Ok(tcp) },
+    )
+    .await
 }
 
 /// [`serve`] with a `handshake` run on each accepted socket before HTTP (TLS).

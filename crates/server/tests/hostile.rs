@@ -27,7 +27,9 @@ async fn world_with(
     let dir = tempfile::tempdir().unwrap();
     let sqlite: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let key = ingest::keys::create_key(sqlite.as_ref(), "test").unwrap().key;
+    let key = ingest::keys::create_key(sqlite.as_ref(), "test")
+        .unwrap()
+        .key;
     let store = store_of(sqlite);
     let mut state = IngestState::new(store.clone());
     tune(&mut state);
@@ -67,7 +69,10 @@ fn now() -> DateTime<Utc> {
 }
 
 fn ndjson(n: u32) -> Vec<u8> {
-    (0..n).map(|i| report(i, now()) + "\n").collect::<String>().into_bytes()
+    (0..n)
+        .map(|i| report(i, now()) + "\n")
+        .collect::<String>()
+        .into_bytes()
 }
 
 async fn post(w: &World, ctype: &str, body: Vec<u8>) -> (u16, Option<String>, Value) {
@@ -208,7 +213,12 @@ async fn item1_uploads_beyond_the_concurrency_cap_wait_then_get_503() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn item3_a_gzip_bomb_stops_at_the_limit_while_healthz_answers() {
-    let w = world_with(|s| s, |s| s.max_decompressed = 64 << 20, ServeLimits::default()).await;
+    let w = world_with(
+        |s| s,
+        |s| s.max_decompressed = 64 << 20,
+        ServeLimits::default(),
+    )
+    .await;
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     let zeros = vec![b' '; 1 << 20];
     for _ in 0..128 {
@@ -261,7 +271,10 @@ async fn item4_silent_and_idle_connections_are_closed_and_requests_per_connectio
     // A partial request, then silence: closed at the header timeout.
     let started = Instant::now();
     let mut silent = TcpStream::connect(w.addr).await.unwrap();
-    silent.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    silent
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
     let mut buf = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), silent.read_to_end(&mut buf))
         .await
@@ -276,20 +289,29 @@ async fn item4_silent_and_idle_connections_are_closed_and_requests_per_connectio
         c.write_all(b"GET /").await.unwrap();
         holders.push(c);
     }
-    let answer = raw(w.addr, b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    let answer = raw(
+        w.addr,
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     // Keep-alive: the third request on one connection is its last.
     let mut tcp = TcpStream::connect(w.addr).await.unwrap();
     assert!(tcp.nodelay().is_ok());
     for _ in 0..3 {
-        tcp.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+        tcp.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
         let mut buf = vec![0u8; 1024];
         let n = tcp.read(&mut buf).await.unwrap();
         assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
     }
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(2), tcp.read_to_end(&mut rest)).await;
-    assert!(matches!(closed, Ok(Ok(0))), "closed after the request limit");
+    assert!(
+        matches!(closed, Ok(Ok(0))),
+        "closed after the request limit"
+    );
 }
 
 /// A store whose writes always meet another writer's lock.
@@ -390,7 +412,13 @@ async fn item8_trailing_content_and_five_digit_years_are_refused() {
     let far = a.replace(&now().to_rfc3339(), "+99999-01-01T00:00:00Z");
     let (s, _, b) = post(&w, "application/json", far.into_bytes()).await;
     assert_eq!(s, 400, "{b}");
-    assert!(b["error"]["message"].as_str().unwrap().contains("reportedAt"), "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("reportedAt"),
+        "{b}"
+    );
     assert_eq!(w.store.device_count().unwrap(), 0);
 }
 
@@ -398,13 +426,24 @@ async fn item8_trailing_content_and_five_digit_years_are_refused() {
 async fn item8_errors_below_the_api_get_the_mde_body() {
     let w = world().await;
     // A NUL in a header: hyper refuses it before any handler runs.
-    let answer = raw(w.addr, b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-evil: a\0b\r\n\r\n").await;
+    let answer = raw(
+        w.addr,
+        b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-evil: a\0b\r\n\r\n",
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     mde_body(&answer);
     // A URI over hyper's 64 KiB: 414.
-    let uri = format!("GET /healthz?{} HTTP/1.1\r\nhost: x\r\n\r\n", "a".repeat(70_000));
+    let uri = format!(
+        "GET /healthz?{} HTTP/1.1\r\nhost: x\r\n\r\n",
+        "a".repeat(70_000)
+    );
     let answer = raw(w.addr, uri.as_bytes()).await;
-    assert!(answer.starts_with("HTTP/1.1 414"), "{}", &answer[..answer.len().min(200)]);
+    assert!(
+        answer.starts_with("HTTP/1.1 414"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
     mde_body(&answer);
     // More headers than allowed: 431.
     let mut big = String::from("GET /healthz HTTP/1.1\r\nhost: x\r\n");
@@ -413,10 +452,18 @@ async fn item8_errors_below_the_api_get_the_mde_body() {
     }
     big.push_str("\r\n");
     let answer = raw(w.addr, big.as_bytes()).await;
-    assert!(answer.starts_with("HTTP/1.1 431"), "{}", &answer[..answer.len().min(200)]);
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "{}",
+        &answer[..answer.len().min(200)]
+    );
     mde_body(&answer);
     // Axum's own rejection of a method the route does not serve:
-    let answer = raw(w.addr, b"DELETE /ingest/v1/reports HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    let answer = raw(
+        w.addr,
+        b"DELETE /ingest/v1/reports HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
     mde_body(&answer);
 }

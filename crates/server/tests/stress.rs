@@ -59,7 +59,10 @@ fn percentile(mut v: Vec<Duration>, p: f64) -> Duration {
 
 /// The reported attack: 3,050,000 small NDJSON reports, ~531 MB, gzip to ~2 MB.
 fn small_reports_bomb() -> Vec<u8> {
-    let at = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap().to_rfc3339();
+    let at = Utc
+        .with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+        .unwrap()
+        .to_rfc3339();
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut line = String::new();
     for i in 0..3_050_000u32 {
@@ -78,7 +81,9 @@ async fn stress_worst_ingest_bodies_memory_and_healthz() {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let key = ingest::keys::create_key(store.as_ref(), "stress").unwrap().key;
+    let key = ingest::keys::create_key(store.as_ref(), "stress")
+        .unwrap()
+        .key;
     let app = server::ingest_api::router(Arc::new(IngestState::new(store.clone()))).route(
         "/healthz",
         axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
@@ -91,7 +96,9 @@ async fn stress_worst_ingest_bodies_memory_and_healthz() {
         ServeLimits::default(),
         std::future::pending(),
     ));
-    let body = tokio::task::spawn_blocking(small_reports_bomb).await.unwrap();
+    let body = tokio::task::spawn_blocking(small_reports_bomb)
+        .await
+        .unwrap();
     let idle = rss_bytes();
     for concurrent in [1usize, 4] {
         let peak = RssPeak::start();
@@ -117,7 +124,11 @@ async fn stress_worst_ingest_bodies_memory_and_healthz() {
         let mut latencies = Vec::new();
         while uploads.iter().any(|u| !u.is_finished()) {
             let t = Instant::now();
-            let r = client.get(format!("http://{addr}/healthz")).send().await.unwrap();
+            let r = client
+                .get(format!("http://{addr}/healthz"))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status().as_u16(), 200);
             r.bytes().await.unwrap();
             latencies.push(t.elapsed());
@@ -138,11 +149,18 @@ async fn stress_worst_ingest_bodies_memory_and_healthz() {
             percentile(latencies.clone(), 0.5),
             latencies.len()
         );
-        let ceiling = if concurrent == 1 { 256u64 << 20 } else { 1 << 30 };
+        let ceiling = if concurrent == 1 {
+            256u64 << 20
+        } else {
+            1 << 30
+        };
         assert!(above <= ceiling, "{} MB above idle", above >> 20);
         assert!(p99 < Duration::from_millis(250), "healthz p99 {p99:?}");
     }
-    assert!(store.device_count().unwrap() > 0, "batches before the cap committed");
+    assert!(
+        store.device_count().unwrap() > 0,
+        "batches before the cap committed"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,20 +187,35 @@ async fn stress_idle_connections_and_keep_alive_latency() {
         );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(server::listener::serve(listener, app, limits, std::future::pending()));
+    tokio::spawn(server::listener::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
 
     // Keep-alive latency of a small streamed response.
     let client = reqwest::Client::new();
     let mut latencies = Vec::new();
     for _ in 0..200 {
         let t = Instant::now();
-        let text = client.get(format!("http://{addr}/page")).send().await.unwrap().text().await.unwrap();
+        let text = client
+            .get(format!("http://{addr}/page"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_eq!(text, "{\"value\":[{\"id\":1}]}");
         latencies.push(t.elapsed());
     }
     let p50 = percentile(latencies, 0.5);
     println!("STRESS keep-alive small streamed response: p50 {p50:?}");
-    assert!(p50 < Duration::from_millis(20), "p50 {p50:?}: a Nagle stall");
+    assert!(
+        p50 < Duration::from_millis(20),
+        "p50 {p50:?}: a Nagle stall"
+    );
 
     // Idle connections: as many as this process's descriptors allow (each costs the
     // test a client descriptor too), each sending a partial request and going silent.
@@ -195,7 +228,12 @@ async fn stress_idle_connections_and_keep_alive_latency() {
         if started.elapsed() > Duration::from_secs(60) {
             break;
         }
-        match tokio::time::timeout(Duration::from_millis(500), tokio::net::TcpStream::connect(addr)).await {
+        match tokio::time::timeout(
+            Duration::from_millis(500),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
             Ok(Ok(mut c)) => {
                 let _ = c.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n").await;
                 opened.push(c);
@@ -212,13 +250,20 @@ async fn stress_idle_connections_and_keep_alive_latency() {
     // cycles that free the slots.
     let t = Instant::now();
     let mut fresh = tokio::net::TcpStream::connect(addr).await.unwrap();
-    fresh.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
+    fresh
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
     let mut answer = Vec::new();
     tokio::time::timeout(Duration::from_secs(60), fresh.read_to_end(&mut answer))
         .await
         .expect("served while thousands of idle connections wait")
         .unwrap();
     assert!(answer.starts_with(b"HTTP/1.1 200"));
-    println!("STRESS a fresh request under {} idle connections answered in {:?}", opened.len(), t.elapsed());
+    println!(
+        "STRESS a fresh request under {} idle connections answered in {:?}",
+        opened.len(),
+        t.elapsed()
+    );
     drop(opened);
 }

@@ -656,7 +656,9 @@ mod tests {
                 id: format!("CVE-{}", i % 5),
                 body: format!("{{\"v\":{i}}}"),
             }];
-            importer.kb_import(&format!("d{i}"), "f.json", &recs).unwrap();
+            importer
+                .kb_import(&format!("d{i}"), "f.json", &recs)
+                .unwrap();
         }
         writer.join().unwrap();
         assert_eq!(ingest.device_count().unwrap(), 7);
