@@ -66,6 +66,53 @@ impl ApiError {
         e.retry_after = Some(retry_after);
         e
     }
+    pub fn payload_too_large(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLarge",
+            message,
+        )
+    }
+    pub fn request_timeout(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT, "RequestTimeout", message)
+    }
+    /// 503 with `Retry-After`: the service is busy (store locked, ingest slots full).
+    pub fn service_unavailable(message: impl Into<String>, retry_after: u64) -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            message,
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+    /// The MDE body for a status raised below the API (the HTTP layer, axum's
+    /// extractors, tower's timeout), which would otherwise answer with an empty or
+    /// plain-text body.
+    pub fn for_status(status: StatusCode) -> Self {
+        let (code, message) = match status.as_u16() {
+            400 => ("BadRequest", "The request is not valid HTTP."),
+            404 => ("NotFound", "The resource was not found."),
+            405 => ("BadRequest", "The method is not allowed."),
+            408 => ("RequestTimeout", "The request was not received in time."),
+            411 => ("BadRequest", "A Content-Length is required."),
+            413 => ("RequestEntityTooLarge", "The request body is too large."),
+            414 => ("BadRequest", "The request URI is too long."),
+            415 => ("BadRequest", "The content type is not supported."),
+            422 => ("InvalidInput", "The request body could not be read."),
+            431 => ("BadRequest", "The request headers are too large."),
+            429 => ("TooManyRequests", "Too many requests."),
+            503 => ("ServiceUnavailable", "The service is busy; retry later."),
+            504 => ("ServiceUnavailable", "The request took too long."),
+            s if s >= 500 => ("InternalServerError", "The request failed."),
+            _ => ("BadRequest", "The request was refused."),
+        };
+        let mut e = Self::new(status, code, message);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            e.retry_after = Some(5);
+        }
+        e
+    }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

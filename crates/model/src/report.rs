@@ -6,7 +6,7 @@
 //! refuse a bad report whole, naming the field path and the reason.
 
 use crate::ids::{DeviceId, GroupRef};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -200,17 +200,28 @@ impl DeviceReport {
     /// Parses and validates one report. The error names the field path (`software[3].version`).
     pub fn from_json(bytes: &[u8]) -> Result<Self, ReportError> {
         let de = &mut serde_json::Deserializer::from_slice(bytes);
-        let report: DeviceReport = serde_path_to_error::deserialize(de).map_err(|e| {
+        let report: DeviceReport = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
             let path = e.path().to_string();
             let path = if path == "." { "$".to_owned() } else { path };
             ReportError::new(path, e.into_inner().to_string())
+        })?;
+        // One report per text: anything after it but whitespace (`{A}\n{B}`, `{A} junk`)
+        // would otherwise be dropped silently.
+        de.end().map_err(|e| {
+            ReportError::new(
+                "$",
+                format!(
+                    "unexpected content after the report ({e}); send several reports as NDJSON"
+                ),
+            )
         })?;
         report.validate()?;
         Ok(report)
     }
 
-    /// Checks what the types alone do not: lengths, enumerations, CPE shape.
+    /// Checks what the types alone do not: lengths, enumerations, CPE shape, years.
     pub fn validate(&self) -> Result<(), ReportError> {
+        check_time("reportedAt", Some(&self.reported_at))?;
         check_text("deviceName", self.device_name.as_deref(), false)?;
         check_text("os.platform", Some(&self.os.platform), true)?;
         check_text("os.version", Some(&self.os.version), false)?;
@@ -249,6 +260,9 @@ impl DeviceReport {
                 check_text(&p("source.name"), Some(&src.name), true)?;
                 check_text(&p("source.version"), Some(&src.version), true)?;
             }
+            if let Some(date) = sw.end_of_support.as_ref().and_then(|e| e.date) {
+                check_year(&p("endOfSupport.date"), date.year())?;
+            }
             if let Some(eos) = &sw.end_of_support
                 && !END_OF_SUPPORT_STATUSES.contains(&eos.status.as_str())
             {
@@ -274,7 +288,17 @@ impl DeviceReport {
             {
                 return Err(ReportError::new("av.mode", "must be 0..5"));
             }
+            check_time("av.engineUpdatedAt", av.engine_updated_at.as_ref())?;
+            check_time("av.platformUpdatedAt", av.platform_updated_at.as_ref())?;
+            check_time("av.signatureUpdatedAt", av.signature_updated_at.as_ref())?;
+            check_time(
+                "av.signaturePublishedAt",
+                av.signature_published_at.as_ref(),
+            )?;
             for (name, scan) in [("quickScan", &av.quick_scan), ("fullScan", &av.full_scan)] {
+                if let Some(s) = scan {
+                    check_time(&format!("av.{name}.time"), Some(&s.time))?;
+                }
                 if let Some(s) = scan
                     && !SCAN_STATUSES.contains(&s.status.as_str())
                 {
@@ -290,6 +314,24 @@ impl DeviceReport {
         }
         Ok(())
     }
+}
+
+/// Years the API's timestamp formats can write (four digits): 0001 to 9999.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
+
+fn check_year(path: &str, year: i32) -> Result<(), ReportError> {
+    if YEARS.contains(&year) {
+        Ok(())
+    } else {
+        Err(ReportError::new(
+            path,
+            format!("year {year} is outside 0001..9999"),
+        ))
+    }
+}
+
+fn check_time(path: &str, value: Option<&DateTime<Utc>>) -> Result<(), ReportError> {
+    value.map_or(Ok(()), |t| check_year(path, t.year()))
 }
 
 fn check_text(path: &str, value: Option<&str>, non_empty: bool) -> Result<(), ReportError> {
@@ -386,6 +428,39 @@ mod tests {
             DeviceReport::from_json(bad.as_bytes()).unwrap_err().path,
             "software[0].vendor"
         );
+    }
+
+    #[test]
+    fn trailing_content_after_a_report_is_refused() {
+        let compact =
+            serde_json::to_string(&serde_json::from_str::<serde_json::Value>(GOOD).unwrap())
+                .unwrap();
+        for body in [
+            format!("{compact}\n{compact}"),
+            format!("{compact} GARBAGE"),
+            format!("{compact}}}"),
+        ] {
+            let e = DeviceReport::from_json(body.as_bytes()).unwrap_err();
+            assert_eq!(e.path, "$", "{body}");
+            assert!(e.reason.contains("after the report"), "{e}");
+        }
+        // Surrounding whitespace is not content.
+        assert!(DeviceReport::from_json(format!(" {compact} \n\n").as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn years_beyond_four_digits_are_refused() {
+        let bad = GOOD.replace("2026-11-20T10:00:00Z", "+99999-01-01T00:00:00Z");
+        let e = DeviceReport::from_json(bad.as_bytes()).unwrap_err();
+        assert_eq!(e.path, "reportedAt", "{e}");
+        let bad = GOOD.replace(
+            "\"settings\"",
+            "\"av\": {\"fullScan\": {\"status\": \"Completed\", \"time\": \"-0001-01-01T00:00:00Z\"}}, \"settings\"",
+        );
+        let e = DeviceReport::from_json(bad.as_bytes()).unwrap_err();
+        assert_eq!(e.path, "av.fullScan.time", "{e}");
+        let edge = GOOD.replace("2026-11-20T10:00:00Z", "9999-12-31T23:59:59Z");
+        assert!(DeviceReport::from_json(edge.as_bytes()).is_ok());
     }
 
     #[test]

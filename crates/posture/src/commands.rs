@@ -554,7 +554,7 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Result<()
         });
         let mut app = server::router(state)
             .merge(identity::oauth_router(identity.clone()))
-            .merge(server::ingest_api::router(Arc::new(server::ingest_api::IngestState::new(dir.store.clone()))));
+            .merge(server::ingest_api::router(Arc::new(ingest_state(dir, s))));
         if let Some(download) = exports.as_ref().and_then(|b| b.download_router()) {
             // Outside the API's authentication: the signed URL is the authorisation.
             app = app.merge(download);
@@ -574,11 +574,28 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Result<()
         match tls {
             Some(t) => {
                 let config = identity::tls::server_config(&t.cert, &t.key).context("cannot load the TLS certificate")?;
-                identity::tls::serve_https_with_shutdown(listener, app, config, shutdown).await.context("server failed")
+                {
+                    // TLS through the same accept loop as plain TCP: the same limits and timeouts.
+                    let tls = tokio_rustls::TlsAcceptor::from(config);
+                    server::listener::serve_with(listener, app, s.serve_limits(), shutdown, move |tcp| {
+                        let tls = tls.clone();
+                        async move { tls.accept(tcp).await }
+                    })
+                    .await
+                    .context("server failed")
+                }
             }
-            None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("server failed"),
+            None => server::listener::serve(listener, app, s.serve_limits(), shutdown).await.context("server failed"),
         }
     })
+}
+
+fn ingest_state(dir: &DataDir, s: &ServeArgs) -> server::ingest_api::IngestState {
+    let state = server::ingest_api::IngestState::new(dir.store.clone());
+    match s.max_concurrent_ingest {
+        Some(n) => state.with_max_concurrent(n),
+        None => state,
+    }
 }
 
 struct Tls {

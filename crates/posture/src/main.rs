@@ -9,6 +9,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod bench;
 mod commands;
 mod datadir;
+mod logging;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -105,6 +106,40 @@ pub struct ServeArgs {
     /// Audiences accepted from external issuers (default: the MDE API audiences).
     #[arg(long = "trust-audience", value_name = "AUD")]
     pub trust_audiences: Vec<String>,
+    /// Connections served at once; more wait in the listen backlog (default: 3/4 of the
+    /// open-files limit left after 256 reserved, 64..16384).
+    #[arg(long, env = "POSTURE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Time a client has to send a request head (e.g. 10s); also closes idle HTTP/1 connections.
+    #[arg(long, env = "POSTURE_HEADER_TIMEOUT", default_value = "10s", value_parser = agent::parse_duration)]
+    pub header_timeout: std::time::Duration,
+    /// A connection with no traffic for this long is closed.
+    #[arg(long, env = "POSTURE_IDLE_TIMEOUT", default_value = "60s", value_parser = agent::parse_duration)]
+    pub idle_timeout: std::time::Duration,
+    /// Requests served on one connection before it is closed.
+    #[arg(
+        long,
+        env = "POSTURE_MAX_REQUESTS_PER_CONNECTION",
+        default_value_t = 10_000
+    )]
+    pub max_requests_per_connection: u64,
+    /// Report uploads processed at once (default: half the cores, at least 1); others wait, then 503.
+    #[arg(long, env = "POSTURE_MAX_CONCURRENT_INGEST")]
+    pub max_concurrent_ingest: Option<usize>,
+}
+
+impl ServeArgs {
+    /// The connection limits of the listener.
+    pub fn serve_limits(&self) -> server::listener::ServeLimits {
+        let mut limits = server::listener::ServeLimits::default();
+        if let Some(n) = self.max_connections {
+            limits.max_connections = n;
+        }
+        limits.header_read_timeout = self.header_timeout;
+        limits.idle_timeout = self.idle_timeout;
+        limits.max_requests_per_connection = self.max_requests_per_connection;
+        limits
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -305,16 +340,7 @@ pub enum KbCommand {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if cli.log_json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+    logging::init(&cli.log, cli.log_json);
     match commands::run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

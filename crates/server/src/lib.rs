@@ -20,6 +20,7 @@ pub mod endpoints;
 pub mod faults;
 mod handlers;
 pub mod ingest_api;
+pub mod listener;
 pub mod metadata;
 pub mod openapi;
 pub mod paging;
@@ -177,9 +178,9 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     };
     let response = result.unwrap_or_else(|e| {
         if e.status.is_server_error() {
-            tracing::error!(code = e.code, message = %e.message, "request failed");
+            tracing::error!(code = e.code, reason = %e.message, "request failed");
         } else {
-            tracing::info!(code = e.code, message = %e.message, "request refused");
+            tracing::info!(code = e.code, reason = %e.message, "request refused");
         }
         e.with_target(&request_id).into_response()
     });

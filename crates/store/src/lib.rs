@@ -37,6 +37,17 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// The store is busy with another writer (SQLite `BUSY`/`LOCKED`, including
+    /// `BUSY_SNAPSHOT`) even after waiting and retrying: transient, worth retrying later.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => sqlite::is_busy(e),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A device's current state: its latest accepted report plus what the store derives

@@ -47,6 +47,50 @@ CREATE TABLE IF NOT EXISTS settings (
 );
 "#;
 
+/// How long a connection waits for another writer's lock before SQLite answers BUSY.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// Attempts of a write transaction that met a lock conflict the busy handler cannot
+/// wait out (a stale read snapshot, a lock taken while the handler was not called).
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// SQLite's "busy" family: `SQLITE_BUSY` (5, and extended codes such as
+/// `BUSY_SNAPSHOT` 517) and `SQLITE_LOCKED` (6).
+pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Runs a write transaction, retrying it whole (with a short, growing pause) when it
+/// meets a lock conflict. Write transactions are `BEGIN IMMEDIATE`: the write lock is
+/// taken first, so the busy timeout waits for other writers (the server's ingest, a
+/// `kb import` or `advance` in another process) instead of failing with
+/// `database is locked` when a deferred read would have to upgrade.
+fn write_transaction<T>(
+    conn: &mut Connection,
+    mut work: impl FnMut(&rusqlite::Transaction<'_>) -> Result<T>,
+) -> Result<T> {
+    let mut attempt = 1;
+    loop {
+        let result = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(StoreError::from)
+            .and_then(|tx| {
+                let value = work(&tx)?;
+                tx.commit()?;
+                Ok(value)
+            });
+        match result {
+            Err(e) if e.is_busy() && attempt < WRITE_ATTEMPTS => {
+                std::thread::sleep(std::time::Duration::from_millis(50 << attempt));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
@@ -60,7 +104,7 @@ impl SqliteStore {
         // FULL: an acknowledged report survives power loss, not just a process crash.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.execute_batch(SCHEMA)?;
         Ok(SqliteStore {
             path: path.to_owned(),
@@ -70,7 +114,7 @@ impl SqliteStore {
 
     fn reader(&self) -> Result<Connection> {
         let conn = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         Ok(conn)
     }
 }
@@ -118,6 +162,104 @@ fn next_state(
     }
 }
 
+/// The body of [`SqliteStore::apply_reports`], inside its transaction.
+fn apply_in(
+    tx: &rusqlite::Transaction<'_>,
+    reports: &[DeviceReport],
+    received_at: DateTime<Utc>,
+) -> Result<Vec<ApplyOutcome>> {
+    let mut outcomes = Vec::with_capacity(reports.len());
+    {
+        let mut get =
+            tx.prepare_cached("SELECT sequence, state FROM devices WHERE device_id = ?1")?;
+        let mut put = tx.prepare_cached(
+            "INSERT INTO devices (device_id, group_id, sequence, reported_at, state) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(device_id) DO UPDATE SET group_id = excluded.group_id, sequence = excluded.sequence,
+             reported_at = excluded.reported_at, state = excluded.state",
+        )?;
+        for report in reports {
+            let id = report.device_id.as_str();
+            let stored: Option<(i64, String)> = get
+                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let previous = match stored {
+                Some((seq, _)) if seq >= report.sequence as i64 => {
+                    outcomes.push(ApplyOutcome::AlreadyApplied);
+                    continue;
+                }
+                Some((_, state)) => Some(serde_json::from_str::<DeviceState>(&state)?),
+                None => None,
+            };
+            let state = next_state(report, previous, received_at);
+            let group_id = report.group.as_ref().map_or(0, |g| g.id);
+            put.execute(params![
+                id,
+                group_id,
+                report.sequence as i64,
+                report.reported_at.to_rfc3339(),
+                serde_json::to_string(&state)?
+            ])?;
+            outcomes.push(ApplyOutcome::Applied);
+        }
+    }
+    Ok(outcomes)
+}
+
+/// The body of [`SqliteStore::kb_import`], inside its transaction.
+fn kb_import_in(
+    tx: &rusqlite::Transaction<'_>,
+    file_digest: &str,
+    file_name: &str,
+    records: &[KbRecord],
+) -> Result<KbImportOutcome> {
+    let (mut inserted, mut updated, mut unchanged) = (0, 0, 0);
+    {
+        let mut get =
+            tx.prepare_cached("SELECT body FROM kb_records WHERE source = ?1 AND id = ?2")?;
+        let mut put = tx.prepare_cached(
+            "INSERT INTO kb_records (source, id, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT(source, id) DO UPDATE SET body = excluded.body",
+        )?;
+        for r in records {
+            let old: Option<String> = get
+                .query_row(params![r.source, r.id], |row| row.get(0))
+                .optional()?;
+            match old {
+                Some(b) if b == r.body => unchanged += 1,
+                Some(_) => {
+                    put.execute(params![r.source, r.id, r.body])?;
+                    updated += 1;
+                }
+                None => {
+                    put.execute(params![r.source, r.id, r.body])?;
+                    inserted += 1;
+                }
+            }
+        }
+    }
+    let mut version = kb_version_of(tx)?;
+    if inserted + updated > 0 {
+        version += 1;
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('kb_version', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [version.to_string()],
+        )?;
+    }
+    tx.execute(
+        "INSERT OR IGNORE INTO kb_files (digest, file_name, imported_at, records) VALUES (?1, ?2, ?3, ?4)",
+        params![file_digest, file_name, Utc::now().to_rfc3339(), records.len() as i64],
+    )?;
+    Ok(KbImportOutcome {
+        file_digest: file_digest.to_owned(),
+        records_in_file: records.len(),
+        inserted,
+        updated,
+        unchanged,
+        kb_version: version,
+    })
+}
+
 impl StateStore for SqliteStore {
     fn apply_reports(
         &self,
@@ -125,43 +267,7 @@ impl StateStore for SqliteStore {
         received_at: DateTime<Utc>,
     ) -> Result<Vec<ApplyOutcome>> {
         let mut conn = self.writer.lock();
-        let tx = conn.transaction()?;
-        let mut outcomes = Vec::with_capacity(reports.len());
-        {
-            let mut get =
-                tx.prepare_cached("SELECT sequence, state FROM devices WHERE device_id = ?1")?;
-            let mut put = tx.prepare_cached(
-                "INSERT INTO devices (device_id, group_id, sequence, reported_at, state) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(device_id) DO UPDATE SET group_id = excluded.group_id, sequence = excluded.sequence,
-                 reported_at = excluded.reported_at, state = excluded.state",
-            )?;
-            for report in reports {
-                let id = report.device_id.as_str();
-                let stored: Option<(i64, String)> = get
-                    .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                let previous = match stored {
-                    Some((seq, _)) if seq >= report.sequence as i64 => {
-                        outcomes.push(ApplyOutcome::AlreadyApplied);
-                        continue;
-                    }
-                    Some((_, state)) => Some(serde_json::from_str::<DeviceState>(&state)?),
-                    None => None,
-                };
-                let state = next_state(report, previous, received_at);
-                let group_id = report.group.as_ref().map_or(0, |g| g.id);
-                put.execute(params![
-                    id,
-                    group_id,
-                    report.sequence as i64,
-                    report.reported_at.to_rfc3339(),
-                    serde_json::to_string(&state)?
-                ])?;
-                outcomes.push(ApplyOutcome::Applied);
-            }
-        }
-        tx.commit()?;
-        Ok(outcomes)
+        write_transaction(&mut conn, |tx| apply_in(tx, reports, received_at))
     }
 
     fn device_count(&self) -> Result<u64> {
@@ -256,53 +362,8 @@ impl StateStore for SqliteStore {
         records: &[KbRecord],
     ) -> Result<KbImportOutcome> {
         let mut conn = self.writer.lock();
-        let tx = conn.transaction()?;
-        let (mut inserted, mut updated, mut unchanged) = (0, 0, 0);
-        {
-            let mut get =
-                tx.prepare_cached("SELECT body FROM kb_records WHERE source = ?1 AND id = ?2")?;
-            let mut put = tx.prepare_cached(
-                "INSERT INTO kb_records (source, id, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(source, id) DO UPDATE SET body = excluded.body",
-            )?;
-            for r in records {
-                let old: Option<String> = get
-                    .query_row(params![r.source, r.id], |row| row.get(0))
-                    .optional()?;
-                match old {
-                    Some(b) if b == r.body => unchanged += 1,
-                    Some(_) => {
-                        put.execute(params![r.source, r.id, r.body])?;
-                        updated += 1;
-                    }
-                    None => {
-                        put.execute(params![r.source, r.id, r.body])?;
-                        inserted += 1;
-                    }
-                }
-            }
-        }
-        let mut version = kb_version_of(&tx)?;
-        if inserted + updated > 0 {
-            version += 1;
-            tx.execute(
-                "INSERT INTO settings (key, value) VALUES ('kb_version', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [version.to_string()],
-            )?;
-        }
-        tx.execute(
-            "INSERT OR IGNORE INTO kb_files (digest, file_name, imported_at, records) VALUES (?1, ?2, ?3, ?4)",
-            params![file_digest, file_name, Utc::now().to_rfc3339(), records.len() as i64],
-        )?;
-        tx.commit()?;
-        Ok(KbImportOutcome {
-            file_digest: file_digest.to_owned(),
-            records_in_file: records.len(),
-            inserted,
-            updated,
-            unchanged,
-            kb_version: version,
+        write_transaction(&mut conn, |tx| {
+            kb_import_in(tx, file_digest, file_name, records)
         })
     }
 
@@ -568,5 +629,48 @@ mod tests {
             .unwrap();
         let tail: Vec<String> = seen.iter().map(|s| s[38..].to_owned()).collect();
         assert_eq!(tail, ["04", "01", "02", "03"]);
+    }
+
+    /// Two processes writing the same database (the server's ingest, `kb import`,
+    /// `advance`): with deferred transactions a read that upgrades to a write failed
+    /// with `database is locked` (SQLITE_BUSY_SNAPSHOT, 517) instead of waiting.
+    #[test]
+    fn concurrent_writers_in_two_connections_never_see_database_is_locked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let ingest = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+        let importer = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
+        let writer = {
+            let ingest = ingest.clone();
+            std::thread::spawn(move || {
+                for seq in 1..=200u64 {
+                    let mut r = report(seq, "2026-01-01T00:00:00Z", &[("a", "1")]);
+                    r.device_id = DeviceId::parse(&format!("{:040x}", seq % 7)).unwrap();
+                    ingest.apply_reports(&[r], Utc::now()).unwrap();
+                }
+            })
+        };
+        for i in 0..200 {
+            let recs = vec![KbRecord {
+                source: "nvd".into(),
+                id: format!("CVE-{}", i % 5),
+                body: format!("{{\"v\":{i}}}"),
+            }];
+            importer
+                .kb_import(&format!("d{i}"), "f.json", &recs)
+                .unwrap();
+        }
+        writer.join().unwrap();
+        assert_eq!(ingest.device_count().unwrap(), 7);
+    }
+
+    #[test]
+    fn busy_and_locked_are_transient() {
+        let busy_snapshot = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(517), None);
+        assert!(StoreError::from(busy_snapshot).is_busy());
+        let locked = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(6), None);
+        assert!(StoreError::from(locked).is_busy());
+        let constraint = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(19), None);
+        assert!(!StoreError::from(constraint).is_busy());
     }
 }
