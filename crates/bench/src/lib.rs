@@ -1,0 +1,12 @@
+//! Posture's benchmarks, kept out of the library crates they measure.
+//!
+//! `exports`: the via-files exports against compression alone, pigz and DuckDB (`posture
+//! bench --exports`, `cargo run --release -p bench --example export_bench`). `scale`: seed,
+//! publish, paging and delta at scale (`posture bench`). `ingest`: report ingestion through
+//! the HTTP API (`posture bench-ingest`). `child` runs `posture serve` as the measured server.
+
+pub mod child;
+pub mod error;
+pub mod exports;
+pub mod ingest;
+pub mod scale;
