@@ -1,5 +1,15 @@
-//! Benchmark code, outside the library crates it measures. Each module is one
-//! benchmark, run by `cargo bench -p bench --bench <name>` (and callable from
-//! `posture bench`).
+//! Posture's benchmarks, kept out of the library crates they measure.
+//!
+//! `auth`: token verification and API throughput with authentication off and on
+//! (`cargo bench -p bench --bench auth`).
+//! `exports`: the via-files exports against compression alone, pigz and DuckDB (`posture
+//! bench --exports`, `cargo run --release -p bench --example export_bench`). `scale`: seed,
+//! publish, paging and delta at scale (`posture bench`). `ingest`: report ingestion through
+//! the HTTP API (`posture bench-ingest`). `child` runs `posture serve` as the measured server.
 
 pub mod auth;
+pub mod child;
+pub mod error;
+pub mod exports;
+pub mod ingest;
+pub mod scale;

@@ -53,7 +53,6 @@
 //! lie under the root. GET and HEAD support single `Range` requests (206, 416).
 
 pub mod backend;
-pub mod bench;
 mod gzip;
 pub mod hook;
 mod index;
@@ -65,7 +64,9 @@ pub use backend::{BackendConfig, BlobBackend, open_backend};
 pub use hook::{ExportHook, index_of};
 pub use index::{ExportFile, ExportFiles, ExportIndex, INDEX_FILE, INDEX_FORMAT};
 pub use sas::{DEFAULT_SAS_VALID_HOURS, MAX_SAS_VALID_HOURS, SasHoursError, parse_sas_valid_hours};
-pub use writer::{ExportOptions, publish_exports, write_exports};
+pub use writer::{
+    ExportOptions, compress_members, publish_exports, write_exports, write_kinds, write_raw,
+};
 
 use snapshot::ExportKind;
 use std::path::PathBuf;

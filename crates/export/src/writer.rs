@@ -47,7 +47,8 @@ impl ExportOptions {
         }
     }
 
-    pub(crate) fn threads(&self) -> usize {
+    /// The worker threads to use: `threads`, or every available core when it is 0.
+    pub fn threads(&self) -> usize {
         if self.threads > 0 {
             self.threads
         } else {
@@ -307,7 +308,7 @@ pub fn write_exports(
 }
 
 /// [`write_exports`] for some of the file exports (the benchmark writes VaExport alone).
-pub(crate) fn write_kinds(
+pub fn write_kinds(
     snapshot: &Snapshot,
     staging: &Path,
     opts: &ExportOptions,
@@ -374,9 +375,9 @@ pub(crate) fn write_kinds(
     })
 }
 
-/// Writes `kinds` uncompressed (the benchmark's "same bytes" copy) as one NDJSON file per
-/// export under `dir`, returning (path, bytes) per export.
-pub(crate) fn write_raw(
+/// Writes the file exports uncompressed (the benchmark's "same bytes" copy) as one NDJSON
+/// file per export under `dir`, returning (path, bytes) per export.
+pub fn write_raw(
     snapshot: &Snapshot,
     dir: &Path,
     opts: &ExportOptions,
@@ -428,6 +429,53 @@ pub(crate) fn write_raw(
         .collect())
 }
 
+/// One member of [`compress_members`]: a byte range of the input.
+struct ByteTask {
+    seq: u32,
+    start: usize,
+    end: usize,
+}
+
+impl Task for ByteTask {
+    fn output(&self) -> usize {
+        0
+    }
+    fn seq(&self) -> u32 {
+        self.seq
+    }
+}
+
+/// Gzips `data` into the file `path` as members of `opts.member_bytes` uncompressed bytes,
+/// through the writer's parallel member pipeline (same level, threads, fsync and hashing),
+/// so compression can be measured apart from rendering (the benchmark's "compression alone").
+pub fn compress_members(data: &[u8], path: &Path, opts: &ExportOptions) -> Result<(), ExportError> {
+    let member = opts.member_bytes.max(1);
+    let members = data.len().div_ceil(member);
+    let tasks: Vec<ByteTask> = (0..members)
+        .map(|k| ByteTask {
+            seq: k as u32,
+            start: k * member,
+            end: ((k + 1) * member).min(data.len()),
+        })
+        .collect();
+    let outputs = [Output {
+        path: path.to_owned(),
+        members: members as u32,
+    }];
+    let pipeline = Pipeline {
+        threads: opts.threads(),
+        encoding: Encoding::Gzip(opts.level),
+        fsync: opts.fsync,
+        hash: true,
+        member_capacity: opts.member_bytes,
+    };
+    pipeline.run(&tasks, &outputs, &|t: &ByteTask, out| {
+        out.extend_from_slice(&data[t.start..t.end]);
+        Ok(0)
+    })?;
+    Ok(())
+}
+
 /// Writes the exports into a fresh staging directory under `staging_root`, publishes them
 /// to `backend`, and removes the staging directory. Returns the index to store in the
 /// snapshot directory ([`ExportIndex::write`]) before the snapshot's commit point.
@@ -454,6 +502,38 @@ pub fn publish_exports(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compress_members_writes_the_input_as_gzip_members_in_order() {
+        use std::io::Read;
+        let dir = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let opts = ExportOptions {
+            member_bytes: 7_000,
+            threads: 3,
+            fsync: false,
+            ..ExportOptions::default()
+        };
+        let path = dir.path().join("out.gz");
+        compress_members(&data, &path, &opts).unwrap();
+        let compressed = std::fs::read(&path).unwrap();
+        // One member per 7,000 input bytes, each starting with the gzip magic.
+        let members = compressed
+            .windows(3)
+            .filter(|w| w == &[0x1f, 0x8b, 8])
+            .count();
+        assert!(members >= data.len().div_ceil(7_000), "{members}");
+        let mut back = Vec::new();
+        flate2::read::MultiGzDecoder::new(&compressed[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
+
+        compress_members(&[], &dir.path().join("empty.gz"), &opts).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("empty.gz")).unwrap(), b"");
+    }
 
     #[test]
     fn time_path_and_names() {

@@ -40,10 +40,10 @@ impl DataDir {
 /// The export backend a publish writes to and a server signs URLs for.
 pub fn export_backend(
     dir: &DataDir,
-    p: &crate::PublishArgs,
+    p: &crate::args::PublishArgs,
     public_base: &str,
 ) -> Result<Option<(Arc<dyn export::BlobBackend>, export::ExportOptions)>> {
-    if p.exports == crate::Switch::Off {
+    if p.exports == crate::args::Switch::Off {
         return Ok(None);
     }
     let env = |k: &str| {
@@ -55,14 +55,16 @@ pub fn export_backend(
         })
     };
     let config = match p.export_backend {
-        crate::ExportBackend::Local => export::BackendConfig::local_default(&dir.path, public_base),
-        crate::ExportBackend::Azure => export::BackendConfig::Azure {
+        crate::args::ExportBackend::Local => {
+            export::BackendConfig::local_default(&dir.path, public_base)
+        }
+        crate::args::ExportBackend::Azure => export::BackendConfig::Azure {
             account: env("POSTURE_AZURE_ACCOUNT")?,
             container: env("POSTURE_AZURE_CONTAINER")?,
             access_key: env("POSTURE_AZURE_ACCESS_KEY")?,
             endpoint: std::env::var("POSTURE_AZURE_ENDPOINT").ok(),
         },
-        crate::ExportBackend::S3 => export::BackendConfig::S3 {
+        crate::args::ExportBackend::S3 => export::BackendConfig::S3 {
             bucket: env("POSTURE_S3_BUCKET")?,
             region: env("POSTURE_S3_REGION")?,
             endpoint: std::env::var("POSTURE_S3_ENDPOINT").ok(),
@@ -84,7 +86,7 @@ pub fn export_backend(
 /// The snapshots of `dir`, with the exports attached to their lifecycle when enabled.
 pub fn open_snapshots(
     dir: &DataDir,
-    p: &crate::PublishArgs,
+    p: &crate::args::PublishArgs,
     public_base: &str,
 ) -> Result<(Snapshots, Option<Arc<dyn export::BlobBackend>>)> {
     let snapshots = dir.snapshots(p.retain)?;

@@ -676,3 +676,92 @@ fn time_travel_by_command_and_admin_endpoint_produces_deltas() {
     admin.kill().unwrap();
     admin.wait().unwrap();
 }
+
+#[test]
+fn bench_and_bench_ingest_run_end_to_end_at_small_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("scale");
+    let report = json(
+        posture(&data)
+            .args(["--json", "bench", "--devices", "60", "--page-size", "500"])
+            .output()
+            .unwrap(),
+    );
+    let rows = report["vulnerabilityRows"].as_u64().unwrap();
+    assert!(rows > 0, "{report}");
+    let pages = report["pages"].as_u64().unwrap();
+    assert!(
+        (rows.div_ceil(500)..=rows.div_ceil(500) + 1).contains(&pages),
+        "{report}"
+    );
+    assert_eq!(report["devices"], 60);
+    assert!(report["seedSeconds"].as_f64().is_some(), "{report}");
+    assert!(
+        report["serverPeakRssMb"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+    // The default 6 h advance published a second snapshot and served its delta.
+    assert!(report["deltaPublishSeconds"].as_f64().is_some(), "{report}");
+    assert!(report["deltaRecords"].as_u64().is_some(), "{report}");
+
+    // A second run on the same directory is refused unless it reuses the data.
+    let again = posture(&data)
+        .args(["bench", "--devices", "60"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("bench needs a fresh --data-dir"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let reused = posture(&data)
+        .args([
+            "bench",
+            "--reuse",
+            "--devices",
+            "60",
+            "--advance-hours",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        reused.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reused.stderr)
+    );
+    // Reused: nothing seeded or published this time; the walk is of the advanced snapshot.
+    let text = String::from_utf8_lossy(&reused.stdout);
+    assert!(
+        text.starts_with("devices 60  vulnerability rows "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nseed+ingest -  publish -  assessment -\n"),
+        "{text}"
+    );
+
+    let ingested = json(
+        posture(&dir.path().join("ingest"))
+            .args([
+                "--json",
+                "bench-ingest",
+                "--reports",
+                "40",
+                "--software",
+                "20",
+                "--settings",
+                "10",
+                "--batch",
+                "15",
+                "--concurrency",
+                "2",
+                "--gzip",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(ingested["reports"], 40);
+    assert!(ingested["requestBytes"].as_u64().unwrap() > 0, "{ingested}");
+}

@@ -10,10 +10,11 @@
 //! (f) download of every published file through the local backend's route with a
 //!     parallel HTTP client.
 
-use crate::gzip::{Encoding, Output, Pipeline, Task};
-use crate::local::{LocalBackend, UrlSigner};
-use crate::writer::{write_kinds, write_raw};
-use crate::{BlobBackend, ExportError, ExportIndex, ExportOptions, FILE_EXPORTS, io_err};
+use export::local::{LocalBackend, UrlSigner};
+use export::{
+    BlobBackend, ExportError, ExportIndex, ExportOptions, FILE_EXPORTS, compress_members,
+    write_kinds, write_raw,
+};
 use futures_util::StreamExt;
 use serde::Serialize;
 use snapshot::{ExportKind, Snapshot};
@@ -22,6 +23,13 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
+    move |source| ExportError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
 
 const DUCKDB_SCRIPT: &str = include_str!("../scripts/duckdb_copy.py");
 
@@ -267,21 +275,6 @@ fn proc_status_bytes(field: &str) -> Option<u64> {
     Some(kb * 1024)
 }
 
-struct ByteTask {
-    output: usize,
-    seq: u32,
-    start: u64,
-    end: u64,
-}
-impl Task for ByteTask {
-    fn output(&self) -> usize {
-        self.output
-    }
-    fn seq(&self) -> u32 {
-        self.seq
-    }
-}
-
 /// Gzips each file with the export writer's member pipeline (same level, threads and
 /// member size) and returns the seconds spent compressing. The input is read into memory
 /// one window at a time, untimed, so the figure is compression (and writing the
@@ -293,14 +286,6 @@ fn compress_files(
 ) -> Result<f64, ExportError> {
     const WINDOW: u64 = 1 << 30;
     std::fs::create_dir_all(out_dir).map_err(io_err(out_dir))?;
-    let member = opts.member_bytes.max(1) as u64;
-    let pipeline = Pipeline {
-        threads: opts.threads(),
-        encoding: Encoding::Gzip(opts.level),
-        fsync: opts.fsync,
-        hash: true,
-        member_capacity: opts.member_bytes,
-    };
     let mut buf = Vec::new();
     let mut seconds = 0.0;
     for (i, (path, len)) in inputs.iter().enumerate() {
@@ -311,25 +296,8 @@ fn compress_files(
             let n = WINDOW.min(len - offset);
             buf.resize(n as usize, 0);
             file.read_exact_at(&mut buf, offset).map_err(io_err(path))?;
-            let members = n.div_ceil(member);
-            let tasks: Vec<ByteTask> = (0..members)
-                .map(|k| ByteTask {
-                    output: 0,
-                    seq: k as u32,
-                    start: k * member,
-                    end: ((k + 1) * member).min(n),
-                })
-                .collect();
-            let outputs = [Output {
-                path: out_dir.join(format!("{i}-{window}.gz")),
-                members: members as u32,
-            }];
-            let data = &buf;
             let t = Instant::now();
-            pipeline.run(&tasks, &outputs, &|t: &ByteTask, out| {
-                out.extend_from_slice(&data[t.start as usize..t.end as usize]);
-                Ok(0)
-            })?;
+            compress_members(&buf, &out_dir.join(format!("{i}-{window}.gz")), opts)?;
             seconds += secs(t);
             offset += n;
             window += 1;

@@ -1,7 +1,7 @@
 //! Runs the export benchmark on a seeded fleet (the same code `posture bench` calls).
 //!
 //! ```text
-//! cargo run --release -p export --example export_bench -- --devices 100000 --data-dir /tmp/export-bench
+//! cargo run --release -p bench --example export_bench -- --devices 100000 --data-dir /tmp/export-bench
 //! ```
 //! Options: `--devices N` (10000), `--seed S` (42), `--data-dir DIR` (reused when it holds a
 //! snapshot), `--level L` (1), `--threads T` (0 = all cores), `--work DIR` (scratch,
@@ -60,13 +60,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         level,
         ..export::ExportOptions::new("47d41a0c-188d-46d3-bbea-a93dbc0bfcaa")
     };
-    let bench =
-        export::bench::BenchOptions::new(&work.unwrap_or_else(|| data_dir.join("bench-work")));
-    let figures = export::bench::run(&latest, &opts, threads, &bench)?;
+    let bench_options =
+        bench::exports::BenchOptions::new(&work.unwrap_or_else(|| data_dir.join("bench-work")));
+    let figures = bench::exports::run(&latest, &opts, threads, &bench_options)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&figures)?);
     } else {
-        print!("{}", export::bench::summary(&figures));
+        print!("{}", bench::exports::summary(&figures));
     }
     Ok(())
 }

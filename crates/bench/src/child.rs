@@ -1,0 +1,84 @@
+//! The measured server: `posture serve` as a child process on the benchmark's data
+//! directory, its peak memory, and the data directory's state store.
+
+use crate::error::BenchError;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use store::{SqliteStore, StateStore};
+
+/// Starts `<posture> serve` on a free loopback port as a child process; returns it and its base URL.
+pub fn spawn_server(posture: &Path, data_dir: &Path) -> Result<(Child, String), BenchError> {
+    let mut child = Command::new(posture)
+        // The data path is measured here; authentication and limits have their own
+        // benchmark (`cargo bench -p bench --bench auth`).
+        .args([
+            "--log",
+            "warn",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--auth",
+            "off",
+            "--limits",
+            "off",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(BenchError::io("cannot start posture serve"))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| BenchError::Failed("no stdout from server".into()))?;
+    let mut base = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut base)
+        .map_err(BenchError::io("cannot read the server's address"))?;
+    let base = base.trim().to_owned();
+    if base.is_empty() {
+        let _ = child.kill();
+        return Err(BenchError::Failed("the server did not start".into()));
+    }
+    Ok((child, base))
+}
+
+/// The peak resident set (VmHWM) of process `pid`, in MB.
+pub fn peak_rss_mb(pid: u32) -> Result<f64, BenchError> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).map_err(BenchError::io(path))?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .ok_or_else(|| BenchError::Failed("no VmHWM".into()))?;
+    let kb: f64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| BenchError::Failed("bad VmHWM".into()))?;
+    Ok(kb / 1024.0)
+}
+
+/// The data directory (created when missing, made absolute) and its state store
+/// (`state.db`, the layout `posture` uses).
+pub fn open_store(data_dir: &Path) -> Result<(PathBuf, Arc<dyn StateStore>), BenchError> {
+    std::fs::create_dir_all(data_dir).map_err(BenchError::io(format!(
+        "cannot create data directory {}",
+        data_dir.display()
+    )))?;
+    let path = std::fs::canonicalize(data_dir).map_err(BenchError::io(format!(
+        "cannot resolve data directory {}",
+        data_dir.display()
+    )))?;
+    let store = SqliteStore::open(&path.join("state.db"))?;
+    Ok((path, Arc::new(store)))
+}
+
+/// The snapshots of the data directory, keeping `retain`.
+pub fn open_snapshots(data_dir: &Path, retain: usize) -> Result<snapshot::Snapshots, BenchError> {
+    let (path, store) = open_store(data_dir)?;
+    Ok(snapshot::Snapshots::open(&path, store, retain)?)
+}

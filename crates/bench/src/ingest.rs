@@ -1,0 +1,192 @@
+//! The ingest benchmark (`posture bench-ingest`): synthetic reports, padded to a given size,
+//! posted as NDJSON batches by concurrent clients to a `posture serve` child process.
+
+use crate::child::{open_store, peak_rss_mb, spawn_server};
+use crate::error::BenchError;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    pub reports: u32,
+    /// Software entries per report (the fleet's own, padded with line-of-business apps).
+    pub software: usize,
+    /// Settings per report (the catalogue's, padded with custom settings).
+    pub settings: usize,
+    /// Reports per request (NDJSON).
+    pub batch: usize,
+    /// Concurrent HTTP clients.
+    pub concurrency: usize,
+    /// Compress request bodies with gzip.
+    pub gzip: bool,
+    /// The `posture` executable the server runs as.
+    pub posture: PathBuf,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestBenchReport {
+    pub reports: u32,
+    pub software_per_report: usize,
+    pub settings_per_report: usize,
+    pub request_bytes: u64,
+    pub seconds: f64,
+    pub reports_per_second: f64,
+    pub mb_per_second: f64,
+    pub server_peak_rss_mb: f64,
+}
+
+/// A fleet report padded to the benchmark's size, deterministic in its index.
+fn padded_report(
+    cfg: &fleet::FleetConfig,
+    i: u32,
+    software: usize,
+    settings: usize,
+) -> model::DeviceReport {
+    let mut r = fleet::device_report(cfg, i);
+    let mut k = 0;
+    while r.software.len() < software {
+        r.software.push(model::InstalledSoftware {
+            vendor: "contoso".into(),
+            name: format!("lob_tool_{k:03}"),
+            version: format!("{}.{}.{}", 1 + k % 7, i % 13, k % 5),
+            cpe: None,
+            ecosystem: None,
+            disk_paths: vec![format!("C:\\Program Files\\Contoso\\Tool{k:03}\\tool.exe")],
+            registry_paths: vec![],
+            end_of_support: None,
+            source: None,
+        });
+        k += 1;
+    }
+    let mut k = 0;
+    while r.settings.len() < settings {
+        r.settings.insert(
+            format!("Custom.Policy.Setting{k:03}"),
+            ((i as usize + k) % 3).to_string(),
+        );
+        k += 1;
+    }
+    r
+}
+
+/// Runs the benchmark on the fresh `data_dir`.
+pub fn run(data_dir: &Path, args: &IngestOptions) -> Result<IngestBenchReport, BenchError> {
+    if data_dir.join("state.db").exists() {
+        return Err(BenchError::Failed(format!(
+            "{} already holds data; bench-ingest needs a fresh --data-dir",
+            data_dir.display()
+        )));
+    }
+    let (_, store) = open_store(data_dir)?;
+    let key = ingest::keys::create_key(store.as_ref(), "bench")?.key;
+    drop(store);
+    let (mut child, base) = spawn_server(&args.posture, data_dir)?;
+    let url = format!("{base}/ingest/v1/reports");
+    let pid = child.id();
+    let result = post_all(&url, &key, args);
+    let rss = peak_rss_mb(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    let (seconds, bytes) = result?;
+    let (_, store) = open_store(data_dir)?;
+    let stored = store.device_count()?;
+    if stored != u64::from(args.reports) {
+        return Err(BenchError::Failed(format!(
+            "{stored} devices stored, {} reports sent",
+            args.reports
+        )));
+    }
+    Ok(IngestBenchReport {
+        reports: args.reports,
+        software_per_report: args.software,
+        settings_per_report: args.settings,
+        request_bytes: bytes,
+        seconds,
+        reports_per_second: f64::from(args.reports) / seconds,
+        mb_per_second: bytes as f64 / 1e6 / seconds,
+        server_peak_rss_mb: rss?,
+    })
+}
+
+/// The report as text (`posture bench-ingest` without `--json`).
+pub fn summary(report: &IngestBenchReport) -> String {
+    format!(
+        "ingested {} reports ({} software, {} settings each; {:.0} MB of requests) in {:.1}s: {:.0} reports/s, {:.0} MB/s; server peak RSS {:.0} MB",
+        report.reports,
+        report.software_per_report,
+        report.settings_per_report,
+        report.request_bytes as f64 / 1e6,
+        report.seconds,
+        report.reports_per_second,
+        report.mb_per_second,
+        report.server_peak_rss_mb
+    )
+}
+
+/// Posts every report in NDJSON batches from `concurrency` clients; batches are built
+/// (and compressed) by the clients while others are in flight. Returns (seconds, bytes).
+fn post_all(url: &str, key: &str, args: &IngestOptions) -> Result<(f64, u64), BenchError> {
+    let cfg = fleet::FleetConfig::new(args.reports, 42, chrono::Utc::now());
+    let batches: Vec<(u32, u32)> = (0..args.reports)
+        .step_by(args.batch.max(1))
+        .map(|s| (s, (s + args.batch as u32).min(args.reports)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let bytes = std::sync::atomic::AtomicU64::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let mut workers = Vec::new();
+        for _ in 0..args.concurrency.max(1) {
+            workers.push(scope.spawn(|| -> Result<(), BenchError> {
+                let client = reqwest::blocking::Client::builder()
+                    .timeout(std::time::Duration::from_secs(600))
+                    .build()?;
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(&(from, to)) = batches.get(i) else {
+                        return Ok(());
+                    };
+                    let mut body = Vec::new();
+                    for d in from..to {
+                        serde_json::to_writer(
+                            &mut body,
+                            &padded_report(&cfg, d, args.software, args.settings),
+                        )?;
+                        body.push(b'\n');
+                    }
+                    let mut req = client
+                        .post(url)
+                        .header("authorization", format!("Bearer {key}"))
+                        .header("content-type", "application/x-ndjson");
+                    if args.gzip {
+                        use std::io::Write;
+                        let mut e =
+                            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                        let gzip = BenchError::io("cannot compress a request body");
+                        body = e.write_all(&body).and_then(|()| e.finish()).map_err(gzip)?;
+                        req = req.header("content-encoding", "gzip");
+                    }
+                    bytes.fetch_add(body.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    let response = req.body(body).send()?;
+                    let status = response.status();
+                    let answer: serde_json::Value = response.json()?;
+                    if !status.is_success()
+                        || answer["accepted"].as_u64() != Some(u64::from(to - from))
+                    {
+                        return Err(BenchError::Failed(format!(
+                            "batch {from}..{to}: {status} {answer}"
+                        )));
+                    }
+                }
+            }));
+        }
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .map_err(|_| BenchError::Failed("client thread panicked".into()))?
+        })
+    })?;
+    Ok((started.elapsed().as_secs_f64(), bytes.into_inner()))
+}

@@ -1,0 +1,357 @@
+//! The scale benchmark (`posture bench`): the issue's measurements, in one run on this machine.
+//!
+//! 1. seed + ingest N synthetic devices through the report path;
+//! 2. publish (assessment time reported separately);
+//! 3. start `posture serve` as a child process on the same data directory;
+//! 4. walk every page of SoftwareVulnerabilitiesByMachine at the given page size,
+//!    timing the first byte and the whole of each page, counting records;
+//! 5. read the server's peak RSS (VmHWM) from /proc.
+//!
+//! Seeding, publishing and advancing are the caller's (`Operations`): the benchmark times
+//! the very code the `posture` subcommands run.
+
+use crate::child::{open_snapshots, peak_rss_mb, spawn_server};
+use crate::error::{BenchError, BoxError};
+use futures_util::StreamExt;
+use serde::Serialize;
+use snapshot::PublishReport;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// The operations the benchmark measures, as the binary runs them. Publishing measures
+/// the snapshot alone (no export files, which have their own stage, `exports`), keeping
+/// two snapshots.
+pub trait Operations {
+    /// Seeds `devices` synthetic devices (seed `seed`) and their knowledge base into the
+    /// fresh data directory; returns the seconds it took.
+    fn seed(&self, data_dir: &Path, devices: u32, seed: u64, quiet: bool) -> Result<f64, BoxError>;
+    /// Assesses every device and publishes a snapshot.
+    fn publish(&self, data_dir: &Path, quiet: bool) -> Result<PublishReport, BoxError>;
+    /// Moves the synthetic fleet `hours` forward and publishes; returns the publish.
+    fn advance(&self, data_dir: &Path, hours: u32) -> Result<PublishReport, BoxError>;
+}
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct ScaleOptions {
+    pub devices: u32,
+    pub seed: u64,
+    /// Page size of the vulnerability walk.
+    pub page_size: u64,
+    /// Reuse an already seeded and published data directory instead of starting fresh.
+    pub reuse: bool,
+    /// Also measure the via-files exports of the published snapshot (`crate::exports`).
+    pub exports: bool,
+    /// After the walk, advance the fleet this many hours, publish, and measure the delta
+    /// (diff time at publish, first delta page); 0 skips it.
+    pub advance_hours: u32,
+    /// Progress bars hidden (machine-readable output).
+    pub quiet: bool,
+    /// The `posture` executable the server runs as.
+    pub posture: PathBuf,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BenchReport {
+    pub devices: u32,
+    pub seed_seconds: Option<f64>,
+    pub publish_seconds: Option<f64>,
+    pub assess_seconds: Option<f64>,
+    pub vulnerability_rows: u64,
+    pub rows: std::collections::BTreeMap<String, u64>,
+    pub page_size: u64,
+    pub pages: usize,
+    pub ttfb_first_page_ms: f64,
+    pub ttfb_last_page_ms: f64,
+    pub ttfb_max_ms: f64,
+    pub ttfb_last_over_first: f64,
+    pub walk_seconds: f64,
+    pub walk_mb_per_s: f64,
+    pub server_peak_rss_mb: f64,
+    pub advance_seconds: Option<f64>,
+    pub delta_publish_seconds: Option<f64>,
+    pub delta_diff_seconds: Option<f64>,
+    pub delta_changes: Option<snapshot::ChangeCounts>,
+    pub delta_changed_percent: Option<f64>,
+    pub delta_ttfb_first_page_ms: Option<f64>,
+    pub delta_records: Option<u64>,
+    pub exports: Option<serde_json::Value>,
+}
+
+fn uuid_for_bench() -> String {
+    "12345678-195f-4223-9c7a-99fb420fd000".into()
+}
+
+fn operation(e: BoxError) -> BenchError {
+    BenchError::Operation(e)
+}
+
+/// Runs the benchmark on `data_dir`.
+pub fn run(
+    data_dir: &Path,
+    args: &ScaleOptions,
+    ops: &dyn Operations,
+) -> Result<BenchReport, BenchError> {
+    let mut report = BenchReport {
+        devices: args.devices,
+        page_size: args.page_size,
+        ..Default::default()
+    };
+    if !args.reuse {
+        if data_dir.join("state.db").exists() {
+            return Err(BenchError::Failed(format!(
+                "{} already holds data; bench needs a fresh --data-dir (or pass --reuse)",
+                data_dir.display()
+            )));
+        }
+        eprintln!("bench: seeding {} devices ...", args.devices);
+        let seconds = ops
+            .seed(data_dir, args.devices, args.seed, args.quiet)
+            .map_err(operation)?;
+        report.seed_seconds = Some(seconds);
+        eprintln!("bench: seed+ingest {seconds:.1}s; publishing ...");
+        let published = ops.publish(data_dir, args.quiet).map_err(operation)?;
+        report.publish_seconds = Some(published.seconds);
+        report.assess_seconds = Some(published.assess_seconds);
+        eprintln!(
+            "bench: publish {:.1}s (assessment {:.1}s)",
+            published.seconds, published.assess_seconds
+        );
+    }
+    {
+        let snapshots = open_snapshots(data_dir, usize::MAX)?;
+        let latest = snapshots
+            .latest()
+            .ok_or_else(|| BenchError::Failed("no snapshot to serve".into()))?;
+        report.rows = latest
+            .manifest
+            .exports
+            .iter()
+            .map(|(k, e)| (format!("{k:?}"), e.rows))
+            .collect();
+        report.vulnerability_rows = latest.rows(snapshot::ExportKind::Vulnerabilities);
+    }
+    if args.exports {
+        let snapshots = open_snapshots(data_dir, usize::MAX)?;
+        let latest = snapshots
+            .latest()
+            .ok_or_else(|| BenchError::Failed("no snapshot to export".into()))?;
+        eprintln!("bench: exports (all five, against compression alone, pigz and DuckDB) ...");
+        let options = export::ExportOptions::new(uuid_for_bench());
+        let figures = crate::exports::run(
+            &latest,
+            &options,
+            0,
+            &crate::exports::BenchOptions::new(&data_dir.join("bench-export")),
+        )?;
+        eprintln!("{}", crate::exports::summary(&figures));
+        report.exports = Some(serde_json::to_value(&figures)?);
+    }
+    let (mut child, base) = spawn_server(&args.posture, data_dir)?;
+    let result = walk(&base, child.id(), args, &mut report, data_dir, ops);
+    let _ = child.kill();
+    let _ = child.wait();
+    result?;
+    Ok(report)
+}
+
+/// The report as text (`posture bench` without `--json`).
+pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
+    let mut out = format!(
+        "devices {}  vulnerability rows {}\nseed+ingest {}  publish {}  assessment {}\npages {} at pageSize {}: TTFB first {:.1} ms, last {:.1} ms (last/first {:.2}x), max {:.1} ms; walk {:.1}s ({:.0} MB/s)\nserver peak RSS {:.0} MB",
+        report.devices,
+        report.vulnerability_rows,
+        fmt_s(report.seed_seconds),
+        fmt_s(report.publish_seconds),
+        fmt_s(report.assess_seconds),
+        report.pages,
+        report.page_size,
+        report.ttfb_first_page_ms,
+        report.ttfb_last_page_ms,
+        report.ttfb_last_over_first,
+        report.ttfb_max_ms,
+        report.walk_seconds,
+        report.walk_mb_per_s,
+        report.server_peak_rss_mb
+    );
+    if let (Some(c), Some(diff)) = (report.delta_changes, report.delta_diff_seconds) {
+        out.push_str(&format!(
+            "\nafter a {} h advance: {} new, {} fixed, {} updated ({:.2}% of rows); advance {}  publish {}  diff {diff:.2}s; first delta page TTFB {:.1} ms ({} records)",
+            advance_hours,
+            c.new,
+            c.fixed,
+            c.updated,
+            report.delta_changed_percent.unwrap_or(0.0),
+            fmt_s(report.advance_seconds),
+            fmt_s(report.delta_publish_seconds),
+            report.delta_ttfb_first_page_ms.unwrap_or(0.0),
+            report.delta_records.unwrap_or(0)
+        ));
+    }
+    out
+}
+
+fn fmt_s(s: Option<f64>) -> String {
+    s.map_or("-".into(), |s| format!("{s:.1}s"))
+}
+
+fn walk(
+    base: &str,
+    pid: u32,
+    args: &ScaleOptions,
+    report: &mut BenchReport,
+    data_dir: &Path,
+    ops: &dyn Operations,
+) -> Result<(), BenchError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(BenchError::io("cannot start the client runtime"))?;
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let mut url = format!(
+            "{base}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize={}",
+            args.page_size
+        );
+        let mut ttfb = Vec::new();
+        let mut rows = 0u64;
+        let mut bytes = 0u64;
+        let walk_started = Instant::now();
+        loop {
+            let started = Instant::now();
+            let response = client.get(&url).send().await?.error_for_status()?;
+            let mut stream = response.bytes_stream();
+            let mut body = Vec::new();
+            let mut first = true;
+            let mut tail: Vec<u8> = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk?;
+                if first {
+                    ttfb.push(started.elapsed().as_secs_f64() * 1000.0);
+                    first = false;
+                }
+                bytes += chunk.len() as u64;
+                // Count records by their first key, across chunk boundaries.
+                tail.extend_from_slice(&chunk);
+                rows += count(&tail, b"{\"id\":\"") as u64;
+                let keep = tail.len().saturating_sub(6);
+                tail.drain(..keep);
+                last_bytes(&mut body, &chunk);
+            }
+            let text = String::from_utf8_lossy(&body);
+            match text.rfind("\"@odata.nextLink\":\"") {
+                Some(i) => {
+                    let rest = &text[i + 19..];
+                    let end = rest
+                        .find('"')
+                        .ok_or_else(|| BenchError::Failed("malformed nextLink".into()))?;
+                    url = rest[..end].to_owned();
+                }
+                None => break,
+            }
+        }
+        let walk = walk_started.elapsed().as_secs_f64();
+        if rows != report.vulnerability_rows {
+            return Err(BenchError::Failed(format!(
+                "walk returned {rows} records, the snapshot has {}",
+                report.vulnerability_rows
+            )));
+        }
+        report.pages = ttfb.len();
+        report.ttfb_first_page_ms = ttfb.first().copied().unwrap_or(0.0);
+        report.ttfb_last_page_ms = ttfb.last().copied().unwrap_or(0.0);
+        report.ttfb_max_ms = ttfb.iter().copied().fold(0.0, f64::max);
+        report.ttfb_last_over_first =
+            report.ttfb_last_page_ms / report.ttfb_first_page_ms.max(1e-9);
+        report.walk_seconds = walk;
+        report.walk_mb_per_s = bytes as f64 / 1e6 / walk;
+        Ok::<(), BenchError>(())
+    })?;
+    report.server_peak_rss_mb = peak_rss_mb(pid)?;
+    if args.advance_hours > 0 {
+        delta(args, report, data_dir, base, &runtime, ops)?;
+    }
+    Ok(())
+}
+
+/// Advances the fleet, publishes (timing the diff), waits until the running server
+/// serves the new snapshot, then times the first delta page.
+fn delta(
+    args: &ScaleOptions,
+    report: &mut BenchReport,
+    data_dir: &Path,
+    base: &str,
+    runtime: &tokio::runtime::Runtime,
+    ops: &dyn Operations,
+) -> Result<(), BenchError> {
+    let previous = open_snapshots(data_dir, 2)?
+        .latest()
+        .ok_or_else(|| BenchError::Failed("no snapshot".into()))?
+        .manifest
+        .generated_at;
+    eprintln!(
+        "bench: advancing {} h and publishing ...",
+        args.advance_hours
+    );
+    let started = Instant::now();
+    let published = ops
+        .advance(data_dir, args.advance_hours)
+        .map_err(operation)?;
+    report.advance_seconds = Some(started.elapsed().as_secs_f64() - published.seconds);
+    report.delta_publish_seconds = Some(published.seconds);
+    report.delta_diff_seconds = Some(published.diff_seconds);
+    report.delta_changes = published.changes;
+    if let Some(c) = published.changes {
+        report.delta_changed_percent =
+            Some(100.0 * c.total() as f64 / report.vulnerability_rows.max(1) as f64);
+    }
+    let wanted = published.time_path.clone();
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let h: serde_json::Value = client.get(format!("{base}/healthz")).send().await?.json().await?;
+            if h["snapshot"] == wanted.as_str() {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(BenchError::Failed(
+                    "the server did not pick up the new snapshot".into(),
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let since = (previous + chrono::Duration::minutes(1)).format("%Y-%m-%dT%H:%M:%SZ");
+        let url = format!("{base}/api/machines/SoftwareVulnerabilityChangesByMachine?sinceTime={since}&pageSize={}", args.page_size);
+        let started = Instant::now();
+        let response = client.get(&url).send().await?.error_for_status()?;
+        let mut stream = response.bytes_stream();
+        let mut first = None;
+        let mut tail = Vec::new();
+        let mut records = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            first.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
+            tail.extend_from_slice(&chunk);
+            records += count(&tail, b"{\"id\":\"") as u64;
+            let keep = tail.len().saturating_sub(6);
+            tail.drain(..keep);
+        }
+        report.delta_ttfb_first_page_ms = first;
+        report.delta_records = Some(records);
+        Ok::<(), BenchError>(())
+    })
+}
+
+/// Keeps the last 4 KiB of the body seen so far (the nextLink is at the end).
+fn last_bytes(body: &mut Vec<u8>, chunk: &[u8]) {
+    body.extend_from_slice(chunk);
+    if body.len() > 8192 {
+        body.drain(..body.len() - 4096);
+    }
+}
+
+fn count(hay: &[u8], needle: &[u8]) -> usize {
+    hay.windows(needle.len()).filter(|w| *w == needle).count()
+}

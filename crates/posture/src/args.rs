@@ -1,0 +1,145 @@
+//! Argument groups shared by several subcommands (flattened into each).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct FleetArgs {
+    /// Number of synthetic devices.
+    #[arg(long, default_value_t = 1000)]
+    pub devices: u32,
+    /// Seed of the synthetic fleet and knowledge base.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "POSTURE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Public base URL used in @odata.context, nextLinks and file URLs (default http://<listen>).
+    #[arg(long, env = "POSTURE_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Publish a new snapshot this often (e.g. 6h, 30m; unset = never). MDE publishes every 6 hours.
+    #[arg(long, env = "POSTURE_PUBLISH_EVERY", value_parser = agent::parse_duration)]
+    pub publish_every: Option<std::time::Duration>,
+    /// How far back `sinceTime` may reach on the delta endpoint, in days (MDE: 14).
+    #[arg(long, env = "POSTURE_DELTA_WINDOW_DAYS", default_value_t = 14)]
+    pub delta_window_days: u32,
+    /// Enable the emulator's admin endpoint `POST /admin/advance?hours=H` (time travel).
+    /// Off by default; never expose it beyond a trusted network.
+    #[arg(long, env = "POSTURE_ADMIN")]
+    pub admin: bool,
+    /// Fault injection rules for client testing (JSON; see README "Fault injection"). Off by default.
+    #[arg(long, env = "POSTURE_FAULTS")]
+    pub faults: Option<PathBuf>,
+    /// Require OAuth2 bearer tokens on the API (`off` lets every caller see everything).
+    #[arg(long, env = "POSTURE_AUTH", value_enum, default_value_t = Switch::On)]
+    pub auth: Switch,
+    /// Per-application rate limits (JSON endpoints 30/min and 1000/h, file endpoints 5/min and 20/h).
+    #[arg(long, env = "POSTURE_LIMITS", value_enum, default_value_t = Switch::On)]
+    pub limits: Switch,
+    /// Serve HTTPS with a local CA and server certificate created on first start
+    /// (`self-signed`); the CA is written to <data-dir>/tls/ca.pem for clients to trust.
+    #[arg(long, env = "POSTURE_TLS", value_enum)]
+    pub tls: Option<TlsMode>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+    #[arg(
+        long,
+        env = "POSTURE_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for --tls-cert.
+    #[arg(long, env = "POSTURE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Extra DNS names for the self-signed certificate (the listen address is always included).
+    #[arg(long = "tls-name", value_name = "NAME")]
+    pub tls_names: Vec<String>,
+    /// Also accept tokens from this external OpenID issuer (its discovery URL), e.g. an Entra
+    /// tenant or a Keycloak realm; repeatable.
+    #[arg(long = "trust-issuer", value_name = "DISCOVERY_URL")]
+    pub trust_issuers: Vec<String>,
+    /// Audiences accepted from external issuers (default: the MDE API audiences).
+    #[arg(long = "trust-audience", value_name = "AUD")]
+    pub trust_audiences: Vec<String>,
+    /// Connections served at once; more wait in the listen backlog (default: 3/4 of the
+    /// open-files limit left after 256 reserved, 64..16384).
+    #[arg(long, env = "POSTURE_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Time a client has to send a request head (e.g. 10s); also closes idle HTTP/1 connections.
+    #[arg(long, env = "POSTURE_HEADER_TIMEOUT", default_value = "10s", value_parser = agent::parse_duration)]
+    pub header_timeout: std::time::Duration,
+    /// A connection with no traffic for this long is closed.
+    #[arg(long, env = "POSTURE_IDLE_TIMEOUT", default_value = "60s", value_parser = agent::parse_duration)]
+    pub idle_timeout: std::time::Duration,
+    /// Requests served on one connection before it is closed.
+    #[arg(
+        long,
+        env = "POSTURE_MAX_REQUESTS_PER_CONNECTION",
+        default_value_t = 10_000
+    )]
+    pub max_requests_per_connection: u64,
+    /// Report uploads processed at once (default: half the cores, at least 1); others wait, then 503.
+    #[arg(long, env = "POSTURE_MAX_CONCURRENT_INGEST")]
+    pub max_concurrent_ingest: Option<usize>,
+}
+
+impl ServeArgs {
+    /// The connection limits of the listener.
+    pub fn serve_limits(&self) -> server::listener::ServeLimits {
+        let mut limits = server::listener::ServeLimits::default();
+        if let Some(n) = self.max_connections {
+            limits.max_connections = n;
+        }
+        limits.header_read_timeout = self.header_timeout;
+        limits.idle_timeout = self.idle_timeout;
+        limits.max_requests_per_connection = self.max_requests_per_connection;
+        limits
+    }
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Switch {
+    On,
+    Off,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    SelfSigned,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct PublishArgs {
+    /// Snapshots to keep; older ones are removed after a publish.
+    #[arg(long, env = "POSTURE_RETAIN", default_value_t = 8)]
+    pub retain: usize,
+    /// Target uncompressed size of one export part file, in MiB.
+    #[arg(long, env = "POSTURE_PART_MIB", default_value_t = 256)]
+    pub part_mib: u64,
+    /// Days of change logs (delta history) to keep.
+    #[arg(long, env = "POSTURE_CHANGE_RETENTION_DAYS", default_value_t = 14)]
+    pub change_retention_days: u32,
+    /// Write the via-files exports (gzip NDJSON) at publish.
+    #[arg(long, env = "POSTURE_EXPORTS", value_enum, default_value_t = Switch::On)]
+    pub exports: Switch,
+    /// Where export files go: `local` (the data directory, downloads served by Posture),
+    /// `azure` (POSTURE_AZURE_ACCOUNT, POSTURE_AZURE_CONTAINER, POSTURE_AZURE_ACCESS_KEY,
+    /// optional POSTURE_AZURE_ENDPOINT) or `s3` (POSTURE_S3_BUCKET, POSTURE_S3_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional POSTURE_S3_ENDPOINT).
+    #[arg(long, env = "POSTURE_EXPORT_BACKEND", value_enum, default_value_t = ExportBackend::Local)]
+    pub export_backend: ExportBackend,
+    /// gzip level of export files (1 = fastest).
+    #[arg(long, env = "POSTURE_EXPORT_LEVEL", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub export_level: u32,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportBackend {
+    Local,
+    Azure,
+    S3,
+}

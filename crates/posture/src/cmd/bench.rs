@@ -1,0 +1,135 @@
+//! `posture bench` and `posture bench-ingest`: their arguments, and the operations the
+//! scale benchmark times (this binary's own seed, publish and advance); the measuring is
+//! in the `bench` crate.
+
+use crate::args::{FleetArgs, PublishArgs};
+use crate::cmd::{advance, publish, seed};
+use crate::datadir::DataDir;
+use ::bench::error::BoxError;
+use anyhow::{Context, Result};
+use snapshot::PublishReport;
+use std::path::Path;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub devices: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Page size of the vulnerability walk.
+    #[arg(long, default_value_t = 200_000)]
+    pub page_size: u64,
+    /// Reuse an already seeded and published data directory instead of starting fresh.
+    #[arg(long)]
+    pub reuse: bool,
+    /// Also measure the via-files exports of the published snapshot: writing all five
+    /// against compression alone, pigz and DuckDB, peak RSS, parallel download.
+    #[arg(long)]
+    pub exports: bool,
+    /// After the walk, advance the fleet this many hours, publish, and measure the delta
+    /// (diff time at publish, first delta page); 0 skips it.
+    #[arg(long, default_value_t = 6)]
+    pub advance_hours: u32,
+}
+
+/// Publishing in the benchmark measures the snapshot alone; the export files have their
+/// own stage (`--exports`), measured against compression alone, pigz and DuckDB.
+fn bench_publish_args() -> PublishArgs {
+    PublishArgs {
+        retain: 2,
+        part_mib: 256,
+        change_retention_days: 14,
+        exports: crate::args::Switch::Off,
+        export_backend: crate::args::ExportBackend::Local,
+        export_level: 1,
+    }
+}
+
+#[derive(clap::Args, Debug)]
+pub struct IngestBenchArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub reports: u32,
+    /// Software entries per report (the fleet's own, padded with line-of-business apps).
+    #[arg(long, default_value_t = 150)]
+    pub software: usize,
+    /// Settings per report (the catalogue's, padded with custom settings).
+    #[arg(long, default_value_t = 200)]
+    pub settings: usize,
+    /// Reports per request (NDJSON).
+    #[arg(long, default_value_t = 500)]
+    pub batch: usize,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Compress request bodies with gzip.
+    #[arg(long)]
+    pub gzip: bool,
+}
+
+/// The scale benchmark's operations: the code `posture seed`, `publish` and `advance` run.
+struct Subcommands;
+
+impl ::bench::scale::Operations for Subcommands {
+    fn seed(&self, data_dir: &Path, devices: u32, seed: u64, quiet: bool) -> Result<f64, BoxError> {
+        let dir = DataDir::open(data_dir)?;
+        let seeded = seed::seed(&dir, &FleetArgs { devices, seed }, true, quiet)?;
+        Ok(seeded.seconds)
+    }
+
+    fn publish(&self, data_dir: &Path, quiet: bool) -> Result<PublishReport, BoxError> {
+        let dir = DataDir::open(data_dir)?;
+        let publish = bench_publish_args();
+        let snapshots = dir.snapshots(publish.retain)?;
+        Ok(publish::publish(&dir, &snapshots, &publish, quiet)?)
+    }
+
+    fn advance(&self, data_dir: &Path, hours: u32) -> Result<PublishReport, BoxError> {
+        let dir = DataDir::open(data_dir)?;
+        let snapshots = dir.snapshots(2)?;
+        let publish = bench_publish_args();
+        Ok(advance::advance(&dir, &snapshots, hours, &publish, true)?.publish)
+    }
+}
+
+fn posture_executable() -> Result<std::path::PathBuf> {
+    std::env::current_exe().context("cannot find the posture executable")
+}
+
+pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
+    let options = ::bench::scale::ScaleOptions {
+        devices: args.devices,
+        seed: args.seed,
+        page_size: args.page_size,
+        reuse: args.reuse,
+        exports: args.exports,
+        advance_hours: args.advance_hours,
+        quiet: json,
+        posture: posture_executable()?,
+    };
+    let report = ::bench::scale::run(data_dir, &options, &Subcommands)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", ::bench::scale::summary(&report, args.advance_hours));
+    }
+    Ok(())
+}
+
+pub fn run_ingest(data_dir: &Path, args: &IngestBenchArgs, json: bool) -> Result<()> {
+    let options = ::bench::ingest::IngestOptions {
+        reports: args.reports,
+        software: args.software,
+        settings: args.settings,
+        batch: args.batch,
+        concurrency: args.concurrency,
+        gzip: args.gzip,
+        posture: posture_executable()?,
+    };
+    let report = ::bench::ingest::run(data_dir, &options)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", ::bench::ingest::summary(&report));
+    }
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! The serving node, shared by `serve` and `demo`: the API, OAuth2, report API and
+//! download routers; TLS and identity wiring; the snapshot refresh watcher; the publish
+//! schedule; the emulator's admin endpoint; graceful shutdown.
+
+use crate::args::{PublishArgs, ServeArgs, Switch, TlsMode};
+use crate::cmd::advance::advance;
+use crate::cmd::demo::{demo_app, print_demo_token};
+use crate::cmd::publish::publish;
+use crate::datadir::DataDir;
+use anyhow::{Context, Result};
+use server::{ApiConfig, AppState};
+use snapshot::Snapshots;
+use std::sync::Arc;
+
+pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let faults = match &s.faults {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let config = server::faults::FaultConfig::from_json(&text)
+                .with_context(|| format!("in {}", path.display()))?;
+            eprintln!(
+                "Fault injection on: {} rule(s) from {}",
+                config.rules.len(),
+                path.display()
+            );
+            Some(Arc::new(server::faults::Faults::new(config)))
+        }
+    };
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(s.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", s.listen))?;
+        let local = listener.local_addr()?;
+        let tls = tls_files(dir, s, local)?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base_url = s.base_url.clone().unwrap_or_else(|| format!("{scheme}://{local}"));
+        let identity = open_identity(dir, &base_url, s)?;
+        let (snapshots, exports) = crate::datadir::open_snapshots(dir, p, &base_url)?;
+        let snapshots = Arc::new(snapshots);
+        let mut config = ApiConfig::new(base_url.clone());
+        config.delta_window = chrono::Duration::days(i64::from(s.delta_window_days));
+        let state = AppState {
+            snapshots: snapshots.clone(),
+            config: Arc::new(config),
+            auth: match s.auth {
+                Switch::On => identity.clone(),
+                Switch::Off => Arc::new(access::OpenAccess),
+            },
+            limiter: match s.limits {
+                Switch::On => identity::RateLimitConfig::default().limiter(),
+                Switch::Off => None,
+            },
+            faults,
+            exports: exports.clone(),
+            metrics: server::metrics_handle(),
+        };
+        match snapshots.latest() {
+            Some(snap) => eprintln!("Serving snapshot {} ({} devices)", snap.time_path(), snap.manifest.devices),
+            None => eprintln!("No snapshot yet: run `posture publish`; API calls answer 404 until then."),
+        }
+        eprintln!("Posture API listening on {scheme}://{local} (base URL {base_url})");
+        if let Some(t) = &tls {
+            eprintln!("TLS on; clients trust {}", t.ca_hint);
+        }
+        match s.auth {
+            Switch::On => eprintln!(
+                "Authentication on: tokens from {}/{}/oauth2/v2.0/token (create an application with `posture apps create`)",
+                base_url,
+                identity.tenant_id()
+            ),
+            Switch::Off => eprintln!("Authentication OFF: every caller sees every device. Do not expose this server."),
+        }
+        println!("{base_url}");
+        if let Some(every) = s.publish_every {
+            tokio::spawn(publish_loop(dir.clone(), snapshots.clone(), p.clone(), every));
+        }
+        // Snapshots published by other processes (`posture publish`, `advance`) become visible here.
+        let watched = snapshots.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(2));
+            loop {
+                tick.tick().await;
+                let s = watched.clone();
+                match tokio::task::spawn_blocking(move || s.refresh()).await {
+                    Ok(Ok(true)) => {
+                        if let Some(l) = watched.latest() {
+                            tracing::info!(snapshot = %l.time_path(), "now serving a newer snapshot");
+                        }
+                    }
+                    Ok(Ok(false)) => {}
+                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot refresh snapshots"),
+                    Err(e) => tracing::warn!(error = %e, "snapshot refresh panicked"),
+                }
+            }
+        });
+        let mut app = server::router(state)
+            .merge(identity::oauth_router(identity.clone()))
+            .merge(server::ingest_api::router(Arc::new(ingest_state(dir, s))));
+        if let Some(download) = exports.as_ref().and_then(|b| b.download_router()) {
+            // Outside the API's authentication: the signed URL is the authorisation.
+            app = app.merge(download);
+        }
+        if s.admin {
+            eprintln!("Admin endpoint enabled: POST {base_url}/admin/advance?hours=6");
+            app = app.merge(admin_router(dir.clone(), snapshots.clone(), p.clone()));
+        }
+        if demo && s.auth == Switch::On {
+            let ca = tls.as_ref().and_then(|t| t.ca_pem.clone());
+            tokio::spawn(print_demo_token(base_url.clone(), demo_app(&identity)?, ca));
+        }
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+            eprintln!("shutting down");
+        };
+        match tls {
+            Some(t) => {
+                let config = identity::tls::server_config(&t.cert, &t.key).context("cannot load the TLS certificate")?;
+                {
+                    // TLS through the same accept loop as plain TCP: the same limits and timeouts.
+                    let tls = tokio_rustls::TlsAcceptor::from(config);
+                    server::listener::serve_with(listener, app, s.serve_limits(), shutdown, move |tcp| {
+                        let tls = tls.clone();
+                        async move { tls.accept(tcp).await }
+                    })
+                    .await
+                    .context("server failed")
+                }
+            }
+            None => server::listener::serve(listener, app, s.serve_limits(), shutdown).await.context("server failed"),
+        }
+    })
+}
+
+fn ingest_state(dir: &DataDir, s: &ServeArgs) -> server::ingest_api::IngestState {
+    let state = server::ingest_api::IngestState::new(dir.store.clone());
+    match s.max_concurrent_ingest {
+        Some(n) => state.with_max_concurrent(n),
+        None => state,
+    }
+}
+
+struct Tls {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    ca_pem: Option<std::path::PathBuf>,
+    ca_hint: String,
+}
+
+/// The certificate to serve: a self-signed one for the listen address (created on first
+/// start, with its CA in the data directory), or files from configuration.
+fn tls_files(dir: &DataDir, s: &ServeArgs, local: std::net::SocketAddr) -> Result<Option<Tls>> {
+    match (&s.tls, &s.tls_cert, &s.tls_key) {
+        (Some(TlsMode::SelfSigned), _, _) => {
+            let f = identity::tls::self_signed(&dir.path, local, &s.tls_names)
+                .context("cannot create the self-signed certificate")?;
+            let hint = format!(
+                "{} (e.g. REQUESTS_CA_BUNDLE={0}, curl --cacert {0})",
+                f.ca_pem_path.display()
+            );
+            Ok(Some(Tls {
+                cert: f.cert_pem,
+                key: f.key_pem,
+                ca_pem: Some(f.ca_pem_path),
+                ca_hint: hint,
+            }))
+        }
+        (None, Some(cert), Some(key)) => Ok(Some(Tls {
+            cert: cert.clone(),
+            key: key.clone(),
+            ca_pem: None,
+            ca_hint: "the certificate's issuer".into(),
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// The data directory's identity provider (apps, users, signing keys), for `base_url`.
+fn open_identity(dir: &DataDir, base_url: &str, s: &ServeArgs) -> Result<Arc<identity::Identity>> {
+    let mut config = identity::IdentityConfig::new(base_url);
+    let audiences = if s.trust_audiences.is_empty() {
+        identity::DEFAULT_AUDIENCES
+            .iter()
+            .map(|a| a.to_string())
+            .collect()
+    } else {
+        s.trust_audiences.clone()
+    };
+    config.external_issuers = s
+        .trust_issuers
+        .iter()
+        .map(|url| identity::ExternalIssuer::new(url.clone(), audiences.clone()))
+        .collect();
+    Ok(Arc::new(
+        identity::Identity::open(&dir.path, config).context("cannot open the identity store")?,
+    ))
+}
+
+#[derive(Clone)]
+struct AdminState {
+    dir: DataDir,
+    snapshots: Arc<Snapshots>,
+    publish: PublishArgs,
+}
+
+/// The emulator's admin endpoint: `POST /admin/advance?hours=H` moves the synthetic
+/// fleet forward and publishes, answering the advance and publish reports.
+fn admin_router(dir: DataDir, snapshots: Arc<Snapshots>, publish: PublishArgs) -> axum::Router {
+    use axum::extract::{Query, State};
+    use axum::response::IntoResponse;
+    async fn advance_handler(
+        State(s): State<AdminState>,
+        Query(q): Query<std::collections::HashMap<String, String>>,
+    ) -> axum::response::Response {
+        let hours = match q.get("hours").map(|h| h.trim().parse::<u32>()) {
+            None => Ok(6),
+            Some(Ok(h)) if (1..=24 * 14).contains(&h) => Ok(h),
+            Some(_) => Err(access::ApiError::invalid_input(
+                "Invalid value for parameter hours: must be an integer from 1 to 336.",
+            )),
+        };
+        let hours = match hours {
+            Ok(h) => h,
+            Err(e) => return e.into_response(),
+        };
+        let result = tokio::task::spawn_blocking(move || {
+            advance(&s.dir, &s.snapshots, hours, &s.publish, true)
+        })
+        .await;
+        match result {
+            Ok(Ok(report)) => axum::Json(report).into_response(),
+            Ok(Err(e)) => access::ApiError::invalid_input(format!("{e:#}")).into_response(),
+            Err(e) => access::ApiError::internal(e.to_string()).into_response(),
+        }
+    }
+    axum::Router::new()
+        .route("/admin/advance", axum::routing::post(advance_handler))
+        .with_state(AdminState {
+            dir,
+            snapshots,
+            publish,
+        })
+}
+
+async fn publish_loop(
+    dir: DataDir,
+    snapshots: Arc<Snapshots>,
+    p: PublishArgs,
+    every: std::time::Duration,
+) {
+    let dir = Arc::new(dir);
+    loop {
+        tokio::time::sleep(every).await;
+        let (dir, snapshots, p) = (dir.clone(), snapshots.clone(), p.clone());
+        let result = tokio::task::spawn_blocking(move || publish(&dir, &snapshots, &p, true)).await;
+        match result {
+            Ok(Ok(r)) => {
+                metrics::histogram!("posture_publish_seconds").record(r.seconds);
+                tracing::info!(snapshot = %r.time_path, devices = r.devices, seconds = r.seconds, "published")
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "scheduled publish failed; the previous snapshot keeps serving")
+            }
+            Err(e) => tracing::error!(error = %e, "scheduled publish panicked"),
+        }
+    }
+}
