@@ -254,9 +254,9 @@ pub struct SeedReport {
 
 pub fn seed(dir: &DataDir, fleet: &FleetArgs, with_kb: bool, quiet: bool) -> Result<SeedReport> {
     let started = Instant::now();
-    let cfg = fleet::FleetConfig::new(fleet.devices, fleet.seed, fleet_now());
+    let cfg = emulator::FleetConfig::new(fleet.devices, fleet.seed, fleet_now());
     let progress = bar(fleet.devices as u64, "seeding devices", quiet);
-    let outcome = ingest::seed_fleet(
+    let outcome = emulator::seed_fleet(
         dir.store.as_ref(),
         &cfg,
         with_kb,
@@ -279,8 +279,6 @@ pub fn publish(
     p: &PublishArgs,
     quiet: bool,
 ) -> Result<PublishReport> {
-    let kb = ingest::load_knowledge_base(dir.store.as_ref())
-        .context("cannot load the knowledge base")?;
     let devices = dir.store.device_count()?;
     let progress = PublishProgress(bar(devices, "publishing", quiet));
     let opts = BuildOptions {
@@ -288,15 +286,15 @@ pub fn publish(
         ..BuildOptions::default()
     };
     snapshots.set_change_retention(chrono::Duration::days(i64::from(p.change_retention_days)));
-    let now = ingest::service_now(dir.store.as_ref())?;
-    let report = snapshots.publish(&kb, now, &opts, &progress)?;
+    let now = emulator::service_now(dir.store.as_ref(), Utc::now())?;
+    let report = snapshot::publish_from_store(snapshots, now, &opts, &progress)?;
     progress.0.finish_and_clear();
     Ok(report)
 }
 
 #[derive(Serialize)]
 pub struct AdvanceReport {
-    pub advance: ingest::AdvanceOutcome,
+    pub advance: emulator::AdvanceOutcome,
     pub publish: PublishReport,
 }
 
@@ -309,7 +307,7 @@ pub fn advance(
 ) -> Result<AdvanceReport> {
     let devices = dir.store.device_count()?;
     let progress = bar(devices, "advancing fleet", quiet);
-    let advance = ingest::advance_fleet(dir.store.as_ref(), hours, &|done| {
+    let advance = emulator::advance_fleet(dir.store.as_ref(), hours, Utc::now(), &|done| {
         progress.set_position(done)
     })?;
     progress.finish_and_clear();

@@ -19,11 +19,11 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use ingest::{ApplyOutcome, StateStore};
 use model::DeviceReport;
 use serde::Serialize;
 use std::io::Read;
 use std::sync::Arc;
-use store::{ApplyOutcome, StateStore};
 
 pub struct IngestState {
     pub store: Arc<dyn StateStore>,
@@ -199,15 +199,16 @@ async fn handle(
     }
     let store = state.store.clone();
     let batch: Vec<DeviceReport> = reports.iter().map(|(_, r)| r.clone()).collect();
-    let outcomes =
-        tokio::task::spawn_blocking(move || store.apply_reports(&batch, chrono::Utc::now()))
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?
-            .map_err(|e| {
-                ApiError::internal(format!(
-                    "The reports could not be stored: {e}. Nothing was applied; retry."
-                ))
-            })?;
+    let outcomes = tokio::task::spawn_blocking(move || {
+        ingest::apply_reports(store.as_ref(), &batch, chrono::Utc::now())
+    })
+    .await
+    .map_err(|e| ApiError::internal(e.to_string()))?
+    .map_err(|e| {
+        ApiError::internal(format!(
+            "The reports could not be stored: {e}. Nothing was applied; retry."
+        ))
+    })?;
     metrics::counter!("posture_reports_ingested_total").increment(reports.len() as u64);
     metrics::counter!("posture_reports_refused_total").increment(refused.len() as u64);
     let results = reports
