@@ -411,7 +411,7 @@ async fn group_scope_applies_to_every_endpoint_kind_without_leaks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_answer_like_the_real_service() {
-    let (_dir, store, snapshots, t0) = seeded(20, 3, 3);
+    let (_dir, _, snapshots, t0) = seeded(20, 3, 3);
     publish(&snapshots, t0 + Duration::hours(1));
     let config = server::faults::FaultConfig::from_json(
         r#"{"seed": 1, "rules": [
@@ -482,7 +482,7 @@ async fn injected_faults_answer_like_the_real_service() {
 /// travel has published ahead of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delta_window_follows_the_service_clock() {
-    let (_dir, store, snapshots, t0) = seeded(12, 5, 4);
+    let (_dir, _, snapshots, t0) = seeded(12, 5, 4);
     publish(&snapshots, t0 + Duration::hours(1));
     let published = snapshots.latest().unwrap().manifest.generated_at;
     let path = |base: &str, since: chrono::DateTime<Utc>| {
