@@ -184,7 +184,8 @@ fn record_body<T: Serialize>(record: &T, file: &str) -> Result<String, IngestErr
 }
 
 /// The setting the emulator keeps its state (seed, size, clock) in. Ingest stores it
-/// as the emulator hands it over, so the emulator writes through this door too.
+/// as the emulator hands it over, so the emulator writes through this door too. The key
+/// is "fleet" so data directories seeded before the emulator crate existed keep working.
 const EMULATOR_SETTING: &str = "fleet";
 
 /// Stores the emulator's state (JSON, opaque to ingest).
