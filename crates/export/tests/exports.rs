@@ -29,7 +29,6 @@ const KEY: [u8; 32] = [0x5a; 32];
 
 struct World {
     dir: tempfile::TempDir,
-    store: Arc<dyn StateStore>,
     snapshots: Arc<Snapshots>,
 }
 
@@ -44,11 +43,7 @@ fn world(devices: u32) -> World {
     );
     emulator::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
     let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 4).unwrap());
-    World {
-        dir,
-        store,
-        snapshots,
-    }
+    World { dir, snapshots }
 }
 
 impl World {
