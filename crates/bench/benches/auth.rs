@@ -27,16 +27,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let store: Arc<dyn StateStore> = Arc::new(SqliteStore::open(&dir.path().join("state.db"))?);
     let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
-    ingest::seed_fleet(
+    emulator::seed_fleet(
         store.as_ref(),
-        &fleet::FleetConfig::new(devices, 7, now),
+        &emulator::FleetConfig::new(devices, 7, now),
         true,
         None,
         &|_| {},
     )?;
     let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 2)?);
-    let kb = ingest::load_knowledge_base(store.as_ref())?;
-    let report = snapshots.publish(&kb, now, &BuildOptions::default(), &Quiet)?;
+    let report = snapshot::publish_from_store(&snapshots, now, &BuildOptions::default(), &Quiet)?;
     eprintln!("published {devices} devices: {report:?}");
 
     let identity = Arc::new(Identity::open(

@@ -39,16 +39,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if store.device_count()? == 0 {
         eprintln!("seeding {devices} devices ...");
         let t = std::time::Instant::now();
-        let cfg = fleet::FleetConfig::new(devices, seed, Utc::now());
-        ingest::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {})?;
+        let cfg = emulator::FleetConfig::new(devices, seed, Utc::now());
+        emulator::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {})?;
         eprintln!("seeded in {:.1}s", t.elapsed().as_secs_f64());
     }
     let snapshots = snapshot::Snapshots::open(&data_dir, store.clone(), 2)?;
     if snapshots.latest().is_none() {
         eprintln!("publishing a snapshot ...");
-        let kb = ingest::load_knowledge_base(store.as_ref())?;
-        let r = snapshots.publish(
-            &kb,
+        let r = snapshot::publish_from_store(
+            &snapshots,
             Utc::now(),
             &snapshot::BuildOptions::default(),
             &snapshot::Quiet,

@@ -40,12 +40,12 @@ pub struct IngestBenchReport {
 
 /// A fleet report padded to the benchmark's size, deterministic in its index.
 fn padded_report(
-    cfg: &fleet::FleetConfig,
+    cfg: &emulator::FleetConfig,
     i: u32,
     software: usize,
     settings: usize,
 ) -> model::DeviceReport {
-    let mut r = fleet::device_report(cfg, i);
+    let mut r = emulator::device_report(cfg, i);
     let mut k = 0;
     while r.software.len() < software {
         r.software.push(model::InstalledSoftware {
@@ -129,7 +129,7 @@ pub fn summary(report: &IngestBenchReport) -> String {
 /// Posts every report in NDJSON batches from `concurrency` clients; batches are built
 /// (and compressed) by the clients while others are in flight. Returns (seconds, bytes).
 fn post_all(url: &str, key: &str, args: &IngestOptions) -> Result<(f64, u64), BenchError> {
-    let cfg = fleet::FleetConfig::new(args.reports, 42, chrono::Utc::now());
+    let cfg = emulator::FleetConfig::new(args.reports, 42, chrono::Utc::now());
     let batches: Vec<(u32, u32)> = (0..args.reports)
         .step_by(args.batch.max(1))
         .map(|s| (s, (s + args.batch as u32).min(args.reports)))

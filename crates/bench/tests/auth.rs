@@ -25,19 +25,16 @@ async fn throughput_serves_every_configuration() {
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
     let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
-    ingest::seed_fleet(
+    emulator::seed_fleet(
         store.as_ref(),
-        &fleet::FleetConfig::new(5, 7, now),
+        &emulator::FleetConfig::new(5, 7, now),
         true,
         None,
         &|_| {},
     )
     .unwrap();
     let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 2).unwrap());
-    let kb = ingest::load_knowledge_base(store.as_ref()).unwrap();
-    snapshots
-        .publish(&kb, now, &BuildOptions::default(), &Quiet)
-        .unwrap();
+    snapshot::publish_from_store(&snapshots, now, &BuildOptions::default(), &Quiet).unwrap();
     let identity =
         Arc::new(Identity::open(dir.path(), IdentityConfig::new("http://127.0.0.1")).unwrap());
     let path = "/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=10";

@@ -9,18 +9,16 @@ fn export_benchmark_figures_agree_with_the_snapshot() {
     let data = tempfile::tempdir().unwrap();
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&data.path().join("state.db")).unwrap());
-    let cfg = fleet::FleetConfig::new(40, 7, chrono::Utc::now());
-    ingest::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
+    let cfg = emulator::FleetConfig::new(40, 7, chrono::Utc::now());
+    emulator::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
     let snapshots = snapshot::Snapshots::open(data.path(), store.clone(), 2).unwrap();
-    let kb = ingest::load_knowledge_base(store.as_ref()).unwrap();
-    snapshots
-        .publish(
-            &kb,
-            chrono::Utc::now(),
-            &snapshot::BuildOptions::default(),
-            &snapshot::Quiet,
-        )
-        .unwrap();
+    snapshot::publish_from_store(
+        &snapshots,
+        chrono::Utc::now(),
+        &snapshot::BuildOptions::default(),
+        &snapshot::Quiet,
+    )
+    .unwrap();
     let latest = snapshots.latest().unwrap();
 
     // Small members, so compression alone runs the pipeline over several of them.

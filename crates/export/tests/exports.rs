@@ -29,7 +29,6 @@ const KEY: [u8; 32] = [0x5a; 32];
 
 struct World {
     dir: tempfile::TempDir,
-    store: Arc<dyn StateStore>,
     snapshots: Arc<Snapshots>,
 }
 
@@ -37,29 +36,24 @@ fn world(devices: u32) -> World {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let cfg = fleet::FleetConfig::new(
+    let cfg = emulator::FleetConfig::new(
         devices,
         7,
         Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
     );
-    ingest::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
+    emulator::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
     let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 4).unwrap());
-    World {
-        dir,
-        store,
-        snapshots,
-    }
+    World { dir, snapshots }
 }
 
 impl World {
     fn publish(&self, minute: u32) -> Arc<Snapshot> {
-        let kb = ingest::load_knowledge_base(self.store.as_ref()).unwrap();
         let now = Utc.with_ymd_and_hms(2026, 11, 20, 13, minute, 0).unwrap();
         let opts = BuildOptions {
             part_target_bytes: 40_000,
             batch: 17,
         };
-        self.snapshots.publish(&kb, now, &opts, &Quiet).unwrap();
+        snapshot::publish_from_store(&self.snapshots, now, &opts, &Quiet).unwrap();
         self.snapshots.latest().unwrap()
     }
     fn staging(&self, name: &str) -> PathBuf {

@@ -55,7 +55,7 @@ fn pypi_and_debian_advisories_match_with_their_own_version_order() {
     // An NVD record with a CPE range that also covers glibc 2.31 (a backport false positive).
     let nvd = br#"{"format":"NVD_CVE","version":"2.0","vulnerabilities":[{"cve":{"id":"CVE-2023-4911","sourceIdentifier":"x","published":"2023-10-03T18:15:10.000","lastModified":"2023-10-03T18:15:10.000","vulnStatus":"Analyzed","descriptions":[{"lang":"en","value":"glibc"}],"metrics":{"cvssMetricV31":[{"source":"nvd@nist.gov","type":"Primary","cvssData":{"version":"3.1","vectorString":"CVSS:3.1/AV:L/AC:L/PR:L/UI:N/S:U/C:H/I:H/A:H","baseScore":7.8,"baseSeverity":"HIGH"}}]},"configurations":[{"nodes":[{"operator":"OR","negate":false,"cpeMatch":[{"vulnerable":true,"criteria":"cpe:2.3:a:gnu:glibc:*:*:*:*:*:*:*:*","versionStartIncluding":"2.34","versionEndExcluding":"2.39","matchCriteriaId":"A"}]}]}],"references":[]}}]}"#;
     ingest::import_feed(&store, nvd, "nvd.json").unwrap();
-    let kb = ingest::load_knowledge_base(&store).unwrap();
+    let kb = snapshot::load_knowledge_base(&store).unwrap();
     assert_eq!(kb.osv_record_count(), 4);
     let linux = OsInfo {
         kind: OsKind::Linux,
@@ -171,16 +171,14 @@ fn an_advisory_match_becomes_a_vulnerability_row_with_osv_evidence() {
         facts: Default::default(),
     };
     ingest::apply_reports(store.as_ref(), &[report], Utc::now()).unwrap();
-    let kb = ingest::load_knowledge_base(store.as_ref()).unwrap();
     let snapshots = snapshot::Snapshots::open(dir.path(), store.clone(), 2).unwrap();
-    snapshots
-        .publish(
-            &kb,
-            Utc::now(),
-            &snapshot::BuildOptions::default(),
-            &snapshot::Quiet,
-        )
-        .unwrap();
+    snapshot::publish_from_store(
+        &snapshots,
+        Utc::now(),
+        &snapshot::BuildOptions::default(),
+        &snapshot::Quiet,
+    )
+    .unwrap();
     let s = snapshots.latest().unwrap();
     assert_eq!(s.rows(snapshot::ExportKind::Vulnerabilities), 1);
     let mut out = Vec::new();

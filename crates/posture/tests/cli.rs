@@ -191,12 +191,12 @@ fn reports_acknowledged_before_a_kill_dash_nine_are_all_present_after_restart() 
     let key = key["key"].as_str().unwrap().to_owned();
     let (mut server, line) = serve(dir.path());
     let url = format!("{}/ingest/v1/reports", line.trim());
-    let cfg = fleet::FleetConfig::new(40, 77, chrono::Utc::now());
+    let cfg = emulator::FleetConfig::new(40, 77, chrono::Utc::now());
     let client = reqwest::blocking::Client::new();
     let mut acknowledged = Vec::new();
     for batch in 0..4u32 {
         let reports: Vec<model::DeviceReport> = (batch * 10..batch * 10 + 10)
-            .map(|i| fleet::device_report(&cfg, i))
+            .map(|i| emulator::device_report(&cfg, i))
             .collect();
         let body: String = reports
             .iter()

@@ -38,12 +38,12 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::StreamExt;
+use ingest::{ApplyOutcome, StateStore};
 use model::DeviceReport;
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
 use std::time::Duration;
-use store::{ApplyOutcome, StateStore};
 use tokio::sync::{Semaphore, mpsc};
 
 pub struct IngestState {

@@ -18,28 +18,26 @@ struct World {
 
 const DEVICES: u32 = 80;
 
-fn fleet_cfg(now_hour: u32) -> fleet::FleetConfig {
-    fleet::FleetConfig::new(
+fn fleet_cfg(now_hour: u32) -> emulator::FleetConfig {
+    emulator::FleetConfig::new(
         DEVICES,
         11,
         Utc.with_ymd_and_hms(2026, 11, 20, now_hour, 0, 0).unwrap(),
     )
 }
 
-fn publish(store: &dyn StateStore, snapshots: &Snapshots, minute: i64) -> snapshot::PublishReport {
-    let kb = ingest::load_knowledge_base(store).unwrap();
+fn publish(snapshots: &Snapshots, minute: i64) -> snapshot::PublishReport {
     let now = Utc.with_ymd_and_hms(2026, 11, 20, 18, 0, 0).unwrap() + Duration::minutes(minute);
-    snapshots
-        .publish(
-            &kb,
-            now,
-            &BuildOptions {
-                part_target_bytes: 30_000,
-                batch: 13,
-            },
-            &Quiet,
-        )
-        .unwrap()
+    snapshot::publish_from_store(
+        snapshots,
+        now,
+        &BuildOptions {
+            part_target_bytes: 30_000,
+            batch: 13,
+        },
+        &Quiet,
+    )
+    .unwrap()
 }
 
 async fn serve(snapshots: Arc<Snapshots>, port: u16) -> (String, tokio::task::JoinHandle<()>) {
@@ -67,9 +65,9 @@ async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    ingest::seed_fleet(store.as_ref(), &fleet_cfg(12), true, None, &|_| {}).unwrap();
+    emulator::seed_fleet(store.as_ref(), &fleet_cfg(12), true, None, &|_| {}).unwrap();
     let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 4).unwrap());
-    publish(store.as_ref(), &snapshots, 0);
+    publish(&snapshots, 0);
     let (base, server) = serve(snapshots.clone(), 0).await;
     World {
         dir,
@@ -160,14 +158,14 @@ async fn walking_all_pages_returns_the_snapshot_once_while_another_is_published(
                     let changed: Vec<_> = (0..DEVICES)
                         .step_by(3)
                         .map(|d| {
-                            let mut r = fleet::device_report(&cfg, d);
+                            let mut r = emulator::device_report(&cfg, d);
                             r.sequence = 2;
                             r.software.truncate(r.software.len() / 2);
                             r
                         })
                         .collect();
                     ingest::apply_reports(store.as_ref(), &changed, cfg.now).unwrap();
-                    publish(store.as_ref(), &snapshots, 10 + i as i64);
+                    publish(&snapshots, 10 + i as i64);
                 })
                 .await
                 .unwrap();

@@ -33,19 +33,17 @@ struct World {
     times: Vec<chrono::DateTime<Utc>>,
 }
 
-fn publish(store: &dyn StateStore, snapshots: &Snapshots, at: chrono::DateTime<Utc>) {
-    let kb = ingest::load_knowledge_base(store).unwrap();
-    snapshots
-        .publish(
-            &kb,
-            at,
-            &BuildOptions {
-                part_target_bytes: 30_000,
-                batch: 11,
-            },
-            &Quiet,
-        )
-        .unwrap();
+fn publish(snapshots: &Snapshots, at: chrono::DateTime<Utc>) {
+    snapshot::publish_from_store(
+        snapshots,
+        at,
+        &BuildOptions {
+            part_target_bytes: 30_000,
+            batch: 11,
+        },
+        &Quiet,
+    )
+    .unwrap();
 }
 
 /// Serves `snapshots` on a free loopback port; returns the base URL.
@@ -87,9 +85,9 @@ fn seeded(
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
     let t0 = Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap();
-    ingest::seed_fleet(
+    emulator::seed_fleet(
         store.as_ref(),
-        &fleet::FleetConfig::new(devices, seed, t0),
+        &emulator::FleetConfig::new(devices, seed, t0),
         true,
         None,
         &|_| {},
@@ -103,11 +101,13 @@ async fn world() -> World {
     let (dir, store, snapshots, t0) = seeded(60, 21, 10);
     let mut times = Vec::new();
     for k in 0..3 {
+        // Time travel's wall clock is the seeding time, behind the emulator clock, so
+        // the emulator clock alone moves the fleet and nothing depends on today's date.
         if k > 0 {
-            ingest::advance_fleet(store.as_ref(), 6, &|_| {}).unwrap();
+            emulator::advance_fleet(store.as_ref(), 6, t0, &|_| {}).unwrap();
         }
         let at = t0 + Duration::hours(6 * (k + 1));
-        publish(store.as_ref(), &snapshots, at);
+        publish(&snapshots, at);
         times.push(snapshots.latest().unwrap().manifest.generated_at);
     }
     // The service's clock is pinned an hour after the newest snapshot, so nothing here
@@ -275,12 +275,8 @@ async fn delta_pages_cover_the_intervals_from_since_time_and_stay_pinned() {
         None,
     )
     .await;
-    ingest::advance_fleet(w.store.as_ref(), 6, &|_| {}).unwrap();
-    publish(
-        w.store.as_ref(),
-        &w.snapshots,
-        *w.times.last().unwrap() + Duration::hours(6),
-    );
+    emulator::advance_fleet(w.store.as_ref(), 6, w.times[0], &|_| {}).unwrap();
+    publish(&w.snapshots, *w.times.last().unwrap() + Duration::hours(6));
     let mut rest = walk(first["@odata.nextLink"].as_str().unwrap(), None).await;
     let mut got = first["value"].as_array().unwrap().clone();
     got.append(&mut rest);
@@ -413,8 +409,8 @@ async fn group_scope_applies_to_every_endpoint_kind_without_leaks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_faults_answer_like_the_real_service() {
-    let (_dir, store, snapshots, t0) = seeded(20, 3, 3);
-    publish(store.as_ref(), &snapshots, t0 + Duration::hours(1));
+    let (_dir, _, snapshots, t0) = seeded(20, 3, 3);
+    publish(&snapshots, t0 + Duration::hours(1));
     let config = server::faults::FaultConfig::from_json(
         r#"{"seed": 1, "rules": [
             {"endpoint": "deviceavinfo", "tooManyRequests": 1.0, "retryAfter": 7},
@@ -484,8 +480,8 @@ async fn injected_faults_answer_like_the_real_service() {
 /// travel has published ahead of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delta_window_follows_the_service_clock() {
-    let (_dir, store, snapshots, t0) = seeded(12, 5, 4);
-    publish(store.as_ref(), &snapshots, t0 + Duration::hours(1));
+    let (_dir, _, snapshots, t0) = seeded(12, 5, 4);
+    publish(&snapshots, t0 + Duration::hours(1));
     let published = snapshots.latest().unwrap().manifest.generated_at;
     let path = |base: &str, since: chrono::DateTime<Utc>| {
         format!(
@@ -518,7 +514,7 @@ async fn delta_window_follows_the_service_clock() {
     let ahead = (published.max(Utc::now()) + Duration::days(30))
         .duration_trunc(Duration::minutes(1))
         .unwrap();
-    publish(store.as_ref(), &snapshots, ahead);
+    publish(&snapshots, ahead);
     assert_eq!(snapshots.latest().unwrap().manifest.generated_at, ahead);
     for clock in [Clock::Fixed(published), Clock::Wall] {
         let emulator = serve(snapshots.clone(), Arc::new(access::OpenAccess), None, clock).await;

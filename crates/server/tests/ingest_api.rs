@@ -38,8 +38,8 @@ async fn world() -> World {
 }
 
 fn reports(n: u32) -> Vec<model::DeviceReport> {
-    let cfg = fleet::FleetConfig::new(n, 4, Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap());
-    (0..n).map(|i| fleet::device_report(&cfg, i)).collect()
+    let cfg = emulator::FleetConfig::new(n, 4, Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap());
+    (0..n).map(|i| emulator::device_report(&cfg, i)).collect()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -209,9 +209,9 @@ fn published() -> Served {
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
     let t0 = Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap();
-    ingest::seed_fleet(
+    emulator::seed_fleet(
         store.as_ref(),
-        &fleet::FleetConfig::new(30, 5, t0),
+        &emulator::FleetConfig::new(30, 5, t0),
         true,
         None,
         &|_| {},
@@ -240,11 +240,9 @@ fn published() -> Served {
     let mut times = Vec::new();
     for k in 0..2 {
         if k > 0 {
-            ingest::advance_fleet(store.as_ref(), 6, &|_| {}).unwrap();
+            emulator::advance_fleet(store.as_ref(), 6, t0, &|_| {}).unwrap();
         }
-        let kb = ingest::load_knowledge_base(store.as_ref()).unwrap();
-        snapshots
-            .publish(&kb, t0 + Duration::hours(6 * (k + 1)), &opts, &Quiet)
+        snapshot::publish_from_store(&snapshots, t0 + Duration::hours(6 * (k + 1)), &opts, &Quiet)
             .unwrap();
         times.push(snapshots.latest().unwrap().manifest.generated_at);
     }

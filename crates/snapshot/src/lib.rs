@@ -1,6 +1,8 @@
 //! Snapshots: the unit of truth for every read.
 //!
-//! [`Snapshots::publish`] assesses every device in the state store against the
+//! [`publish_from_store`] (the one entry point every caller uses) loads the knowledge
+//! base the store holds ([`load_knowledge_base`]) and hands it to
+//! [`Snapshots::publish`], which assesses every device in the state store against the
 //! knowledge base and writes an immutable, versioned snapshot directory; readers
 //! switch to it atomically. A [`Snapshot`] answers "render row `i` of export `k`"
 //! in O(1) seek plus the row's bytes, so every page costs O(page size) however
@@ -23,6 +25,7 @@ pub mod format;
 mod kinds;
 mod layout;
 pub mod manifest;
+pub mod publish;
 mod reader;
 mod registry;
 mod render;
@@ -34,6 +37,7 @@ pub use delta::{ChangeCounts, ChangeLog, ChangeLogMeta};
 pub use kinds::ExportKind;
 pub use layout::{FindingMeta, VulnRow};
 pub use manifest::{ExportManifest, Manifest, Part};
+pub use publish::{KnowledgeBaseError, PublishError, load_knowledge_base, publish_from_store};
 pub use reader::{OpenError, Snapshot};
 pub use registry::{
     DEFAULT_CHANGE_RETENTION_DAYS, HookError, PublishHook, PublishReport, SnapshotError, Snapshots,

@@ -243,6 +243,11 @@ impl Snapshots {
         Ok(self.latest().map(|s| s.manifest.seq) != before)
     }
 
+    /// The store this registry publishes from (and registers snapshots in).
+    pub(crate) fn store(&self) -> &dyn StateStore {
+        self.store.as_ref()
+    }
+
     /// Attaches a [`PublishHook`] and lets it reconcile with the retained snapshots.
     pub fn set_hook(&self, hook: Arc<dyn PublishHook>) -> Result<(), SnapshotError> {
         let _one_at_a_time = self.publishing.lock();

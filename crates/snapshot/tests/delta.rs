@@ -41,9 +41,9 @@ fn world(devices: u32, seed: u64) -> World {
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
     let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
-    ingest::seed_fleet(
+    emulator::seed_fleet(
         store.as_ref(),
-        &fleet::FleetConfig::new(devices, seed, now),
+        &emulator::FleetConfig::new(devices, seed, now),
         true,
         None,
         &|_| {},
@@ -61,18 +61,16 @@ fn world(devices: u32, seed: u64) -> World {
 impl World {
     fn publish(&mut self) -> snapshot::PublishReport {
         self.clock += Duration::hours(6);
-        let kb = ingest::load_knowledge_base(self.store.as_ref()).unwrap();
-        self.snapshots
-            .publish(
-                &kb,
-                self.clock,
-                &BuildOptions {
-                    part_target_bytes: 50_000,
-                    batch: 9,
-                },
-                &Quiet,
-            )
-            .unwrap()
+        snapshot::publish_from_store(
+            &self.snapshots,
+            self.clock,
+            &BuildOptions {
+                part_target_bytes: 50_000,
+                batch: 9,
+            },
+            &Quiet,
+        )
+        .unwrap()
     }
 }
 
@@ -191,7 +189,7 @@ proptest! {
         let mut set = vuln_set(&a);
         for (kind, choice, hours) in steps {
             match kind {
-                0 => { ingest::advance_fleet(w.store.as_ref(), hours, &|_| {}).unwrap(); }
+                0 => { emulator::advance_fleet(w.store.as_ref(), hours, w.clock, &|_| {}).unwrap(); }
                 1 => mutate(&w, choice, u64::from(hours)),
                 _ => {}
             }
@@ -276,8 +274,8 @@ fn upgrades_and_group_moves_are_fixed_new_pairs_and_rescoring_is_updated() {
     });
     ingest::apply_reports(store, &[upgraded, moved], w.clock).unwrap();
     // A KB revision: CVSS re-scored for some records, so rows of those CVEs are Updated.
-    let state = ingest::fleet_state(store).unwrap().unwrap();
-    let update = fleet::feed_update(
+    let state = emulator::fleet_state(store).unwrap().unwrap();
+    let update = emulator::feed_update(
         state.seed,
         state.base_now,
         1,
@@ -356,7 +354,7 @@ fn change_logs_survive_reopen_and_follow_their_retention() {
     let mut w = world(20, 9);
     w.publish();
     w.publish();
-    ingest::advance_fleet(w.store.as_ref(), 6, &|_| {}).unwrap();
+    emulator::advance_fleet(w.store.as_ref(), 6, w.clock, &|_| {}).unwrap();
     w.publish();
     assert_eq!(w.snapshots.change_logs().len(), 2);
     let root = w.dir.path().join("changes");

@@ -18,12 +18,12 @@ fn world(devices: u32) -> World {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn StateStore> =
         Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let cfg = fleet::FleetConfig::new(
+    let cfg = emulator::FleetConfig::new(
         devices,
         7,
         Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
     );
-    ingest::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
+    emulator::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
     World { dir, store }
 }
 
@@ -34,10 +34,9 @@ fn small_parts() -> BuildOptions {
     }
 }
 
-fn publish(w: &World, snapshots: &Snapshots, minute: u32) -> snapshot::PublishReport {
-    let kb = ingest::load_knowledge_base(w.store.as_ref()).unwrap();
+fn publish(snapshots: &Snapshots, minute: u32) -> snapshot::PublishReport {
     let now = Utc.with_ymd_and_hms(2026, 11, 20, 13, minute, 0).unwrap();
-    snapshots.publish(&kb, now, &small_parts(), &Quiet).unwrap()
+    snapshot::publish_from_store(snapshots, now, &small_parts(), &Quiet).unwrap()
 }
 
 fn rendered(s: &Snapshot, kind: ExportKind) -> Vec<String> {
@@ -62,7 +61,7 @@ fn assert_serde_identical<T: serde::de::DeserializeOwned + serde::Serialize>(row
 fn every_rendered_row_is_the_wire_record_and_rows_are_ordered() {
     let w = world(120);
     let snapshots = Snapshots::open(w.dir.path(), w.store.clone(), 3).unwrap();
-    let report = publish(&w, &snapshots, 0);
+    let report = publish(&snapshots, 0);
     let s = snapshots.latest().unwrap();
     assert_eq!(report.devices, 120);
     for kind in ExportKind::ALL {
@@ -133,17 +132,17 @@ fn every_rendered_row_is_the_wire_record_and_rows_are_ordered() {
 fn snapshots_are_immutable_retained_and_reopened_identically() {
     let w = world(40);
     let snapshots = Snapshots::open(w.dir.path(), w.store.clone(), 2).unwrap();
-    let a = publish(&w, &snapshots, 0);
+    let a = publish(&snapshots, 0);
     let first = snapshots.latest().unwrap();
     let before = rendered(&first, ExportKind::Vulnerabilities);
-    let b = publish(&w, &snapshots, 0);
+    let b = publish(&snapshots, 0);
     assert_ne!(
         a.time_path, b.time_path,
         "same-minute publishes get distinct time paths"
     );
     // The earlier snapshot is still readable through its Arc, unchanged.
     assert_eq!(rendered(&first, ExportKind::Vulnerabilities), before);
-    let c = publish(&w, &snapshots, 5);
+    let c = publish(&snapshots, 5);
     assert_eq!(c.removed, vec![a.time_path.clone()]);
     assert!(snapshots.by_time_path(&a.time_path).is_none());
     assert_eq!(snapshots.list().len(), 2);
@@ -163,7 +162,7 @@ fn snapshots_are_immutable_retained_and_reopened_identically() {
 fn an_interrupted_publish_leaves_the_previous_snapshot_serving() {
     let w = world(30);
     let snapshots = Snapshots::open(w.dir.path(), w.store.clone(), 4).unwrap();
-    let a = publish(&w, &snapshots, 0);
+    let a = publish(&snapshots, 0);
     // Leftovers of a publish killed before its commit point: a temporary directory and a
     // complete but unregistered snapshot directory.
     let root = w.dir.path().join("snapshots");
@@ -188,7 +187,7 @@ fn an_interrupted_publish_leaves_the_previous_snapshot_serving() {
 fn vulnerability_findings_come_from_the_synthetic_feed_with_evidence() {
     let w = world(60);
     let snapshots = Snapshots::open(w.dir.path(), w.store.clone(), 2).unwrap();
-    let report = publish(&w, &snapshots, 0);
+    let report = publish(&snapshots, 0);
     assert!(report.findings > 0 && report.distinct_software > 0);
     let s = snapshots.latest().unwrap();
     let evidence = std::fs::read_to_string(s.dir().join("evidence.ndjson")).unwrap();

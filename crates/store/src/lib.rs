@@ -161,6 +161,12 @@ pub enum ScanError {
     Visitor(Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The `source` of knowledge-base records: written by `ingest::import_feed`, read back
+/// by `snapshot::publish::load_knowledge_base`; the store itself treats them as opaque.
+pub const SOURCE_NVD: &str = "nvd";
+pub const SOURCE_KEV: &str = "kev";
+pub const SOURCE_OSV: &str = "osv";
+
 /// Hex SHA-256 of a byte string (feed file digests).
 pub fn digest(bytes: &[u8]) -> String {
     use sha2::Digest;

@@ -31,7 +31,7 @@ pub fn run(data_dir: &Path, hours: u32, p: &PublishArgs, json: bool) -> Result<(
 
 #[derive(Serialize)]
 pub struct AdvanceReport {
-    pub advance: ingest::AdvanceOutcome,
+    pub advance: emulator::AdvanceOutcome,
     pub publish: PublishReport,
 }
 
@@ -44,9 +44,10 @@ pub fn advance(
 ) -> Result<AdvanceReport> {
     let devices = dir.store.device_count()?;
     let progress = bar(devices, "advancing fleet", quiet);
-    let advance = ingest::advance_fleet(dir.store.as_ref(), hours, &|done| {
-        progress.set_position(done)
-    })?;
+    let advance =
+        emulator::advance_fleet(dir.store.as_ref(), hours, chrono::Utc::now(), &|done| {
+            progress.set_position(done)
+        })?;
     progress.finish_and_clear();
     let publish = publish(dir, snapshots, p, quiet)?;
     Ok(AdvanceReport { advance, publish })

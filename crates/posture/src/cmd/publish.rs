@@ -3,7 +3,7 @@
 use crate::args::PublishArgs;
 use crate::datadir::DataDir;
 use crate::output::{PublishProgress, bar, print};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use snapshot::{BuildOptions, PublishReport, Snapshots};
 use std::path::Path;
 
@@ -21,8 +21,6 @@ pub fn publish(
     p: &PublishArgs,
     quiet: bool,
 ) -> Result<PublishReport> {
-    let kb = ingest::load_knowledge_base(dir.store.as_ref())
-        .context("cannot load the knowledge base")?;
     let devices = dir.store.device_count()?;
     let progress = PublishProgress(bar(devices, "publishing", quiet));
     let opts = BuildOptions {
@@ -30,8 +28,8 @@ pub fn publish(
         ..BuildOptions::default()
     };
     snapshots.set_change_retention(chrono::Duration::days(i64::from(p.change_retention_days)));
-    let now = ingest::service_now(dir.store.as_ref())?;
-    let report = snapshots.publish(&kb, now, &opts, &progress)?;
+    let now = emulator::service_now(dir.store.as_ref(), chrono::Utc::now())?;
+    let report = snapshot::publish_from_store(snapshots, now, &opts, &progress)?;
     progress.0.finish_and_clear();
     Ok(report)
 }

@@ -41,9 +41,9 @@ pub struct SeedReport {
 
 pub fn seed(dir: &DataDir, fleet: &FleetArgs, with_kb: bool, quiet: bool) -> Result<SeedReport> {
     let started = Instant::now();
-    let cfg = fleet::FleetConfig::new(fleet.devices, fleet.seed, fleet_now());
+    let cfg = emulator::FleetConfig::new(fleet.devices, fleet.seed, fleet_now());
     let progress = bar(fleet.devices as u64, "seeding devices", quiet);
-    let outcome = ingest::seed_fleet(
+    let outcome = emulator::seed_fleet(
         dir.store.as_ref(),
         &cfg,
         with_kb,

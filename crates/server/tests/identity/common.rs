@@ -38,25 +38,23 @@ pub fn data() -> Arc<Snapshots> {
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn StateStore> =
             Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-        let cfg = fleet::FleetConfig::new(
+        let cfg = emulator::FleetConfig::new(
             DEVICES,
             11,
             Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
         );
-        ingest::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
+        emulator::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
         let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 4).unwrap());
-        let kb = ingest::load_knowledge_base(store.as_ref()).unwrap();
-        snapshots
-            .publish(
-                &kb,
-                Utc.with_ymd_and_hms(2026, 11, 20, 18, 0, 0).unwrap(),
-                &BuildOptions {
-                    part_target_bytes: 30_000,
-                    batch: 13,
-                },
-                &Quiet,
-            )
-            .unwrap();
+        snapshot::publish_from_store(
+            &snapshots,
+            Utc.with_ymd_and_hms(2026, 11, 20, 18, 0, 0).unwrap(),
+            &BuildOptions {
+                part_target_bytes: 30_000,
+                batch: 13,
+            },
+            &Quiet,
+        )
+        .unwrap();
         (dir, snapshots)
     })
     .1

@@ -1,4 +1,10 @@
-//! The synthetic fleet and the synthetic knowledge base of Posture's emulator.
+//! Posture's emulator: the synthetic fleet and the synthetic knowledge base, seeding
+//! a store with them ([`seed_fleet`]), the emulator clock ([`FleetState`],
+//! [`service_now`]) and time travel ([`advance_fleet`]).
+//!
+//! The emulator writes the state store only through `ingest`'s doors
+//! ([`ingest::apply_reports`], [`ingest::import_feed`], [`ingest::put_emulator_state`]),
+//! so generated data is validated and stored exactly like a real agent's.
 //!
 //! Both are deterministic: the same seed gives byte-identical output on every
 //! machine, whatever the thread count, so a demo, a test or a benchmark can be
@@ -64,11 +70,36 @@
 //! gives on average about 100 vulnerability rows per device. See the module
 //! for the shapes it produces.
 
+pub mod clock;
 pub mod devices;
 pub mod evolve;
 pub mod products;
+pub mod seed;
 pub mod synthetic_kb;
+pub mod travel;
 
+pub use clock::{FleetState, fleet_state, service_now};
 pub use devices::{FleetConfig, GROUPS, device_report, reports};
 pub use evolve::{Advance, evolve_report};
+pub use seed::{SeedOutcome, seed_fleet};
 pub use synthetic_kb::{SyntheticFeeds, feed_update, platform_cpes, synthetic_feeds};
+pub use travel::{AdvanceOutcome, advance_fleet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error(transparent)]
+    Ingest(#[from] ingest::IngestError),
+    #[error(transparent)]
+    Store(#[from] ingest::StoreError),
+    #[error(
+        "this data directory has no synthetic fleet (run `posture seed` first); time travel works on seeded fleets"
+    )]
+    NoFleet,
+    #[error("the emulator's stored state is unreadable: {0}")]
+    BadState(String),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}

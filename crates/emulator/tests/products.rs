@@ -1,6 +1,6 @@
 //! The software catalogue.
 
-use fleet::products::{DeviceClass, Part, Product, catalogue, cpe_escape};
+use emulator::products::{DeviceClass, Part, Product, catalogue, cpe_escape};
 use std::cmp::Ordering;
 use std::collections::HashSet;
 

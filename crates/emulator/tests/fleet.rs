@@ -2,7 +2,7 @@
 
 use assess::catalog::Catalog;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use fleet::{FleetConfig, GROUPS, device_report, reports};
+use emulator::{FleetConfig, GROUPS, device_report, reports};
 use model::{DeviceReport, OsKind};
 use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
@@ -274,7 +274,7 @@ fn software_inventory_is_realistic() {
 #[test]
 fn versions_skew_recent_with_an_old_tail() {
     // Chrome auto-updates: most installs are among the newest releases, but not all.
-    let chrome = fleet::products::Product::find("google", "chrome").unwrap();
+    let chrome = emulator::products::Product::find("google", "chrome").unwrap();
     let releases: Vec<&str> = chrome.releases().map(|r| r.version).collect();
     let positions: Vec<usize> = SAMPLE
         .iter()

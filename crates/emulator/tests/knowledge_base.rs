@@ -1,8 +1,8 @@
 //! The synthetic knowledge base, read with kb's real importers and matcher.
 
 use chrono::{DateTime, TimeZone, Utc};
-use fleet::products::{Product, catalogue};
-use fleet::{FleetConfig, device_report, platform_cpes, synthetic_feeds};
+use emulator::products::{Product, catalogue};
+use emulator::{FleetConfig, device_report, platform_cpes, synthetic_feeds};
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
