@@ -2,7 +2,7 @@
 //! (a) publish: all five file exports written (render + gzip + write + fsync), with the
 //!     peak RSS of the process during it;
 //! (b) render alone (the same rows written uncompressed) and compression alone (those
-//!     uncompressed bytes gzipped by the same member pipeline, same level, same threads);
+//!     uncompressed bytes gzipped by the same single-member block pipeline, same level, same threads);
 //! (c) `pigz -<level> -p <threads>` on the same uncompressed bytes, when installed;
 //! (d) DuckDB (`python3` with the `duckdb` module) exporting the same vulnerability rows
 //!     from normalised tables with `COPY ... (FORMAT JSON, COMPRESSION GZIP)`, against
@@ -10,7 +10,7 @@
 //! (f) download of every published file through the local backend's route with a
 //!     parallel HTTP client.
 
-use crate::gzip::{Encoding, Output, Pipeline, Task};
+use crate::gzip::{DEFLATE_WINDOW, Encoding, Output, Pipeline, Task};
 use crate::local::{LocalBackend, UrlSigner};
 use crate::writer::{write_kinds, write_raw};
 use crate::{BlobBackend, ExportError, ExportIndex, ExportOptions, FILE_EXPORTS, io_err};
@@ -282,8 +282,9 @@ impl Task for ByteTask {
     }
 }
 
-/// Gzips each file with the export writer's member pipeline (same level, threads and
-/// member size) and returns the seconds spent compressing. The input is read into memory
+/// Gzips each file with the export writer's block pipeline (same level, threads and
+/// block size, and the same single-member output: blocks primed with the preceding
+/// 32 KiB and joined) and returns the seconds spent compressing. The input is read into memory
 /// one window at a time, untimed, so the figure is compression (and writing the
 /// compressed output) alone, not reading the uncompressed copy back from disk.
 fn compress_files(
@@ -299,7 +300,7 @@ fn compress_files(
         encoding: Encoding::Gzip(opts.level),
         fsync: opts.fsync,
         hash: true,
-        member_capacity: opts.member_bytes,
+        block_capacity: opts.member_bytes,
     };
     let mut buf = Vec::new();
     let mut seconds = 0.0;
@@ -311,8 +312,8 @@ fn compress_files(
             let n = WINDOW.min(len - offset);
             buf.resize(n as usize, 0);
             file.read_exact_at(&mut buf, offset).map_err(io_err(path))?;
-            let members = n.div_ceil(member);
-            let tasks: Vec<ByteTask> = (0..members)
+            let blocks = n.div_ceil(member);
+            let tasks: Vec<ByteTask> = (0..blocks)
                 .map(|k| ByteTask {
                     output: 0,
                     seq: k as u32,
@@ -322,14 +323,23 @@ fn compress_files(
                 .collect();
             let outputs = [Output {
                 path: out_dir.join(format!("{i}-{window}.gz")),
-                members: members as u32,
+                blocks: blocks as u32,
             }];
             let data = &buf;
             let t = Instant::now();
-            pipeline.run(&tasks, &outputs, &|t: &ByteTask, out| {
-                out.extend_from_slice(&data[t.start as usize..t.end as usize]);
-                Ok(0)
-            })?;
+            pipeline.run(
+                &tasks,
+                &outputs,
+                &|t: &ByteTask, out| {
+                    out.extend_from_slice(&data[t.start as usize..t.end as usize]);
+                    Ok(0)
+                },
+                &|t: &ByteTask, out| {
+                    let from = (t.start as usize).saturating_sub(DEFLATE_WINDOW);
+                    out.extend_from_slice(&data[from..t.start as usize]);
+                    Ok(())
+                },
+            )?;
             seconds += secs(t);
             offset += n;
             window += 1;
