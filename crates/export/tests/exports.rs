@@ -873,8 +873,16 @@ async fn a_one_member_streaming_decoder_reads_every_row_of_every_file() {
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let lines_of = |kind: ExportKind| -> Vec<serde_json::Value> {
         let e = &got[kind.export_name()];
-        assert_eq!(e["incomplete"], serde_json::json!([]), "{kind:?}: eof false");
-        assert_eq!(e["trailing"], serde_json::json!([]), "{kind:?}: unused_data");
+        assert_eq!(
+            e["incomplete"],
+            serde_json::json!([]),
+            "{kind:?}: eof false"
+        );
+        assert_eq!(
+            e["trailing"],
+            serde_json::json!([]),
+            "{kind:?}: unused_data"
+        );
         assert_eq!(e["files"].as_u64(), Some(index.files(kind).len() as u64));
         e["lines"]
             .as_array()

@@ -168,6 +168,37 @@ struct Builder<'a> {
     assess_time: std::time::Duration,
 }
 
+/// The CPE `update`, `edition` and `sw_edition` of `sw` as `update:edition:sw_edition`
+/// (`*` for ANY, `-` for NA) when any of them is a concrete value: what tells apart two
+/// installs of one name and version (log4j `2.0` and `2.0` update `beta9`, Firefox and
+/// Firefox with sw_edition `esr`). `None` for most software.
+fn cpe_qualifier(sw: &InstalledSoftware) -> Option<String> {
+    let cpe = kb::Cpe::parse(sw.cpe.as_deref()?).ok()?;
+    let parts = [&cpe.update, &cpe.edition, &cpe.sw_edition];
+    if !parts.iter().any(|c| c.value().is_some()) {
+        return None;
+    }
+    let text: Vec<&str> = parts
+        .iter()
+        .map(|c| match c {
+            kb::Component::Any => "*",
+            kb::Component::NotApplicable => "-",
+            kb::Component::Value(v) => v.as_str(),
+        })
+        .collect();
+    Some(text.join(":"))
+}
+
+/// The version segment of a vulnerability record id: MDE's `softwareVersion`, followed by
+/// `:update:edition:sw_edition` when the CPE qualifies the version (see `cpe_qualifier`),
+/// so `{deviceId}_{softwareName}_{version}_{cveId}_` is unique per install.
+fn id_version(sw: &InstalledSoftware, qualifier: Option<&str>) -> String {
+    match qualifier {
+        Some(q) => format!("{}:{q}", sw.version),
+        None => sw.version.clone(),
+    }
+}
+
 fn software_key(buf: &mut String, sw: &InstalledSoftware, kind: OsKind) {
     buf.clear();
     for part in [
@@ -317,14 +348,15 @@ impl<'a> Builder<'a> {
         for state in &batch {
             let r = &state.report;
             let mut order: Vec<usize> = (0..r.software.len()).collect();
-            order.sort_by(|&a, &b| {
-                let (x, y) = (&r.software[a], &r.software[b]);
-                (&x.vendor, &x.name, &x.version).cmp(&(&y.vendor, &y.name, &y.version))
-            });
-            order.dedup_by(|a, b| {
-                let (x, y) = (&r.software[*a], &r.software[*b]);
-                (&x.vendor, &x.name, &x.version) == (&y.vendor, &y.name, &y.version)
-            });
+            // Installs differing only in CPE update/edition are distinct software (and
+            // get distinct record ids: see `cpe_qualifier`).
+            let qualifiers: Vec<Option<String>> = r.software.iter().map(cpe_qualifier).collect();
+            let identity = |i: usize| {
+                let sw = &r.software[i];
+                (&sw.vendor, &sw.name, &sw.version, &qualifiers[i])
+            };
+            order.sort_by(|&a, &b| identity(a).cmp(&identity(b)));
+            order.dedup_by(|a, b| identity(*a) == identity(*b));
             let mut ids = Vec::with_capacity(order.len());
             for i in order {
                 let sw = &r.software[i];
@@ -448,13 +480,18 @@ impl<'a> Builder<'a> {
                 })?;
         }
         // Software fragments.
+        let qualifier = cpe_qualifier(sw);
         let mut id_part = js_inner(&sw.name);
         id_part.push(b'_');
-        id_part.extend_from_slice(&js_inner(&sw.version));
+        id_part.extend_from_slice(&js_inner(&id_version(sw, qualifier.as_deref())));
         id_part.push(b'_');
         self.software_frags.push(&id_part)?;
-        self.software_keys
-            .push(format!("{}\0{}\0{}", sw.vendor, sw.name, sw.version).as_bytes())?;
+        let mut key = format!("{}\0{}\0{}", sw.vendor, sw.name, sw.version);
+        if let Some(q) = &qualifier {
+            key.push('\0');
+            key.push_str(q);
+        }
+        self.software_keys.push(key.as_bytes())?;
         let mut fields = Vec::with_capacity(128);
         field(&mut fields, "softwareVendor");
         js(&mut fields, &sw.vendor);
