@@ -58,7 +58,7 @@ fn installs_differing_only_in_cpe_update_or_edition_get_distinct_ids() {
     let mut update = original.clone();
     update.cpe = Some(with_component(&cpe, 4, "beta9"));
     let mut edition = original.clone();
-    edition.cpe = Some(with_component(&cpe, 9, "esr"));
+    edition.cpe = Some(with_component(&cpe, 7, "esr"));
     report.software.push(update);
     report.software.push(edition);
     report.sequence += 1;
@@ -89,21 +89,19 @@ fn installs_differing_only_in_cpe_update_or_edition_get_distinct_ids() {
     let plain = format!("{device}_{}_{}_{cve}_", original.name, original.version);
     // The unqualified install keeps MDE's format; the qualified ones append the CPE's
     // update:edition:sw_edition to the version.
-    assert_eq!(
-        of_original,
-        [
-            plain.clone(),
-            format!(
-                "{device}_{}_{}:*:*:esr_{cve}_",
-                original.name, original.version
-            ),
-            format!(
-                "{device}_{}_{}:beta9:*:*_{cve}_",
-                original.name, original.version
-            ),
-        ],
-        "three installs, three ids"
-    );
+    let mut want = vec![
+        plain.clone(),
+        format!(
+            "{device}_{}_{}:*:*:esr_{cve}_",
+            original.name, original.version
+        ),
+        format!(
+            "{device}_{}_{}:beta9:*:*_{cve}_",
+            original.name, original.version
+        ),
+    ];
+    want.sort();
+    assert_eq!(of_original, want, "three installs, three ids");
     // The change log of the second publish names the two new installs with their own ids.
     let log = snapshots.change_logs().into_iter().last().unwrap();
     let mut new_ids = HashSet::new();
