@@ -192,7 +192,10 @@ impl KnowledgeBase {
         }
         if let Some(cpe) = software_cpe(software).filter(|_| !cpe_superseded) {
             let platform = platform_cpes(os);
-            for m in self.matcher.match_software(&cpe, &platform) {
+            for m in self
+                .matcher
+                .match_software_on(&cpe, &platform, Some(target_os(os.kind)))
+            {
                 let Some(record) = self.records.get(m.record_index) else {
                     continue;
                 };
@@ -242,6 +245,17 @@ fn software_cpe(software: &InstalledSoftware) -> Option<Cpe> {
         cpe.version = Component::Value(software.version.clone());
     }
     Some(cpe)
+}
+
+/// The device's OS kind as a CPE `target_sw`: it stands in for an inventory CPE's
+/// unknown `target_sw` when a criterion names an OS (so findings depend on the OS kind
+/// alone, which is what `snapshot::build` interns software by).
+pub fn target_os(kind: OsKind) -> kb::TargetOs {
+    match kind {
+        OsKind::Windows => kb::TargetOs::Windows,
+        OsKind::Mac => kb::TargetOs::MacOs,
+        OsKind::Linux => kb::TargetOs::Linux,
+    }
 }
 
 /// CPEs describing the device's OS, used to satisfy `vulnerable:false` platform nodes.

@@ -2,7 +2,7 @@
 //! (a) publish: all five file exports written (render + gzip + write + fsync), with the
 //!     peak RSS of the process during it;
 //! (b) render alone (the same rows written uncompressed) and compression alone (those
-//!     uncompressed bytes gzipped by the same member pipeline, same level, same threads);
+//!     uncompressed bytes gzipped by the same single-member block pipeline, same level, same threads);
 //! (c) `pigz -<level> -p <threads>` on the same uncompressed bytes, when installed;
 //! (d) DuckDB (`python3` with the `duckdb` module) exporting the same vulnerability rows
 //!     from normalised tables with `COPY ... (FORMAT JSON, COMPRESSION GZIP)`, against

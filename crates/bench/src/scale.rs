@@ -68,6 +68,10 @@ pub struct BenchReport {
     pub ttfb_last_over_first: f64,
     pub walk_seconds: f64,
     pub walk_mb_per_s: f64,
+    /// Bytes on the wire of the plain walk.
+    pub walk_bytes: u64,
+    /// The same walk with `Accept-Encoding: gzip`, in the same run.
+    pub gzip_walk: Option<GzipWalk>,
     pub server_peak_rss_mb: f64,
     pub advance_seconds: Option<f64>,
     pub delta_publish_seconds: Option<f64>,
@@ -175,6 +179,10 @@ pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
         report.walk_mb_per_s,
         report.server_peak_rss_mb
     );
+    if let Some(g) = &report.gzip_walk {
+        out.push('\n');
+        out.push_str(&g.summary(report));
+    }
     if let (Some(c), Some(diff)) = (report.delta_changes, report.delta_diff_seconds) {
         out.push_str(&format!(
             "\nafter a {} h advance: {} new, {} fixed, {} updated ({:.2}% of rows); advance {}  publish {}  diff {diff:.2}s; first delta page TTFB {:.1} ms ({} records)",
@@ -266,6 +274,10 @@ fn walk(
             report.ttfb_last_page_ms / report.ttfb_first_page_ms.max(1e-9);
         report.walk_seconds = walk;
         report.walk_mb_per_s = bytes as f64 / 1e6 / walk;
+        report.walk_bytes = bytes;
+        let gzip = gzip_walk(&client, base, args.page_size, report.vulnerability_rows).await?;
+        gzip.check_against(report)?;
+        report.gzip_walk = Some(gzip);
         Ok::<(), BenchError>(())
     })?;
     report.server_peak_rss_mb = peak_rss_mb(pid)?;
@@ -341,6 +353,143 @@ fn delta(
         report.delta_ttfb_first_page_ms = first;
         report.delta_records = Some(records);
         Ok::<(), BenchError>(())
+    })
+}
+
+/// The vulnerability walk with `Accept-Encoding: gzip` (beside the plain walk).
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct GzipWalk {
+    pub pages: usize,
+    pub records: u64,
+    /// Compressed bytes received.
+    pub wire_bytes: u64,
+    /// The same pages decoded.
+    pub decoded_bytes: u64,
+    pub walk_seconds: f64,
+    /// Decoded (page) megabytes per second, comparable with the plain walk's figure.
+    pub decoded_mb_per_s: f64,
+    pub wire_mb_per_s: f64,
+    pub ttfb_first_page_ms: f64,
+    /// First-byte time of the deepest (last) page.
+    pub ttfb_last_page_ms: f64,
+    pub ttfb_max_ms: f64,
+}
+
+impl GzipWalk {
+    /// Both walks must have served the same records and the same page bytes.
+    fn check_against(&self, plain: &BenchReport) -> Result<(), BenchError> {
+        if self.records != plain.vulnerability_rows || self.decoded_bytes != plain.walk_bytes {
+            return Err(BenchError::Failed(format!(
+                "gzip walk decoded {} records / {} bytes; the plain walk had {} / {}",
+                self.records, self.decoded_bytes, plain.vulnerability_rows, plain.walk_bytes
+            )));
+        }
+        Ok(())
+    }
+
+    fn summary(&self, plain: &BenchReport) -> String {
+        format!(
+            "gzip walk: {:.1}s ({:.0} MB/s decoded, {:.0} MB/s on the wire; plain {:.1}s, {:.0} MB/s); bytes on the wire {:.1} MB vs {:.1} MB plain ({:.1}x smaller); TTFB deepest page {:.1} ms vs {:.1} ms plain, max {:.1} ms",
+            self.walk_seconds,
+            self.decoded_mb_per_s,
+            self.wire_mb_per_s,
+            plain.walk_seconds,
+            plain.walk_mb_per_s,
+            self.wire_bytes as f64 / 1e6,
+            plain.walk_bytes as f64 / 1e6,
+            plain.walk_bytes as f64 / (self.wire_bytes as f64).max(1.0),
+            self.ttfb_last_page_ms,
+            plain.ttfb_last_page_ms,
+            self.ttfb_max_ms,
+        )
+    }
+}
+
+/// Walks every vulnerability page asking for gzip, decoding as the bytes arrive.
+async fn gzip_walk(
+    client: &reqwest::Client,
+    base: &str,
+    page_size: u64,
+    expected_rows: u64,
+) -> Result<GzipWalk, BenchError> {
+    use std::io::Write;
+    let mut url =
+        format!("{base}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize={page_size}");
+    let mut ttfb = Vec::new();
+    let (mut records, mut wire, mut decoded) = (0u64, 0u64, 0u64);
+    let started_walk = Instant::now();
+    loop {
+        let started = Instant::now();
+        let response = client
+            .get(&url)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await?
+            .error_for_status()?;
+        if response
+            .headers()
+            .get("content-encoding")
+            .is_none_or(|v| v != "gzip")
+        {
+            return Err(BenchError::Failed(format!("the server did not gzip {url}")));
+        }
+        let mut stream = response.bytes_stream();
+        let mut decoder = flate2::write::GzDecoder::new(Vec::new());
+        let (mut body, mut tail) = (Vec::new(), Vec::new());
+        let mut first = true;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            if first {
+                ttfb.push(started.elapsed().as_secs_f64() * 1000.0);
+                first = false;
+            }
+            wire += chunk.len() as u64;
+            decoder
+                .write_all(&chunk)
+                .map_err(BenchError::io("cannot decode a gzip page"))?;
+            let out = std::mem::take(decoder.get_mut());
+            decoded += out.len() as u64;
+            tail.extend_from_slice(&out);
+            records += count(&tail, b"{\"id\":\"") as u64;
+            let keep = tail.len().saturating_sub(6);
+            tail.drain(..keep);
+            last_bytes(&mut body, &out);
+        }
+        let out = decoder
+            .finish()
+            .map_err(BenchError::io("cannot decode a gzip page"))?;
+        decoded += out.len() as u64;
+        last_bytes(&mut body, &out);
+        let text = String::from_utf8_lossy(&body);
+        match text.rfind("\"@odata.nextLink\":\"") {
+            Some(i) => {
+                let rest = &text[i + 19..];
+                let end = rest
+                    .find('"')
+                    .ok_or_else(|| BenchError::Failed("malformed nextLink".into()))?;
+                url = rest[..end].to_owned();
+            }
+            None => break,
+        }
+    }
+    let seconds = started_walk.elapsed().as_secs_f64();
+    if records != expected_rows {
+        return Err(BenchError::Failed(format!(
+            "gzip walk returned {records} records, the snapshot has {expected_rows}"
+        )));
+    }
+    Ok(GzipWalk {
+        pages: ttfb.len(),
+        records,
+        wire_bytes: wire,
+        decoded_bytes: decoded,
+        walk_seconds: seconds,
+        decoded_mb_per_s: decoded as f64 / 1e6 / seconds,
+        wire_mb_per_s: wire as f64 / 1e6 / seconds,
+        ttfb_first_page_ms: ttfb.first().copied().unwrap_or(0.0),
+        ttfb_last_page_ms: ttfb.last().copied().unwrap_or(0.0),
+        ttfb_max_ms: ttfb.iter().copied().fold(0.0, f64::max),
     })
 }
 

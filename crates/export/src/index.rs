@@ -54,8 +54,10 @@ pub struct ExportFile {
     /// Size of the file (compressed).
     pub bytes: u64,
     pub uncompressed_bytes: u64,
-    /// Number of gzip members concatenated in the file.
-    pub members: u32,
+    /// Number of blocks compressed in parallel and joined into the file's one gzip
+    /// member (`members` in indexes written before files became single-member).
+    #[serde(alias = "members")]
+    pub blocks: u32,
     /// Lower-case hex SHA-256 of the file's bytes.
     pub sha256: String,
 }

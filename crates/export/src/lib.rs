@@ -20,11 +20,15 @@
 //! the part's order, so the files hold exactly the records the JSON pages return, by
 //! construction: both views read the same row files through the same renderer.
 //!
-//! A file is one or more gzip members concatenated (RFC 1952 allows it; every gzip
-//! reader decompresses the concatenation as one stream). Members are cut at row
-//! boundaries every [`ExportOptions::member_bytes`] of uncompressed data and are
-//! rendered and compressed in parallel on all cores, so even one large part keeps every
-//! core busy; a small per-file reorder window writes members in order (see `writer`).
+//! A file is exactly one gzip member, as the original service's Spark files are: many
+//! readers (Python's `zlib.decompressobj(wbits=31)` as a stream, .NET Framework's
+//! `GZipStream`, streaming ETL readers) stop after the first member without an error.
+//! It is still compressed on all cores, the way pigz does it: blocks are cut at row
+//! boundaries every [`ExportOptions::member_bytes`] of uncompressed data, rendered and
+//! deflated in parallel, each primed with the 32 KiB preceding it as dictionary and
+//! sync-flushed, then joined in order into one deflate stream with the combined CRC-32
+//! and length in the one trailer (see `gzip`); a small per-file reorder window writes
+//! blocks in order.
 //!
 //! The writer returns an [`ExportIndex`] listing each export's files in part order, with
 //! their group, rows, sizes and SHA-256. The caller stores it in the snapshot directory

@@ -1,6 +1,6 @@
 //! Writing a snapshot's file exports into a staging directory.
 
-use crate::gzip::{Encoding, Output, Pipeline, Task};
+use crate::gzip::{DEFLATE_WINDOW, Encoding, Output, Pipeline, Task};
 use crate::index::{ExportFile, ExportFiles, ExportIndex, INDEX_FORMAT};
 use crate::{BlobBackend, DEFAULT_CONTAINER, ExportError, FILE_EXPORTS, io_err};
 use sha2::{Digest, Sha256};
@@ -18,7 +18,8 @@ pub struct ExportOptions {
     pub org_id: String,
     /// First path segment (default `tvm-export`); `[a-z0-9-]`, 3..=63 characters.
     pub container: String,
-    /// Uncompressed bytes per gzip member (default 4 MiB): the unit of parallel work.
+    /// Uncompressed bytes per compressed block (default 4 MiB): the unit of parallel work.
+    /// Every file is one gzip member whatever this is (blocks are joined pigz-style).
     pub member_bytes: usize,
     /// Worker threads; 0 means every available core.
     pub threads: usize,
@@ -146,15 +147,44 @@ struct PlannedFile {
     group_id: u32,
     start_row: u64,
     rows: u64,
-    members: u32,
+    blocks: u32,
 }
 
 struct RowTask {
     output: usize,
     seq: u32,
     kind: ExportKind,
+    /// First row of the task's output (the dictionary never reaches before it).
+    floor: u64,
     start: u64,
     end: u64,
+}
+
+/// Renders rows `t.start..t.end` as NDJSON lines.
+fn render_rows(snapshot: &Snapshot, t: &RowTask, out: &mut Vec<u8>) -> u64 {
+    for row in t.start..t.end {
+        snapshot.render(t.kind, row, out);
+        out.push(b'\n');
+    }
+    t.end - t.start
+}
+
+/// Renders the lines just before `t.start` (down to `t.floor`) until they cover deflate's
+/// window: the block's dictionary, exactly the bytes that precede it in the file.
+fn render_dictionary(snapshot: &Snapshot, t: &RowTask, out: &mut Vec<u8>) {
+    let mut first = t.start;
+    let mut covered = 0;
+    let mut line = Vec::new();
+    while first > t.floor && covered < DEFLATE_WINDOW {
+        first -= 1;
+        line.clear();
+        snapshot.render(t.kind, first, &mut line);
+        covered += line.len() + 1;
+    }
+    for row in first..t.start {
+        snapshot.render(t.kind, row, out);
+        out.push(b'\n');
+    }
 }
 
 impl Task for RowTask {
@@ -181,7 +211,7 @@ fn sample_line_bytes(snapshot: &Snapshot, kind: ExportKind) -> usize {
     (buf.len() / samples as usize).max(1)
 }
 
-/// Plan of one write: outputs (files) and tasks (members), in export and part order.
+/// Plan of one write: outputs (files) and tasks (blocks), in export and part order.
 struct Plan {
     outputs: Vec<Output>,
     tasks: Vec<RowTask>,
@@ -206,24 +236,25 @@ fn plan(
     for &kind in kinds {
         let line = sample_line_bytes(snapshot, kind);
         plan.line_bytes = plan.line_bytes.max(line);
-        let rows_per_member = (opts.member_bytes / line).max(1) as u64;
+        let rows_per_block = (opts.member_bytes / line).max(1) as u64;
         let uuid = part_uuid(&opts.org_id, snapshot.time_path(), kind);
         for (i, part) in snapshot.export(kind).parts.iter().enumerate() {
             let rel = part_path(prefix, kind, &opts.org_id, part.group_id, i, &uuid);
-            let members = part.rows.div_ceil(rows_per_member).max(1);
+            let blocks = part.rows.div_ceil(rows_per_block).max(1);
             let output = plan.outputs.len();
-            for k in 0..members {
+            for k in 0..blocks {
                 plan.tasks.push(RowTask {
                     output,
                     seq: k as u32,
                     kind,
-                    start: part.start_row + k * part.rows / members,
-                    end: part.start_row + (k + 1) * part.rows / members,
+                    floor: part.start_row,
+                    start: part.start_row + k * part.rows / blocks,
+                    end: part.start_row + (k + 1) * part.rows / blocks,
                 });
             }
             plan.outputs.push(Output {
                 path: root.join(&rel),
-                members: members as u32,
+                blocks: blocks as u32,
             });
             plan.files.push(PlannedFile {
                 kind,
@@ -231,7 +262,7 @@ fn plan(
                 group_id: part.group_id,
                 start_row: part.start_row,
                 rows: part.rows,
-                members: members as u32,
+                blocks: blocks as u32,
             });
         }
     }
@@ -260,15 +291,17 @@ fn run_plan(
         encoding,
         fsync: opts.fsync,
         hash,
-        member_capacity: opts.member_bytes + 2 * plan.line_bytes + 4096,
+        block_capacity: opts.member_bytes + 2 * plan.line_bytes + 4096,
     };
-    let written = pipeline.run(&plan.tasks, &plan.outputs, &|t: &RowTask, out| {
-        for row in t.start..t.end {
-            snapshot.render(t.kind, row, out);
-            out.push(b'\n');
-        }
-        Ok(t.end - t.start)
-    })?;
+    let written = pipeline.run(
+        &plan.tasks,
+        &plan.outputs,
+        &|t: &RowTask, out| Ok(render_rows(snapshot, t, out)),
+        &|t: &RowTask, out| {
+            render_dictionary(snapshot, t, out);
+            Ok(())
+        },
+    )?;
     if opts.fsync {
         // Make the new directory entries durable: every directory holding a file, and
         // their parents up to the staging root.
@@ -297,8 +330,8 @@ pub(crate) fn sync_dir(p: &Path) -> Result<(), ExportError> {
 /// (replacing whatever a previous attempt left there) and returns their index.
 ///
 /// Rendering and compression run on `opts.threads` workers (all cores by default) over
-/// gzip members of about `opts.member_bytes` uncompressed bytes; memory stays at a few
-/// members per worker whatever the export's size.
+/// blocks of about `opts.member_bytes` uncompressed bytes, joined into one gzip member
+/// per file; memory stays at a few blocks per worker whatever the export's size.
 pub fn write_exports(
     snapshot: &Snapshot,
     staging: &Path,
@@ -360,7 +393,7 @@ pub fn write_kinds(
             rows: f.rows,
             bytes: w.bytes,
             uncompressed_bytes: w.uncompressed,
-            members: f.members,
+            blocks: f.blocks,
             sha256: sha,
         });
     }
@@ -382,7 +415,7 @@ pub fn write_raw(
     dir: &Path,
     opts: &ExportOptions,
 ) -> Result<Vec<(PathBuf, u64)>, ExportError> {
-    // One output per export: every part's members go to the same file, in order.
+    // One output per export: every part's blocks go to the same file, in order.
     let mut outputs = Vec::new();
     let mut tasks = Vec::new();
     let mut line_bytes = 0;
@@ -391,20 +424,21 @@ pub fn write_raw(
         line_bytes = line_bytes.max(line);
         let per = (opts.member_bytes / line).max(1) as u64;
         let rows = snapshot.rows(kind);
-        let members = rows.div_ceil(per).max(1);
+        let blocks = rows.div_ceil(per).max(1);
         let output = outputs.len();
-        for k in 0..members {
+        for k in 0..blocks {
             tasks.push(RowTask {
                 output,
                 seq: k as u32,
                 kind,
-                start: k * rows / members,
-                end: (k + 1) * rows / members,
+                floor: 0,
+                start: k * rows / blocks,
+                end: (k + 1) * rows / blocks,
             });
         }
         outputs.push(Output {
             path: dir.join(format!("{}.ndjson", kind.export_name())),
-            members: members as u32,
+            blocks: blocks as u32,
         });
     }
     std::fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -413,15 +447,15 @@ pub fn write_raw(
         encoding: Encoding::Raw,
         fsync: false,
         hash: false,
-        member_capacity: opts.member_bytes + 2 * line_bytes + 4096,
+        block_capacity: opts.member_bytes + 2 * line_bytes + 4096,
     };
-    let written = pipeline.run(&tasks, &outputs, &|t: &RowTask, out| {
-        for row in t.start..t.end {
-            snapshot.render(t.kind, row, out);
-            out.push(b'\n');
-        }
-        Ok(t.end - t.start)
-    })?;
+    let written = pipeline.run(
+        &tasks,
+        &outputs,
+        &|t: &RowTask, out| Ok(render_rows(snapshot, t, out)),
+        // Raw output needs no dictionary.
+        &|_: &RowTask, _| Ok(()),
+    )?;
     Ok(outputs
         .into_iter()
         .zip(written)
@@ -429,7 +463,7 @@ pub fn write_raw(
         .collect())
 }
 
-/// One member of [`compress_members`]: a byte range of the input.
+/// One block of [`compress_members`]: a byte range of the input.
 struct ByteTask {
     seq: u32,
     start: usize,
@@ -445,34 +479,44 @@ impl Task for ByteTask {
     }
 }
 
-/// Gzips `data` into the file `path` as members of `opts.member_bytes` uncompressed bytes,
-/// through the writer's parallel member pipeline (same level, threads, fsync and hashing),
-/// so compression can be measured apart from rendering (the benchmark's "compression alone").
+/// Gzips `data` into the file `path` as one gzip member made of blocks of
+/// `opts.member_bytes` uncompressed bytes, through the writer's parallel block pipeline
+/// (same level, threads, fsync, hashing, and the same priming of each block with the
+/// preceding 32 KiB), so compression can be measured apart from rendering (the
+/// benchmark's "compression alone").
 pub fn compress_members(data: &[u8], path: &Path, opts: &ExportOptions) -> Result<(), ExportError> {
-    let member = opts.member_bytes.max(1);
-    let members = data.len().div_ceil(member);
-    let tasks: Vec<ByteTask> = (0..members)
+    let block = opts.member_bytes.max(1);
+    let blocks = data.len().div_ceil(block);
+    let tasks: Vec<ByteTask> = (0..blocks)
         .map(|k| ByteTask {
             seq: k as u32,
-            start: k * member,
-            end: ((k + 1) * member).min(data.len()),
+            start: k * block,
+            end: ((k + 1) * block).min(data.len()),
         })
         .collect();
     let outputs = [Output {
         path: path.to_owned(),
-        members: members as u32,
+        blocks: blocks as u32,
     }];
     let pipeline = Pipeline {
         threads: opts.threads(),
         encoding: Encoding::Gzip(opts.level),
         fsync: opts.fsync,
         hash: true,
-        member_capacity: opts.member_bytes,
+        block_capacity: opts.member_bytes,
     };
-    pipeline.run(&tasks, &outputs, &|t: &ByteTask, out| {
-        out.extend_from_slice(&data[t.start..t.end]);
-        Ok(0)
-    })?;
+    pipeline.run(
+        &tasks,
+        &outputs,
+        &|t: &ByteTask, out| {
+            out.extend_from_slice(&data[t.start..t.end]);
+            Ok(0)
+        },
+        &|t: &ByteTask, out| {
+            out.extend_from_slice(&data[t.start.saturating_sub(DEFLATE_WINDOW)..t.start]);
+            Ok(())
+        },
+    )?;
     Ok(())
 }
 

@@ -70,11 +70,15 @@ fn opts() -> ExportOptions {
     }
 }
 
+/// Decodes a file with a SINGLE-member decoder and checks that nothing follows the member.
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .read_to_end(&mut out)
-        .unwrap();
+    let mut decoder = flate2::bufread::GzDecoder::new(bytes);
+    decoder.read_to_end(&mut out).unwrap();
+    assert!(
+        decoder.into_inner().is_empty(),
+        "bytes after the first gzip member"
+    );
     out
 }
 
@@ -178,7 +182,7 @@ async fn files_hold_exactly_the_records_of_the_json_pages() {
     assert_eq!(index.prefix, &s.time_path()[..15]);
     assert_eq!(index.container, "tvm-export");
 
-    let mut several_members = false;
+    let mut several_blocks = false;
     let mut files_per_group: BTreeMap<(ExportKind, u32), usize> = BTreeMap::new();
     let mut lines_of: BTreeMap<ExportKind, Vec<serde_json::Value>> = BTreeMap::new();
     for kind in FILE_EXPORTS {
@@ -196,7 +200,7 @@ async fn files_hold_exactly_the_records_of_the_json_pages() {
                 (p.group_id, p.start_row, p.rows)
             );
             *files_per_group.entry((kind, group)).or_default() += 1;
-            several_members |= f.members > 1;
+            several_blocks |= f.blocks > 1;
             let bytes = std::fs::read(staging.join("tvm-export").join(&f.path)).unwrap();
             assert_eq!(bytes.len() as u64, f.bytes);
             assert_eq!(sha_hex(&bytes), f.sha256);
@@ -222,8 +226,8 @@ async fn files_hold_exactly_the_records_of_the_json_pages() {
         lines_of.insert(kind, all);
     }
     assert!(
-        several_members,
-        "expected files made of several gzip members"
+        several_blocks,
+        "expected files compressed as several parallel blocks"
     );
     assert!(
         files_per_group.values().any(|n| *n > 1),
@@ -793,6 +797,129 @@ fn duckdb_reads_every_file_with_the_json_row_counts_and_consistent_types() {
         ("InfoGatheringExport", "DeviceGatheredInfo", "VARCHAR"),
     ] {
         assert_eq!(ty(export, col), want, "{export}.{col}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Single-member streaming readers: Python's zlib.decompressobj(31) fed piece by piece, and
+// `gzip -t`. Such a reader stops after the first gzip member, so every row must be in it.
+
+/// The JSON endpoint serving the same rows as an export (InfoGathering has none).
+const ENDPOINT_OF: [(ExportKind, &str); 4] = [
+    (
+        ExportKind::SecureConfiguration,
+        "SecureConfigurationsAssessmentByMachine",
+    ),
+    (ExportKind::SoftwareInventory, "SoftwareInventoryByMachine"),
+    (
+        ExportKind::NonCpeSoftware,
+        "SoftwareInventoryNoProductCodeByMachine",
+    ),
+    (
+        ExportKind::Vulnerabilities,
+        "SoftwareVulnerabilitiesByMachine",
+    ),
+];
+
+fn python3_runs() -> bool {
+    std::process::Command::new("python3")
+        .args(["-c", "import zlib"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_member_streaming_decoder_reads_every_row_of_every_file() {
+    if !python3_runs() {
+        return skip("python3 not found");
+    }
+    let w = world(120);
+    let s = w.publish(0);
+    let staging = w.staging("staging");
+    let index = export::write_exports(&s, &staging, &opts()).unwrap();
+    assert!(
+        index.all_files().any(|f| f.blocks > 1),
+        "the test needs files compressed as several blocks"
+    );
+    let path_of = |f: &export::ExportFile| staging.join("tvm-export").join(&f.path);
+    let listing: BTreeMap<&str, Vec<String>> = FILE_EXPORTS
+        .iter()
+        .map(|k| {
+            let files = index.files(*k).iter();
+            (
+                k.export_name(),
+                files.map(|f| path_of(f).display().to_string()).collect(),
+            )
+        })
+        .collect();
+    let listing_path = w.staging("listing.json");
+    std::fs::write(&listing_path, serde_json::to_vec(&listing).unwrap()).unwrap();
+    let out = std::process::Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stream_decode.py"))
+        .arg(&listing_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines_of = |kind: ExportKind| -> Vec<serde_json::Value> {
+        let e = &got[kind.export_name()];
+        assert_eq!(
+            e["incomplete"],
+            serde_json::json!([]),
+            "{kind:?}: eof false"
+        );
+        assert_eq!(
+            e["trailing"],
+            serde_json::json!([]),
+            "{kind:?}: unused_data"
+        );
+        assert_eq!(e["files"].as_u64(), Some(index.files(kind).len() as u64));
+        e["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| serde_json::from_str(l.as_str().unwrap()).unwrap())
+            .collect()
+    };
+
+    // Exactly the JSON endpoints' rows, in order.
+    let base = start_api(w.snapshots.clone()).await;
+    let client = reqwest::Client::new();
+    for (kind, endpoint) in ENDPOINT_OF {
+        let pages = walk_pages(
+            &client,
+            format!("{base}/api/machines/{endpoint}?pageSize=997"),
+        )
+        .await;
+        let lines = lines_of(kind);
+        assert_eq!(lines.len() as u64, s.rows(kind), "{endpoint}");
+        assert!(lines == pages, "{endpoint}: records differ");
+    }
+    // InfoGatheringExport has no JSON endpoint: its rows are the snapshot's render.
+    let kind = ExportKind::InfoGathering;
+    let want: Vec<serde_json::Value> = String::from_utf8(rendered(&s, kind, 0, s.rows(kind)))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines_of(kind) == want, "InfoGatheringExport differs");
+
+    // gzip(1) agrees: every file tests good.
+    match std::process::Command::new("gzip")
+        .arg("-t")
+        .args(index.all_files().map(path_of))
+        .output()
+    {
+        Ok(out) => assert!(
+            out.status.success(),
+            "gzip -t: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(_) => skip("gzip not found"),
     }
 }
 

@@ -130,6 +130,90 @@ impl Component {
     }
 }
 
+/// The operating system a device runs, as a CPE `target_sw` value names it.
+///
+/// An inventory CPE rarely knows its `target_sw` (`*`). When a criterion restricts it to
+/// an operating system (`cpe:2.3:a:zoom:zoom:*:*:*:*:*:windows:*:*`), the device's own OS
+/// stands in for it, as MDE's mapping does: the Windows client's criterion then matches
+/// on a Windows device and not on a macOS or Linux one. A criterion `target_sw` that
+/// names no operating system (`node.js`, `wordpress`, ...) is compared as before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TargetOs {
+    Windows,
+    MacOs,
+    Linux,
+}
+
+impl TargetOs {
+    /// The OS a `target_sw` value names: `Some(Some(os))` for one of ours,
+    /// `Some(None)` for an operating system no [`TargetOs`] runs (`android`,
+    /// `iphone_os`, ...), `None` when the value names no operating system.
+    pub fn named_by(target_sw: &str) -> Option<Option<TargetOs>> {
+        let v = target_sw.to_ascii_lowercase();
+        const OTHER_OS: [&str; 14] = [
+            "android",
+            "iphone_os",
+            "ios",
+            "ipados",
+            "watchos",
+            "tvos",
+            "chrome_os",
+            "chromeos",
+            "windows_phone",
+            "windows_mobile",
+            "windows_ce",
+            "windows_rt",
+            "blackberry_os",
+            "fire_os",
+        ];
+        if OTHER_OS.contains(&v.as_str()) {
+            return Some(None);
+        }
+        if v == "windows" || v.starts_with("windows_") {
+            return Some(Some(TargetOs::Windows));
+        }
+        if matches!(
+            v.as_str(),
+            "macos" | "mac_os" | "mac_os_x" | "macosx" | "macos_x" | "os_x" | "osx"
+        ) {
+            return Some(Some(TargetOs::MacOs));
+        }
+        if v == "linux" || v == "linux_kernel" || v.ends_with("_linux") {
+            return Some(Some(TargetOs::Linux));
+        }
+        None
+    }
+
+    /// The device's OS as its platform CPEs name it (`o:microsoft:windows*`,
+    /// `o:apple:macos`/`mac_os_x`, `o:linux:linux_kernel` or a `*_linux` distribution);
+    /// `None` if they name none.
+    pub fn of_platform(platform: &[Cpe]) -> Option<TargetOs> {
+        platform.iter().find_map(|p| {
+            if !matches!(&p.part, Component::Value(v) if v == "o") {
+                return None;
+            }
+            TargetOs::named_by(p.product.value()?).flatten()
+        })
+    }
+
+    /// Does a criterion's `target_sw` accept software whose own `target_sw` is
+    /// `software_target` on a device running `device`? The device's OS stands in for
+    /// an unknown (`*`) software `target_sw` when the criterion names an OS.
+    pub fn target_sw_matches(
+        criterion: &Component,
+        software_target: &Component,
+        device: Option<TargetOs>,
+    ) -> bool {
+        if let (Component::Value(c), Component::Any, Some(device)) =
+            (criterion, software_target, device)
+            && let Some(named) = TargetOs::named_by(c)
+        {
+            return named == Some(device);
+        }
+        criterion.matches(software_target)
+    }
+}
+
 /// Case-insensitive equality (full Unicode lower-casing beyond ASCII).
 pub(crate) fn eq_ignore_case(a: &str, b: &str) -> bool {
     if a.is_ascii() && b.is_ascii() {

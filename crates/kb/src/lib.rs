@@ -50,7 +50,7 @@ pub mod rpm;
 pub mod semver;
 pub mod version;
 
-pub use cpe::{Component, Cpe, CpeError};
+pub use cpe::{Component, Cpe, CpeError, TargetOs};
 pub use ecosystem::{Ecosystem, Family, VersionOrder};
 pub use exploit::{Exploitability, exploitability};
 pub use import::ImportError;

@@ -44,6 +44,15 @@
 //!   `microsoft:windows_11`, so callers should list the generic family name
 //!   (`cpe:2.3:o:microsoft:windows:...`, `apple:macos`, `linux:linux_kernel`)
 //!   among the platform CPEs.
+//! * **Target software.** A criteria `target_sw` that names an operating system
+//!   (`windows`, `macos`, `linux`, `android`, ...; see [`TargetOs::named_by`])
+//!   is compared, when the software's own `target_sw` is ANY (an inventory
+//!   rarely knows it), with the device's OS instead: the device's OS kind is
+//!   the software's `target_sw`, as in MDE's mapping. So Zoom's
+//!   `zoom:zoom:*:*:*:*:*:windows:*:*` criteria match on a Windows device and
+//!   not on macOS or Linux, and an `android` criterion matches none of them.
+//!   With the device's OS unknown, and for a `target_sw` naming no OS, the
+//!   component matches like any other.
 //! * **A node** is satisfied when any (operator OR) or all (AND) of its
 //!   cpeMatches are; `negate` inverts that.
 //! * **A configuration** is satisfied when any (operator absent or OR) or all
@@ -61,7 +70,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cpe::{Component, Cpe, eq_ignore_case};
+use crate::cpe::{Component, Cpe, TargetOs, eq_ignore_case};
 use crate::nvd::{Configuration, CpeMatch, CveRecord, Node, Operator};
 use crate::version;
 
@@ -168,11 +177,28 @@ impl Matcher {
 
     /// The records that `software` is vulnerable to on a device whose
     /// operating system CPEs are `platform` (see the [module documentation](self)).
+    /// The device's OS, for criteria whose `target_sw` names one, is the one `platform`
+    /// names ([`TargetOs::of_platform`]).
     pub fn match_software(&self, software: &Cpe, platform: &[Cpe]) -> Vec<Match> {
+        self.match_software_on(software, platform, TargetOs::of_platform(platform))
+    }
+
+    /// [`match_software`](Self::match_software) on a device running `device` (`None`:
+    /// unknown, so an OS-restricted criterion is not rejected for the OS).
+    pub fn match_software_on(
+        &self,
+        software: &Cpe,
+        platform: &[Cpe],
+        device: Option<TargetOs>,
+    ) -> Vec<Match> {
+        let on = Device {
+            platform,
+            os: device,
+        };
         let mut out = Vec::new();
         let mut check = |i: usize| {
             if let Some(entry) = self.entries.get(i)
-                && let Some(cm) = match_record(entry, software, platform)
+                && let Some(cm) = match_record(entry, software, &on)
             {
                 out.push(Match {
                     record_index: i,
@@ -207,24 +233,32 @@ impl Matcher {
     }
 }
 
+/// The device a software is matched on.
+struct Device<'p> {
+    /// Its operating system CPEs (for `vulnerable: false` platform nodes).
+    platform: &'p [Cpe],
+    /// Its OS, standing in for a software `target_sw` of ANY.
+    os: Option<TargetOs>,
+}
+
 /// The first vulnerable cpeMatch that makes `entry` match, if any.
-fn match_record<'e>(entry: &'e Entry, software: &Cpe, platform: &[Cpe]) -> Option<&'e CpeMatch> {
+fn match_record<'e>(entry: &'e Entry, software: &Cpe, on: &Device<'_>) -> Option<&'e CpeMatch> {
     entry
         .configurations
         .iter()
-        .find_map(|c| match_configuration(c, software, platform))
+        .find_map(|c| match_configuration(c, software, on))
 }
 
 fn match_configuration<'c>(
     config: &'c Configuration,
     software: &Cpe,
-    platform: &[Cpe],
+    on: &Device<'_>,
 ) -> Option<&'c CpeMatch> {
     let mut hit: Option<&CpeMatch> = None;
     let mut any = false;
     let mut all = true;
     for node in &config.nodes {
-        let (ok, node_hit) = eval_node(node, software, platform);
+        let (ok, node_hit) = eval_node(node, software, on);
         if hit.is_none() && ok && !node.negate {
             hit = node_hit;
         }
@@ -243,19 +277,19 @@ fn match_configuration<'c>(
 }
 
 /// Evaluates a node: (satisfied, first vulnerable cpeMatch the software satisfied).
-fn eval_node<'n>(node: &'n Node, software: &Cpe, platform: &[Cpe]) -> (bool, Option<&'n CpeMatch>) {
+fn eval_node<'n>(node: &'n Node, software: &Cpe, on: &Device<'_>) -> (bool, Option<&'n CpeMatch>) {
     let mut hit = None;
     let mut any = false;
     let mut all = true;
     for cm in &node.cpe_match {
         let ok = if cm.vulnerable {
-            let ok = software_matches(cm, software);
+            let ok = software_matches(cm, software, on.os);
             if ok && hit.is_none() {
                 hit = Some(cm);
             }
             ok
         } else {
-            platform.iter().any(|p| platform_matches(cm, p))
+            on.platform.iter().any(|p| platform_matches(cm, p))
         };
         any |= ok;
         all &= ok;
@@ -267,23 +301,30 @@ fn eval_node<'n>(node: &'n Node, software: &Cpe, platform: &[Cpe]) -> (bool, Opt
     (ok != node.negate, hit)
 }
 
-/// Does the software satisfy this (vulnerable) cpeMatch?
-pub(crate) fn software_matches(cm: &CpeMatch, software: &Cpe) -> bool {
-    others_match(&cm.criteria, software) && version_ok(cm, software, false)
+/// Does the software, on a device running `device`, satisfy this (vulnerable) cpeMatch?
+pub(crate) fn software_matches(cm: &CpeMatch, software: &Cpe, device: Option<TargetOs>) -> bool {
+    others_match(&cm.criteria, software)
+        && TargetOs::target_sw_matches(&cm.criteria.target_sw, &software.target_sw, device)
+        && version_ok(cm, software, false)
 }
 
 /// Does this platform CPE satisfy this (platform) cpeMatch?
 pub(crate) fn platform_matches(cm: &CpeMatch, platform: &Cpe) -> bool {
-    others_match(&cm.criteria, platform) && version_ok(cm, platform, true)
+    others_match(&cm.criteria, platform)
+        && cm.criteria.target_sw.matches(&platform.target_sw)
+        && version_ok(cm, platform, true)
 }
 
 /// Every component except `version` and `update` (those two are judged
-/// together by [`version_ok`]).
+/// together by [`version_ok`]) and `target_sw` (judged with the device's OS).
 fn others_match(criteria: &Cpe, target: &Cpe) -> bool {
+    const VERSION: usize = 3;
+    const UPDATE: usize = 4;
+    const TARGET_SW: usize = 8;
     let c = criteria.components();
     let t = target.components();
     (0..11)
-        .filter(|&i| i != 3 && i != 4)
+        .filter(|&i| i != VERSION && i != UPDATE && i != TARGET_SW)
         .all(|i| c[i].matches(t[i]))
 }
 

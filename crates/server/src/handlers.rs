@@ -75,6 +75,10 @@ fn respond(
         HeaderValue::from_static(JSON_CONTENT_TYPE),
     );
     headers.insert("OData-Version", HeaderValue::from_static("4.0"));
+    // Streamed pages honour Accept-Encoding (see `compression`).
+    response
+        .extensions_mut()
+        .insert(crate::compression::Compressible);
     response
 }
 

@@ -16,6 +16,7 @@
 // Row sets are lists of ranges; a list holding one range is intended, not a mistaken `vec![a..b]`.
 #![allow(clippy::single_range_in_vec_init)]
 
+pub mod compression;
 pub mod endpoints;
 pub mod faults;
 mod handlers;
@@ -209,7 +210,9 @@ async fn serve_endpoint(
         let has_token = query.is_some_and(|q| q.to_ascii_lowercase().contains("skiptoken="));
         effects = faults.apply(endpoint, has_token).await?;
     }
-    handlers::handle(state, endpoint, &principal, query, effects).await
+    let coding = compression::ContentCoding::negotiate(headers);
+    let response = handlers::handle(state, endpoint, &principal, query, effects).await?;
+    Ok(compression::encode_response(response, coding))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

@@ -524,3 +524,70 @@ async fn operations_endpoints() {
     }
     w.server.abort();
 }
+
+/// GET with an optional `Accept-Encoding`, returning the raw (undecoded) body bytes.
+async fn get_raw(url: &str, accept: Option<&str>) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let client = reqwest::Client::new();
+    let mut req = client.get(url);
+    if let Some(a) = accept {
+        req = req.header("accept-encoding", a);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, headers, r.bytes().await.unwrap().to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accept_encoding_gzip_compresses_pages_and_its_absence_changes_nothing() {
+    use std::io::Read;
+    let w = world().await;
+    let since = (Utc::now() - Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let mut urls: Vec<String> = ASSESSMENT
+        .iter()
+        .map(|(path, _, _)| format!("{}/api/{path}?pageSize=200", w.base))
+        .collect();
+    urls.push(format!("{}/api/deviceavinfo?$top=30&$skip=10", w.base));
+    urls.push(format!(
+        "{}/api/machines/SoftwareVulnerabilityChangesByMachine?sinceTime={since}",
+        w.base
+    ));
+    for url in &urls {
+        let (status, plain_headers, plain) = get_raw(url, None).await;
+        assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&plain));
+        assert!(plain_headers.get("content-encoding").is_none(), "{url}");
+        serde_json::from_slice::<Value>(&plain).unwrap_or_else(|e| panic!("{url}: {e}"));
+        // Not asking for gzip (or refusing it) gives the same plain bytes.
+        for accept in ["identity", "gzip;q=0", "br"] {
+            let (status, headers, body) = get_raw(url, Some(accept)).await;
+            assert_eq!(status, 200);
+            assert!(headers.get("content-encoding").is_none(), "{url} {accept}");
+            assert!(body == plain, "{url} {accept}: body differs");
+        }
+        for accept in ["gzip", "gzip, deflate, br", "br;q=1, gzip;q=0.8"] {
+            let (status, headers, body) = get_raw(url, Some(accept)).await;
+            assert_eq!(status, 200);
+            assert_eq!(headers["content-encoding"], "gzip", "{url} {accept}");
+            assert_eq!(headers["vary"], "accept-encoding");
+            assert_eq!(headers["odata-version"], "4.0");
+            let mut decoder = flate2::bufread::GzDecoder::new(&body[..]);
+            let mut decoded = Vec::new();
+            decoder.read_to_end(&mut decoded).unwrap();
+            assert!(decoder.into_inner().is_empty(), "{url}: one gzip member");
+            assert!(decoded == plain, "{url} {accept}: decoded page differs");
+        }
+    }
+    // Errors are never compressed.
+    let (status, headers, _) = get_raw(
+        &format!(
+            "{}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=0",
+            w.base
+        ),
+        Some("gzip"),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(headers.get("content-encoding").is_none());
+}

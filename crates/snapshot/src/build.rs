@@ -226,14 +226,19 @@ impl<'a> Builder<'a> {
         for state in &batch {
             let r = &state.report;
             let mut order: Vec<usize> = (0..r.software.len()).collect();
-            order.sort_by(|&a, &b| {
-                let (x, y) = (&r.software[a], &r.software[b]);
-                (&x.vendor, &x.name, &x.version).cmp(&(&y.vendor, &y.name, &y.version))
-            });
-            order.dedup_by(|a, b| {
-                let (x, y) = (&r.software[*a], &r.software[*b]);
-                (&x.vendor, &x.name, &x.version) == (&y.vendor, &y.name, &y.version)
-            });
+            // Installs differing only in CPE update/edition are distinct software (and
+            // get distinct record ids: see `render::software::cpe_qualifier`).
+            let qualifiers: Vec<Option<String>> = r
+                .software
+                .iter()
+                .map(render::software::cpe_qualifier)
+                .collect();
+            let identity = |i: usize| {
+                let sw = &r.software[i];
+                (&sw.vendor, &sw.name, &sw.version, &qualifiers[i])
+            };
+            order.sort_by(|&a, &b| identity(a).cmp(&identity(b)));
+            order.dedup_by(|a, b| identity(*a) == identity(*b));
             let mut ids = Vec::with_capacity(order.len());
             for i in order {
                 let sw = &r.software[i];
@@ -326,10 +331,20 @@ impl<'a> Builder<'a> {
                 })?;
         }
         // Software fragments.
-        self.software_keys
-            .push(format!("{}\0{}\0{}", sw.vendor, sw.name, sw.version).as_bytes())?;
+        let qualifier = render::software::cpe_qualifier(sw);
+        let mut key = format!("{}\0{}\0{}", sw.vendor, sw.name, sw.version);
+        if let Some(q) = &qualifier {
+            key.push('\0');
+            key.push_str(q);
+        }
+        self.software_keys.push(key.as_bytes())?;
         let weaknesses = findings.iter().filter(|f| f.cve_id.is_some()).count();
-        render::software::write_fragments(&mut self.software_frags, sw, weaknesses)?;
+        render::software::write_fragments(
+            &mut self.software_frags,
+            sw,
+            qualifier.as_deref(),
+            weaknesses,
+        )?;
         if let Some(slot) = self.software_findings.get_mut(id as usize) {
             *slot = ids;
         }

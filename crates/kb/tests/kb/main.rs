@@ -14,4 +14,5 @@ mod props;
 mod refs;
 mod rpm;
 mod shared_data;
+mod target_sw;
 mod version;

@@ -8,16 +8,49 @@ use crate::layout::{VulnRow, slot};
 use model::InstalledSoftware;
 use model::timefmt;
 
-/// Pushes the [`slot::SOFTWARE_SLOTS`] fragments of one software entry, in slot order.
+/// The CPE `update`, `edition` and `sw_edition` of `sw` as `update:edition:sw_edition`
+/// (`*` for ANY, `-` for NA) when any of them is a concrete value: what tells apart two
+/// installs of one name and version (log4j `2.0` and `2.0` update `beta9`, Firefox and
+/// Firefox with sw_edition `esr`). `None` for most software.
+pub(crate) fn cpe_qualifier(sw: &InstalledSoftware) -> Option<String> {
+    let cpe = kb::Cpe::parse(sw.cpe.as_deref()?).ok()?;
+    let parts = [&cpe.update, &cpe.edition, &cpe.sw_edition];
+    if !parts.iter().any(|c| c.value().is_some()) {
+        return None;
+    }
+    let text: Vec<&str> = parts
+        .iter()
+        .map(|c| match c {
+            kb::Component::Any => "*",
+            kb::Component::NotApplicable => "-",
+            kb::Component::Value(v) => v.as_str(),
+        })
+        .collect();
+    Some(text.join(":"))
+}
+
+/// The version segment of a vulnerability record id: MDE's `softwareVersion`, followed by
+/// `:update:edition:sw_edition` when the CPE qualifies the version (see `cpe_qualifier`),
+/// so `{deviceId}_{softwareName}_{version}_{cveId}_` is unique per install.
+fn id_version(sw: &InstalledSoftware, qualifier: Option<&str>) -> String {
+    match qualifier {
+        Some(q) => format!("{}:{q}", sw.version),
+        None => sw.version.clone(),
+    }
+}
+
+/// Pushes the [`slot::SOFTWARE_SLOTS`] fragments of one software entry, in slot order;
+/// `qualifier` is its [`cpe_qualifier`].
 pub(crate) fn write_fragments(
     frags: &mut FragWriter,
     sw: &InstalledSoftware,
+    qualifier: Option<&str>,
     weaknesses: usize,
 ) -> Result<(), RenderError> {
     // slot::SW_ID_PART: `<name>_<version>_`, inside the vulnerability id string.
     let mut id_part = js_inner(&sw.name);
     id_part.push(b'_');
-    id_part.extend_from_slice(&js_inner(&sw.version));
+    id_part.extend_from_slice(&js_inner(&id_version(sw, qualifier)));
     id_part.push(b'_');
     frags.push(&id_part)?;
     // slot::SW_FIELDS
