@@ -76,8 +76,15 @@ pub fn document(base_url: &str) -> Value {
         }});
         paths.insert(format!("/api/{}", e.path), op);
     }
-    // The report API, with the report's JSON Schema (its $defs hoisted into components).
-    let mut report = model::report::report_schema();
+    // The report API, with the report's JSON Schema: its $defs hoisted into components,
+    // every ref (in the report and in the hoisted definitions) rewritten to match.
+    let report = model::report::report_schema();
+    let mut report = serde_json::from_str::<Value>(
+        &report
+            .to_string()
+            .replace("#/$defs/", "#/components/schemas/"),
+    )
+    .unwrap_or(report);
     let mut components = record_schemas();
     if let Some(defs) = report
         .as_object_mut()
@@ -91,12 +98,6 @@ pub fn document(base_url: &str) -> Value {
     if let Some(o) = report.as_object_mut() {
         o.remove("$schema");
     }
-    let report = serde_json::from_str::<Value>(
-        &report
-            .to_string()
-            .replace("#/$defs/", "#/components/schemas/"),
-    )
-    .unwrap_or(report);
     components["DeviceReport"] = report;
     paths.insert(
         "/ingest/v1/reports".into(),
