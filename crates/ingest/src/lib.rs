@@ -80,27 +80,41 @@ pub struct SoftwareWarning {
     pub reason: String,
 }
 
-/// The software items of `report` that cannot be assessed, in report order, and why
-/// (the classification `posture coverage` uses: [`kb::coverage::classify`]).
-pub fn assessment_warnings(report: &DeviceReport) -> Vec<SoftwareWarning> {
-    report
-        .software
-        .iter()
-        .enumerate()
-        .filter_map(|(index, software)| {
-            let fields = kb::coverage::SoftwareFields {
-                version: &software.version,
-                cpe: software.cpe.as_deref(),
-                ecosystem: software.ecosystem.as_deref(),
-                source_version: software.source.as_ref().map(|s| s.version.as_str()),
-            };
-            kb::coverage::classify(&fields).map(|u| SoftwareWarning {
+/// The software of one report that cannot be assessed (see [`assessment_warnings`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AssessmentWarnings {
+    /// The first ones, in report order, with their reasons.
+    pub listed: Vec<SoftwareWarning>,
+    /// How many more there are (counted, no reason built).
+    pub omitted: usize,
+}
+
+/// The software items of `report` that cannot be assessed, and why: at most
+/// `max_listed` with their reasons, the rest counted (the classification `posture
+/// coverage` uses: [`kb::coverage::classify`]).
+pub fn assessment_warnings(report: &DeviceReport, max_listed: usize) -> AssessmentWarnings {
+    let mut warnings = AssessmentWarnings::default();
+    for (index, software) in report.software.iter().enumerate() {
+        let fields = kb::coverage::SoftwareFields {
+            version: &software.version,
+            cpe: software.cpe.as_deref(),
+            ecosystem: software.ecosystem.as_deref(),
+            source_version: software.source.as_ref().map(|s| s.version.as_str()),
+        };
+        let Some(gap) = kb::coverage::classify(&fields) else {
+            continue;
+        };
+        if warnings.listed.len() < max_listed {
+            warnings.listed.push(SoftwareWarning {
                 path: format!("software[{index}]"),
-                gap: u.gap,
-                reason: u.detail,
-            })
-        })
-        .collect()
+                gap: gap.gap,
+                reason: gap.detail(),
+            });
+        } else {
+            warnings.omitted += 1;
+        }
+    }
+    warnings
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -63,72 +63,100 @@ impl Gap {
     }
 }
 
-/// One item that cannot be assessed: the gap and a reason naming the offending value.
+/// One item that cannot be assessed: the gap, and what [`detail`](Self::detail) needs to
+/// name the offending value. Cheap to make (no text is built until asked for), as the
+/// report API classifies every item of every report.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Unassessable {
+pub struct Unassessable<'a> {
     pub gap: Gap,
-    /// The short reason followed by the specifics a reporter needs to fix the item
-    /// (the CPE parse error, the supported ecosystem names, the version order).
-    pub detail: String,
+    cause: Cause<'a>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Cause<'a> {
+    /// The gap's own words suffice.
+    Plain,
+    /// The CPE parser's reason.
+    Cpe(String),
+    /// The ecosystem as reported.
+    Ecosystem(&'a str),
+    /// The ecosystem's name, its version order and the order's reason.
+    Version {
+        ecosystem: String,
+        order: &'static str,
+        why: String,
+    },
+}
+
+impl Unassessable<'_> {
+    /// The short reason followed by what the reporter needs to fix the item (the CPE
+    /// parse error, the supported ecosystem names, the version order).
+    pub fn detail(&self) -> String {
+        let specifics = match &self.cause {
+            Cause::Plain => match self.gap {
+                Gap::EmptyVersion => {
+                    "no version range can be evaluated; report the installed version".into()
+                }
+                _ => format!(
+                    "nothing to match against any feed; give a cpe (cpe:2.3:a:vendor:product:version:...) or an ecosystem ({})",
+                    SUPPORTED_ECOSYSTEMS.join(", ")
+                ),
+            },
+            Cause::Cpe(why) => why.clone(),
+            Cause::Ecosystem(text) => format!(
+                "{text:?} is not one of {} (case-insensitive; all but PyPI and npm may carry a release after a colon, as in Debian:12)",
+                SUPPORTED_ECOSYSTEMS.join(", ")
+            ),
+            Cause::Version {
+                ecosystem,
+                order,
+                why,
+            } => format!("{ecosystem} uses the {order} order: {why}"),
+        };
+        format!("{}: {specifics}", self.gap.reason())
+    }
 }
 
 /// Why `software` cannot be assessed, or `None` when it can (see the
 /// [module documentation](self) for the order of the tests).
-pub fn classify(software: &SoftwareFields<'_>) -> Option<Unassessable> {
-    let found = |gap: Gap, specifics: String| {
-        Some(Unassessable {
-            gap,
-            detail: format!("{}: {specifics}", gap.reason()),
-        })
-    };
+pub fn classify<'a>(software: &SoftwareFields<'a>) -> Option<Unassessable<'a>> {
+    let found = |gap: Gap, cause: Cause<'a>| Some(Unassessable { gap, cause });
     if software.version.trim().is_empty() {
-        return found(
-            Gap::EmptyVersion,
-            "no version range can be evaluated; report the installed version".into(),
-        );
+        return found(Gap::EmptyVersion, Cause::Plain);
     }
     let cpe = software.cpe.map(Cpe::parse);
     if matches!(cpe, Some(Ok(_))) {
         return None;
     }
-    let ecosystem = software
-        .ecosystem
-        .map(|text| (text, Ecosystem::parse(text)));
-    let ecosystem_problem = match &ecosystem {
+    let ecosystem_problem = match software.ecosystem {
         None => None,
-        Some((text, Ecosystem::Other(_))) => Some((
-            Gap::UnsupportedEcosystem,
-            format!(
-                "{text:?} is not one of {} (case-insensitive; all but PyPI and npm may carry a release after a colon, as in Debian:12)",
-                SUPPORTED_ECOSYSTEMS.join(", ")
-            ),
-        )),
-        Some((_, eco)) => {
-            // A distribution's advisories are matched on the source package's version.
-            let compared = match software.source_version {
-                Some(source) if eco.is_distro() => source,
-                _ => software.version,
-            };
-            let order = eco.version_order();
-            match order.check(compared) {
-                Ok(()) => return None,
-                Err(why) => Some((
-                    Gap::UnparsableVersion,
-                    format!("{} uses the {} order: {why}", eco.name(), order.name()),
-                )),
+        Some(text) => match Ecosystem::parse(text) {
+            Ecosystem::Other(_) => Some((Gap::UnsupportedEcosystem, Cause::Ecosystem(text))),
+            eco => {
+                // A distribution's advisories are matched on the source package's version.
+                let compared = match software.source_version {
+                    Some(source) if eco.is_distro() => source,
+                    _ => software.version,
+                };
+                let order = eco.version_order();
+                match order.check(compared) {
+                    Ok(()) => return None,
+                    Err(why) => Some((
+                        Gap::UnparsableVersion,
+                        Cause::Version {
+                            ecosystem: eco.name().to_owned(),
+                            order: order.name(),
+                            why,
+                        },
+                    )),
+                }
             }
-        }
+        },
     };
     match (cpe, ecosystem_problem) {
-        (Some(Err(e)), _) => found(Gap::UnparsableCpe, e.reason),
-        (_, Some((gap, specifics))) => found(gap, specifics),
-        (_, None) => found(
-            Gap::NoCpeOrEcosystem,
-            format!(
-                "nothing to match against any feed; give a cpe (cpe:2.3:a:vendor:product:version:...) or an ecosystem ({})",
-                SUPPORTED_ECOSYSTEMS.join(", ")
-            ),
-        ),
+        (Some(Err(e)), _) => found(Gap::UnparsableCpe, Cause::Cpe(e.reason)),
+        (_, Some((gap, cause))) => found(gap, cause),
+        (_, None) => found(Gap::NoCpeOrEcosystem, Cause::Plain),
     }
 }
 
@@ -176,13 +204,13 @@ mod tests {
 
         let u = classify(&fields("1.0", None, None)).unwrap();
         assert_eq!(u.gap, Gap::NoCpeOrEcosystem);
-        assert!(u.detail.contains("PyPI"), "{}", u.detail);
+        assert!(u.detail().contains("PyPI"), "{}", u.detail());
 
         let u = classify(&fields("1.0", None, Some("pip"))).unwrap();
         assert_eq!(u.gap, Gap::UnsupportedEcosystem);
-        assert!(u.detail.contains("\"pip\""), "{}", u.detail);
+        assert!(u.detail().contains("\"pip\""), "{}", u.detail());
         for name in SUPPORTED_ECOSYSTEMS {
-            assert!(u.detail.contains(name), "{name} missing: {}", u.detail);
+            assert!(u.detail().contains(name), "{name} missing: {}", u.detail());
         }
         // PyPI takes no scope: `PyPI:3.11` is not PyPI.
         assert_eq!(
@@ -192,11 +220,15 @@ mod tests {
 
         let u = classify(&fields("1.0", Some("cpe:2.3:a:v::1.0"), None)).unwrap();
         assert_eq!(u.gap, Gap::UnparsableCpe);
-        assert!(u.detail.contains("empty product component"), "{}", u.detail);
+        assert!(
+            u.detail().contains("empty product component"),
+            "{}",
+            u.detail()
+        );
 
         let u = classify(&fields("not-a-version!", None, Some("PyPI"))).unwrap();
         assert_eq!(u.gap, Gap::UnparsableVersion);
-        assert!(u.detail.contains("PEP 440"), "{}", u.detail);
+        assert!(u.detail().contains("PEP 440"), "{}", u.detail());
         assert_eq!(
             gap(fields("1.0 beta", None, Some("Debian:12"))),
             Some(Gap::UnparsableVersion)

@@ -643,18 +643,17 @@ fn write_batch(
         .zip(outcomes)
     {
         let device_id = r.device_id.to_string();
-        for software in ingest::assessment_warnings(&r) {
-            unassessable += 1;
-            if response.warnings.len() < max_warnings {
-                response.warnings.push(Warning {
-                    index,
-                    device_id: device_id.clone(),
-                    software,
-                });
-            } else {
-                response.warnings_omitted += 1;
-            }
-        }
+        let room = max_warnings.saturating_sub(response.warnings.len());
+        let found = ingest::assessment_warnings(&r, room);
+        unassessable += (found.listed.len() + found.omitted) as u64;
+        response.warnings_omitted += found.omitted;
+        response
+            .warnings
+            .extend(found.listed.into_iter().map(|software| Warning {
+                index,
+                device_id: device_id.clone(),
+                software,
+            }));
         response.results.push(Accepted {
             index,
             device_id,
