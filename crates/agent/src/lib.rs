@@ -27,6 +27,10 @@
 //!
 //! Nothing needs root: every source that cannot be read becomes a warning ("could
 //! not read X: reason"), printed on stderr and carried in the report's facts.
+//! After a post, the server's own warnings (software it stored but cannot assess:
+//! no CPE or ecosystem, unsupported ecosystem, unparsable CPE or version) are printed
+//! on stderr too, one line each (`server warning: software[3] (vendor name version)
+//! cannot be assessed: reason`, see [`PostOutcome::warning_lines`]).
 //!
 //! # Binary and source packages
 //!
@@ -53,7 +57,9 @@ pub mod rpm;
 pub mod state;
 mod util;
 
-pub use post::{AgentError, PostOutcome, Refusal, ReportResult, Sender, encode_body, post};
+pub use post::{
+    AgentError, PostOutcome, Refusal, ReportResult, Sender, ServerWarning, encode_body, post,
+};
 pub use state::StateDir;
 
 use anyhow::Context;
@@ -462,11 +468,20 @@ fn send_with_retries(sender: &Sender, body: &[u8]) -> Result<PostOutcome, AgentE
 
 /// Sends `body` (the pending one); `Ok(None)` when acknowledged, `Ok(Some(reason))`
 /// when the server refused it for good (it is then dropped), `Err` when it stays
-/// pending.
-fn deliver(sender: &Sender, state: &StateDir, body: &[u8]) -> anyhow::Result<Option<String>> {
+/// pending. The server's warnings (software it stored but cannot assess) are printed,
+/// one line each; `reports` (the body's reports, when known) name the items.
+fn deliver(
+    sender: &Sender,
+    state: &StateDir,
+    body: &[u8],
+    reports: &[DeviceReport],
+) -> anyhow::Result<Option<String>> {
     match send_with_retries(sender, body) {
         Ok(outcome) => {
             state.clear_pending()?;
+            for line in outcome.warning_lines(reports) {
+                eprintln!("posture agent: server warning: {line}");
+            }
             Ok(outcome
                 .refused
                 .first()
@@ -491,7 +506,7 @@ fn cycle(
 ) -> anyhow::Result<()> {
     if let Some(body) = state.pending()? {
         eprintln!("posture agent: sending the unacknowledged report again");
-        if let Some(reason) = deliver(sender, state, &body)? {
+        if let Some(reason) = deliver(sender, state, &body, &[])? {
             eprintln!("posture agent: the server refused the earlier report, dropped: {reason}");
         }
     }
@@ -503,7 +518,7 @@ fn cycle(
     let body = encode_body(std::slice::from_ref(&c.report));
     state.commit_sequence(opts.sequence, c.report.device_id.as_str())?;
     state.set_pending(&body)?;
-    if let Some(reason) = deliver(sender, state, &body)? {
+    if let Some(reason) = deliver(sender, state, &body, std::slice::from_ref(&c.report))? {
         anyhow::bail!("the server refused the report: {reason}");
     }
     eprintln!("posture agent: sent {}", summary(&c.report));

@@ -24,6 +24,27 @@ pub struct PostOutcome {
     pub refused: Vec<Refusal>,
     #[serde(default)]
     pub results: Vec<ReportResult>,
+    /// Software of stored reports the server cannot assess, and why (stored anyway).
+    #[serde(default)]
+    pub warnings: Vec<ServerWarning>,
+    /// Warnings beyond those listed (the server caps the list).
+    #[serde(default)]
+    pub warnings_omitted: usize,
+}
+
+/// Software of an accepted report that the server stored but cannot assess.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerWarning {
+    pub index: usize,
+    #[serde(default)]
+    pub device_id: Option<String>,
+    /// The item, e.g. `software[3]`.
+    pub path: String,
+    /// The kind of gap (`unsupportedEcosystem`, ...), if the server names one.
+    #[serde(default)]
+    pub gap: Option<String>,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,10 +69,45 @@ pub struct ReportResult {
 }
 
 impl PostOutcome {
+    /// One line per server warning (`software[3] cannot be assessed: reason`), and
+    /// a last line counting the omitted ones, if any. `reports` are the reports of the
+    /// body, to name the item (`vendor name version`) when its index is known.
+    pub fn warning_lines(&self, reports: &[DeviceReport]) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .warnings
+            .iter()
+            .map(|w| {
+                let item = reports
+                    .get(w.index)
+                    .and_then(|r| software_at(r, &w.path))
+                    .map(|s| format!(" ({} {} {})", s.vendor, s.name, s.version))
+                    .unwrap_or_default();
+                format!("{}{item} cannot be assessed: {}", w.path, w.reason)
+            })
+            .collect();
+        if self.warnings_omitted > 0 {
+            lines.push(format!(
+                "{} more software item(s) cannot be assessed (not listed by the server)",
+                self.warnings_omitted
+            ));
+        }
+        lines
+    }
+
     /// The refusal of the report at `index`, if the server refused it.
     pub fn refusal(&self, index: usize) -> Option<&Refusal> {
         self.refused.iter().find(|r| r.index == index)
     }
+}
+
+/// The software item a warning's path (`software[3]`) names in `report`.
+fn software_at<'a>(report: &'a DeviceReport, path: &str) -> Option<&'a model::InstalledSoftware> {
+    let index: usize = path
+        .strip_prefix("software[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()?;
+    report.software.get(index)
 }
 
 #[derive(Debug, thiserror::Error)]

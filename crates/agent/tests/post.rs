@@ -99,6 +99,7 @@ async fn ingest(State(s): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -
     };
     let mut refused = Vec::new();
     let mut results = Vec::new();
+    let mut warnings = Vec::new();
     let mut applied = s.applied.lock().unwrap();
     for (i, d) in docs.iter().enumerate() {
         match DeviceReport::from_json(d) {
@@ -113,6 +114,15 @@ async fn ingest(State(s): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -
                 results.push(
                     json!({"index": i, "deviceId": r.device_id.as_str(), "outcome": outcome}),
                 );
+                // As the real server does for software it cannot assess (the real
+                // classification is tested in server/tests/ingest_warnings.rs).
+                for (j, sw) in r.software.iter().enumerate() {
+                    if sw.cpe.is_none() && sw.ecosystem.is_none() {
+                        warnings.push(json!({"index": i, "deviceId": r.device_id.as_str(),
+                            "path": format!("software[{j}]"), "gap": "noCpeOrEcosystem",
+                            "reason": "no CPE and no package ecosystem: nothing to match"}));
+                    }
+                }
             }
             Err(e) => {
                 let id = serde_json::from_slice::<serde_json::Value>(d)
@@ -132,8 +142,11 @@ async fn ingest(State(s): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -
             first["path"].as_str().unwrap_or(""),
         );
     }
-    axum::Json(json!({"accepted": results.len(), "refused": refused, "results": results}))
-        .into_response()
+    axum::Json(
+        json!({"accepted": results.len(), "refused": refused, "results": results,
+                      "warnings": warnings}),
+    )
+    .into_response()
 }
 
 fn start() -> (String, Arc<Server>) {
@@ -234,6 +247,46 @@ fn refusals_partial_and_whole() {
     }
     let e = post("http://127.0.0.1:9", KEY, &[good]).unwrap_err();
     assert!(e.is_retryable(), "connection refused is retryable: {e:?}");
+}
+
+#[test]
+fn the_servers_warnings_are_surfaced_and_do_not_fail_the_post() {
+    let (url, _srv) = start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut report = fixture_report(dir.path());
+    assert!(report.software.len() >= 2, "the fixture has software");
+    report.software[1].cpe = None;
+    report.software[1].ecosystem = None;
+    let out = post(&url, KEY, std::slice::from_ref(&report)).unwrap();
+    assert_eq!(out.accepted, 1);
+    assert_eq!(out.warnings.len(), 1, "{out:?}");
+    let w = &out.warnings[0];
+    assert_eq!(
+        (w.index, w.path.as_str(), w.gap.as_deref()),
+        (0, "software[1]", Some("noCpeOrEcosystem"))
+    );
+    assert_eq!(w.device_id.as_deref(), Some(report.device_id.as_str()));
+    let sw = &report.software[1];
+    assert_eq!(
+        out.warning_lines(std::slice::from_ref(&report)),
+        vec![format!(
+            "software[1] ({} {} {}) cannot be assessed: no CPE and no package ecosystem: nothing to match",
+            sw.vendor, sw.name, sw.version
+        )]
+    );
+    // Without the reports, the line still names the path and the reason.
+    assert_eq!(
+        out.warning_lines(&[]),
+        vec!["software[1] cannot be assessed: no CPE and no package ecosystem: nothing to match"]
+    );
+    // The server's cap: the omitted ones are counted on a last line.
+    let capped = agent::PostOutcome {
+        warnings_omitted: 4,
+        ..out.clone()
+    };
+    let lines = capped.warning_lines(&[]);
+    assert_eq!(lines.len(), 2);
+    assert!(lines[1].starts_with("4 more software item(s)"), "{lines:?}");
 }
 
 fn args(url: &str, root: &Path, state: &Path) -> AgentArgs {

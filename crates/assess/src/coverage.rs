@@ -1,52 +1,26 @@
 //! Coverage: which installed software the assessment can say nothing about, and why.
 //! Software is assessable through a CPE (NVD matching) or through an ecosystem Posture
 //! has advisories and a version order for (OSV matching); anything else is listed,
-//! never silently dropped.
+//! never silently dropped. The classification itself is [`kb::coverage`], shared with
+//! the report API's warnings; this module applies it to a report's software.
 
-use kb::{Cpe, Ecosystem};
 use model::InstalledSoftware;
-use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Gap {
-    /// No CPE and no package ecosystem: nothing to match against any feed.
-    NoCpeOrEcosystem,
-    /// The version is empty, so no range can be evaluated.
-    EmptyVersion,
-    /// The CPE is present but not a parsable CPE 2.3 name.
-    UnparsableCpe,
-    /// The ecosystem is not one Posture knows a version order for.
-    UnsupportedEcosystem,
-}
+pub use kb::coverage::{Gap, Unassessable};
 
-impl Gap {
-    pub fn reason(self) -> &'static str {
-        match self {
-            Gap::NoCpeOrEcosystem => "no CPE and no package ecosystem",
-            Gap::EmptyVersion => "empty version",
-            Gap::UnparsableCpe => "CPE does not parse",
-            Gap::UnsupportedEcosystem => "ecosystem not supported",
-        }
+/// The fields of `software` the classification looks at.
+pub fn fields(software: &InstalledSoftware) -> kb::coverage::SoftwareFields<'_> {
+    kb::coverage::SoftwareFields {
+        version: &software.version,
+        cpe: software.cpe.as_deref(),
+        ecosystem: software.ecosystem.as_deref(),
+        source_version: software.source.as_ref().map(|s| s.version.as_str()),
     }
 }
 
-/// Why `software` cannot be assessed, or `None` when it can.
+/// Why `software` cannot be assessed, or `None` when it can ([`kb::coverage::classify`]).
 pub fn gap(software: &InstalledSoftware) -> Option<Gap> {
-    if software.version.trim().is_empty() {
-        return Some(Gap::EmptyVersion);
-    }
-    let cpe_ok = software.cpe.as_deref().map(|c| Cpe::parse(c).is_ok());
-    let eco_ok = software
-        .ecosystem
-        .as_deref()
-        .map(|e| !matches!(Ecosystem::parse(e), Ecosystem::Other(_)));
-    match (cpe_ok, eco_ok) {
-        (Some(true), _) | (_, Some(true)) => None,
-        (Some(false), _) => Some(Gap::UnparsableCpe),
-        (None, Some(false)) => Some(Gap::UnsupportedEcosystem),
-        (None, None) => Some(Gap::NoCpeOrEcosystem),
-    }
+    kb::coverage::classify(&fields(software)).map(|u| u.gap)
 }
 
 #[cfg(test)]
@@ -87,6 +61,14 @@ mod tests {
         assert_eq!(
             gap(&sw("1.0", Some("cpe:/a:v:n"), None)),
             Some(Gap::UnparsableCpe)
+        );
+        assert_eq!(
+            gap(&sw("1.0", None, Some("pip"))),
+            Some(Gap::UnsupportedEcosystem)
+        );
+        assert_eq!(
+            gap(&sw("latest", None, Some("PyPI"))),
+            Some(Gap::UnparsableVersion)
         );
     }
 }

@@ -2,7 +2,9 @@
 //! through this crate; other crates read the store but never write it (the snapshot
 //! registry, written by `snapshot` at its commit point, is the one exception).
 //!
-//! * [`apply_reports`]: validated device reports, one transaction per batch.
+//! * [`apply_reports`]: validated device reports, one transaction per batch;
+//!   [`assessment_warnings`] names a report's software that will be stored but cannot
+//!   be assessed (the report API returns them as warnings).
 //! * [`import_feed`]: an NVD CVE API 2.0, CISA KEV or OSV file, recognised by its
 //!   shape, parsed whole by the `kb` importers (a malformed or truncated file is
 //!   refused with file, position and reason, and the store is untouched), then
@@ -63,6 +65,56 @@ pub fn apply_reports(
             .map_err(|error| IngestError::Report { index, error })?;
     }
     Ok(store.apply_reports(reports, received_at)?)
+}
+
+/// Software of a report that will be stored but cannot be assessed: a warning to the
+/// reporter, never a refusal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SoftwareWarning {
+    /// The item's path in the report: `software[3]`.
+    pub path: String,
+    /// The kind of gap (`unsupportedEcosystem`, ...), for grouping.
+    pub gap: kb::coverage::Gap,
+    /// The reason, with what the reporter needs to fix it.
+    pub reason: String,
+}
+
+/// The software of one report that cannot be assessed (see [`assessment_warnings`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AssessmentWarnings {
+    /// The first ones, in report order, with their reasons.
+    pub listed: Vec<SoftwareWarning>,
+    /// How many more there are (counted, no reason built).
+    pub omitted: usize,
+}
+
+/// The software items of `report` that cannot be assessed, and why: at most
+/// `max_listed` with their reasons, the rest counted (the classification `posture
+/// coverage` uses: [`kb::coverage::classify`]).
+pub fn assessment_warnings(report: &DeviceReport, max_listed: usize) -> AssessmentWarnings {
+    let mut warnings = AssessmentWarnings::default();
+    for (index, software) in report.software.iter().enumerate() {
+        let fields = kb::coverage::SoftwareFields {
+            version: &software.version,
+            cpe: software.cpe.as_deref(),
+            ecosystem: software.ecosystem.as_deref(),
+            source_version: software.source.as_ref().map(|s| s.version.as_str()),
+        };
+        let Some(gap) = kb::coverage::classify(&fields) else {
+            continue;
+        };
+        if warnings.listed.len() < max_listed {
+            warnings.listed.push(SoftwareWarning {
+                path: format!("software[{index}]"),
+                gap: gap.gap,
+                reason: gap.detail(),
+            });
+        } else {
+            warnings.omitted += 1;
+        }
+    }
+    warnings
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -102,7 +102,55 @@ pub enum VersionOrder {
     Generic,
 }
 
+/// The ecosystem names [`Ecosystem::parse`] recognises (compared case-insensitively),
+/// as OSV spells them; every other name is [`Ecosystem::Other`], which has no
+/// advisories or version order of its own.
+pub const SUPPORTED_ECOSYSTEMS: [&str; 8] = [
+    "Debian",
+    "Ubuntu",
+    "Alpine",
+    "PyPI",
+    "npm",
+    "Red Hat",
+    "Rocky Linux",
+    "AlmaLinux",
+];
+
 impl VersionOrder {
+    /// The order's usual name, for messages (`PEP 440`, `dpkg`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            VersionOrder::Dpkg => "dpkg",
+            VersionOrder::Rpm => "rpm",
+            VersionOrder::Apk => "apk",
+            VersionOrder::Pep440 => "PEP 440",
+            VersionOrder::SemVer => "SemVer",
+            VersionOrder::Generic => "generic",
+        }
+    }
+
+    /// Whether `version` is a version of this order, with the reason when it is not.
+    /// Orders that accept any string (rpm, generic) never refuse; the others refuse
+    /// what their reference implementation refuses (and [`compare`](Self::compare)
+    /// then falls back to the generic order, whose answer the ecosystem's advisories
+    /// were not written for).
+    pub fn check(self, version: &str) -> Result<(), String> {
+        match self {
+            VersionOrder::Dpkg => crate::dpkg::DpkgVersion::parse(version)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            VersionOrder::Pep440 => crate::pep440::Pep440Version::parse(version)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            VersionOrder::SemVer => crate::semver::SemVer::parse_loose(version)
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            VersionOrder::Apk if crate::apk::is_valid(version) => Ok(()),
+            VersionOrder::Apk => Err("not a valid apk version".into()),
+            VersionOrder::Rpm | VersionOrder::Generic => Ok(()),
+        }
+    }
+
     /// Compares two versions in this order.
     pub fn compare(self, a: &str, b: &str) -> Ordering {
         match self {

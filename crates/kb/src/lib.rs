@@ -27,6 +27,9 @@
 //!   Alma), [`pep440`] (PyPI), [`semver`] (npm, SEMVER ranges), [`apk`]
 //!   (Alpine).
 //! * [`cvss`]: CVSS v3.x and v2 base-score calculators for vector strings.
+//! * [`coverage`]: whether installed software can be assessed at all, and why
+//!   not ([`coverage::classify`]), shared by `posture coverage` and the report
+//!   API's warnings.
 //!
 //! Importers are all-or-nothing: a malformed, truncated or semantically
 //! invalid file yields an [`ImportError`] (`file:line:column: reason`) and no
@@ -35,6 +38,7 @@
 //! reader variant [`nvd::parse_nvd_reader`].
 
 pub mod apk;
+pub mod coverage;
 pub mod cpe;
 pub mod cvss;
 pub mod dpkg;
@@ -51,7 +55,7 @@ pub mod semver;
 pub mod version;
 
 pub use cpe::{Component, Cpe, CpeError, TargetOs};
-pub use ecosystem::{Ecosystem, Family, VersionOrder};
+pub use ecosystem::{Ecosystem, Family, SUPPORTED_ECOSYSTEMS, VersionOrder};
 pub use exploit::{Exploitability, exploitability};
 pub use import::ImportError;
 pub use kev::{KevCatalog, KevEntry, parse_kev};

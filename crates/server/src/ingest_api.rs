@@ -25,6 +25,13 @@
 //!   all or nothing, as before.
 //! * Refused reports are listed with their field path and reason; if every report is
 //!   refused the answer is 400.
+//! * Warnings: software of a stored report that cannot be assessed (no CPE and no
+//!   ecosystem, an unsupported ecosystem, an unparsable CPE, an empty version or one
+//!   its ecosystem's version order refuses) is listed in `warnings` with its path
+//!   (`software[3]`) and reason ([`ingest::assessment_warnings`], the classification
+//!   `posture coverage` uses). The report is stored and acknowledged all the same.
+//!   `warnings` is always present (empty when everything can be assessed); at most
+//!   [`IngestState::max_warnings`] are listed, the rest counted in `warningsOmitted`.
 //! * Concurrency: at most [`IngestState::max_concurrent`] requests are processed at once;
 //!   others wait up to [`IngestState::queue_wait`] (holding no body), then get 503 with
 //!   `Retry-After`. A busy store (another writer holding the lock beyond the busy timeout
@@ -64,6 +71,8 @@ pub struct IngestState {
     pub queue_wait: Duration,
     /// How long the body may stall (no bytes) before 408.
     pub body_idle_timeout: Duration,
+    /// Most warnings listed in one answer; further ones are only counted.
+    pub max_warnings: usize,
     max_concurrent: usize,
     slots: Arc<Semaphore>,
 }
@@ -81,6 +90,7 @@ impl IngestState {
             batch_bytes: 8 << 20,
             queue_wait: Duration::from_secs(30),
             body_idle_timeout: Duration::from_secs(30),
+            max_warnings: 1_000,
             max_concurrent: 1,
             slots: Arc::new(Semaphore::new(1)),
         }
@@ -128,12 +138,30 @@ struct Accepted {
     outcome: ApplyOutcome,
 }
 
+/// Software of a stored report that cannot be assessed.
+#[derive(Serialize, Debug)]
+#[serde(rename_all = "camelCase")]
+struct Warning {
+    index: usize,
+    device_id: String,
+    #[serde(flatten)]
+    software: ingest::SoftwareWarning,
+}
+
 #[derive(Serialize, Debug)]
 #[serde(rename_all = "camelCase")]
 struct IngestResponse {
     accepted: usize,
     refused: Vec<Refused>,
     results: Vec<Accepted>,
+    warnings: Vec<Warning>,
+    /// Warnings beyond `max_warnings`, counted but not listed.
+    #[serde(skip_serializing_if = "is_zero")]
+    warnings_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -340,6 +368,7 @@ struct Limits {
     max_report_bytes: usize,
     batch_reports: usize,
     batch_bytes: usize,
+    max_warnings: usize,
 }
 
 impl Limits {
@@ -350,6 +379,7 @@ impl Limits {
             max_report_bytes: s.max_report_bytes.max(1),
             batch_reports: s.batch_reports.max(1),
             batch_bytes: s.batch_bytes.max(1),
+            max_warnings: s.max_warnings,
         }
     }
 }
@@ -439,6 +469,8 @@ fn process(
         accepted: 0,
         refused: Vec::new(),
         results: Vec::new(),
+        warnings: Vec::new(),
+        warnings_omitted: 0,
     };
     let mut batch = Batch {
         indices: Vec::new(),
@@ -485,14 +517,16 @@ fn process(
             }
             index += 1;
             if batch.reports.len() >= limits.batch_reports || batch.bytes >= limits.batch_bytes {
-                write_batch(store, &mut batch, &mut response).map_err(|e| fail(e, &response))?;
+                write_batch(store, &mut batch, &mut response, limits.max_warnings)
+                    .map_err(|e| fail(e, &response))?;
             }
         }
         if !more {
             break;
         }
     }
-    write_batch(store, &mut batch, &mut response).map_err(|e| fail(e, &response))?;
+    write_batch(store, &mut batch, &mut response, limits.max_warnings)
+        .map_err(|e| fail(e, &response))?;
     metrics::counter!("posture_reports_ingested_total").increment(response.accepted as u64);
     metrics::counter!("posture_reports_refused_total").increment(response.refused.len() as u64);
     if response.accepted == 0 {
@@ -582,11 +616,13 @@ fn read_report_text(
     }
 }
 
-/// Writes the batch's reports in one transaction and records their outcomes.
+/// Writes the batch's reports in one transaction and records their outcomes and the
+/// warnings about their software (at most `max_warnings` listed in the whole answer).
 fn write_batch(
     store: &dyn StateStore,
     batch: &mut Batch,
     response: &mut IngestResponse,
+    max_warnings: usize,
 ) -> Result<(), ApiError> {
     if batch.reports.is_empty() {
         return Ok(());
@@ -599,18 +635,32 @@ fn write_batch(
             )),
         })?;
     response.accepted += batch.reports.len();
-    response.results.extend(
-        batch
-            .indices
-            .drain(..)
-            .zip(batch.reports.drain(..))
-            .zip(outcomes)
-            .map(|((index, r), outcome)| Accepted {
+    let mut unassessable = 0u64;
+    for ((index, r), outcome) in batch
+        .indices
+        .drain(..)
+        .zip(batch.reports.drain(..))
+        .zip(outcomes)
+    {
+        let device_id = r.device_id.to_string();
+        let room = max_warnings.saturating_sub(response.warnings.len());
+        let found = ingest::assessment_warnings(&r, room);
+        unassessable += (found.listed.len() + found.omitted) as u64;
+        response.warnings_omitted += found.omitted;
+        response
+            .warnings
+            .extend(found.listed.into_iter().map(|software| Warning {
                 index,
-                device_id: r.device_id.to_string(),
-                outcome,
-            }),
-    );
+                device_id: device_id.clone(),
+                software,
+            }));
+        response.results.push(Accepted {
+            index,
+            device_id,
+            outcome,
+        });
+    }
+    metrics::counter!("posture_report_software_unassessable_total").increment(unassessable);
     batch.bytes = 0;
     Ok(())
 }

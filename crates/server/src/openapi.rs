@@ -109,7 +109,7 @@ pub fn document(base_url: &str) -> Value {
                 "application/json": {"schema": {"$ref": "#/components/schemas/DeviceReport"}},
                 "application/x-ndjson": {"schema": {"type": "string", "description": "One DeviceReport per line."}}}},
             "responses": {
-                "200": {"description": "Good reports stored durably; refused ones listed with field path and reason.",
+                "200": {"description": "Good reports stored durably; refused ones listed with field path and reason; software of stored reports that cannot be assessed listed as warnings (never a refusal).",
                         "content": {"application/json": {"schema": {"type": "object", "properties": {
                             "accepted": {"type": "integer"},
                             "refused": {"type": "array", "items": {"type": "object", "properties": {
@@ -117,7 +117,17 @@ pub fn document(base_url: &str) -> Value {
                                 "path": {"type": "string"}, "reason": {"type": "string"}}}},
                             "results": {"type": "array", "items": {"type": "object", "properties": {
                                 "index": {"type": "integer"}, "deviceId": {"type": "string"},
-                                "outcome": {"type": "string", "enum": ["applied", "alreadyApplied"]}}}}}}}}},
+                                "outcome": {"type": "string", "enum": ["applied", "alreadyApplied"]}}}},
+                            "warnings": {"type": "array",
+                                "description": "Software of stored reports that cannot be assessed, and why; empty when all can be. At most the server's limit (1,000 by default) are listed.",
+                                "items": {"type": "object", "required": ["index", "deviceId", "path", "gap", "reason"], "properties": {
+                                "index": {"type": "integer", "description": "The report's position in the request (0-based)."},
+                                "deviceId": {"type": "string"},
+                                "path": {"type": "string", "description": "The software item, e.g. software[3]."},
+                                "gap": {"type": "string", "enum": ["noCpeOrEcosystem", "emptyVersion", "unparsableCpe", "unsupportedEcosystem", "unparsableVersion"]},
+                                "reason": {"type": "string"}}}},
+                            "warningsOmitted": {"type": "integer", "description": "Warnings beyond the listed ones; absent when none were omitted."}},
+                            "required": ["accepted", "refused", "results", "warnings"]}}}},
                 "400": error_response("Every report refused, or an unreadable body."),
                 "401": error_response("Missing or invalid ingest key."),
                 "413": error_response("Body larger than the limit."),
