@@ -2,7 +2,8 @@
 //! rate limit and retries with exponential back-off.
 
 use crate::FeedError;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -42,12 +43,27 @@ pub(crate) struct RateLimiter {
     sent: VecDeque<Instant>,
 }
 
+/// The process's limiters, one per endpoint and limit, so successive syncs (the
+/// serve schedule, tests) share one rolling window with the service.
+type Limiters = Mutex<HashMap<String, Arc<tokio::sync::Mutex<RateLimiter>>>>;
+static LIMITERS: OnceLock<Limiters> = OnceLock::new();
+
 impl RateLimiter {
-    pub fn new(limit: RateLimit) -> Self {
-        RateLimiter {
-            limit,
-            sent: VecDeque::new(),
-        }
+    /// The process-wide limiter of `endpoint` under `limit`.
+    pub fn shared(endpoint: &str, limit: &RateLimit) -> Arc<tokio::sync::Mutex<RateLimiter>> {
+        let key = format!("{endpoint} {} {:?}", limit.max, limit.window);
+        let mut map = LIMITERS
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(key)
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Mutex::new(RateLimiter {
+                    limit: limit.clone(),
+                    sent: VecDeque::new(),
+                }))
+            })
+            .clone()
     }
 
     /// Waits until one more request fits in the window, and counts it.

@@ -75,7 +75,8 @@ pub(crate) async fn sync(
             }
         }
     };
-    let mut limiter = RateLimiter::new(config.rate.clone());
+    let limiter = RateLimiter::shared(&config.base_url, &config.rate);
+    let mut limiter = limiter.lock().await;
     let per_page = config.results_per_page.clamp(1, 2000);
     let mut headers = Vec::new();
     if let Some(key) = &config.api_key {
@@ -105,18 +106,18 @@ pub(crate) async fn sync(
             _ => format!("NVD page startIndex={}", pending.next_index),
         };
         let bytes = fetcher
-            .get(&config.base_url, &query, &headers, Some(&mut limiter))
+            .get(&config.base_url, &query, &headers, Some(&mut *limiter))
             .await
             .map_err(|e| FeedError::Invalid {
                 part: part.clone(),
                 reason: e.to_string(),
             })?;
+        // Parse the page whole before staging it: a corrupt page stops the sync here.
+        parse_as(&bytes, &part, FeedKind::Nvd)?;
         let head: PageHead = serde_json::from_slice(&bytes).map_err(|e| FeedError::Invalid {
             part: part.clone(),
             reason: format!("not an NVD CVE API 2.0 response: {e}"),
         })?;
-        // Parse the page whole before staging it: a corrupt page stops the sync here.
-        parse_as(&bytes, &part, FeedKind::Nvd)?;
         let count = head.vulnerabilities.len() as u64;
         ingest::stage_feed_part(store, FeedKind::Nvd, pending.next_part, &bytes)?;
         pending.next_part += 1;
