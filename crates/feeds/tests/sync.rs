@@ -649,3 +649,103 @@ async fn file_urls_serve_air_gapped_mirrors() {
     assert!(count(&store, "kev") > 0);
     assert_eq!(count(&store, "osv"), osv.len());
 }
+
+/// A Windows device with Chrome 112.0.5615.120 (CVE-2023-2033, fixed in .121).
+fn chrome_device() -> model::DeviceReport {
+    model::DeviceReport {
+        device_id: model::DeviceId::parse("1eaf3a8b5962e0e6b1af9ec756664a9b823df2d1").unwrap(),
+        sequence: 1,
+        reported_at: now(),
+        device_name: Some("pc1.contoso.com".into()),
+        os: model::OsInfo {
+            kind: model::OsKind::Windows,
+            platform: "Windows11".into(),
+            version: "22H2".into(),
+            architecture: None,
+            distro: None,
+        },
+        group: Some(model::GroupRef {
+            id: 7,
+            name: "Seven".into(),
+        }),
+        software: vec![model::InstalledSoftware {
+            vendor: "google".into(),
+            name: "chrome".into(),
+            version: "112.0.5615.120".into(),
+            cpe: Some("cpe:2.3:a:google:chrome:112.0.5615.120:*:*:*:*:*:*:*".into()),
+            ecosystem: None,
+            disk_paths: vec![],
+            registry_paths: vec![],
+            end_of_support: None,
+            source: None,
+        }],
+        settings: Default::default(),
+        av: None,
+        facts: Default::default(),
+    }
+}
+
+/// Sets every CVSS base score of an NVD item.
+fn rescore(item: &mut Value, score: f64) {
+    match item {
+        Value::Object(map) => {
+            for (k, v) in map.iter_mut() {
+                if k == "baseScore" {
+                    *v = json!(score);
+                } else {
+                    rescore(v, score);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rescore(v, score)),
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_nvd_record_modified_upstream_is_updated_in_the_next_publishs_delta() {
+    let f = fixture(5, WINDOW).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn StateStore> = Arc::new(open_store(&dir));
+    let mut cfg = config(&f, 5);
+    cfg.osv = None;
+    cfg.epss = None;
+    ingest::apply_reports(store.as_ref(), &[chrome_device()], now()).unwrap();
+    feeds::sync(store.as_ref(), &cfg, now(), &NoProgress)
+        .await
+        .unwrap();
+    let snapshots = snapshot::Snapshots::open(dir.path(), store.clone(), 10).unwrap();
+    let options = snapshot::BuildOptions {
+        part_target_bytes: 50_000,
+        batch: 16,
+    };
+    snapshot::publish_from_store(&snapshots, now(), &options, &snapshot::Quiet).unwrap();
+    {
+        let mut up = f.up.lock().unwrap();
+        let item = up
+            .nvd
+            .iter_mut()
+            .find(|v| v["cve"]["id"] == "CVE-2023-2033")
+            .expect("CVE-2023-2033 is served");
+        rescore(item, 4.2);
+        item["cve"]["lastModified"] = json!("2026-12-01T13:00:00.000");
+    }
+    let report = feeds::sync(store.as_ref(), &cfg, now() + Days::hours(2), &NoProgress)
+        .await
+        .unwrap();
+    assert!(report.failures.is_empty(), "{report}");
+    assert_eq!(report.updated, 1, "{report}");
+    let second = snapshot::publish_from_store(
+        &snapshots,
+        now() + Days::hours(3),
+        &options,
+        &snapshot::Quiet,
+    )
+    .unwrap();
+    let changes = second.changes.expect("a delta against the first snapshot");
+    assert_eq!(
+        (changes.new, changes.fixed, changes.updated),
+        (0, 0, 1),
+        "{changes:?}"
+    );
+}
