@@ -709,11 +709,20 @@ async fn an_nvd_record_modified_upstream_is_updated_in_the_next_publishs_delta()
     let store: Arc<dyn StateStore> = Arc::new(open_store(&dir));
     let mut cfg = config(&f, 5);
     cfg.osv = None;
-    cfg.epss = None;
-    ingest::apply_reports(store.as_ref(), &[chrome_device()], now()).unwrap();
+    let device = chrome_device();
+    ingest::apply_reports(store.as_ref(), std::slice::from_ref(&device), now()).unwrap();
     feeds::sync(store.as_ref(), &cfg, now(), &NoProgress)
         .await
         .unwrap();
+    // EPSS is shown in the finding's evidence (never in the MDE record).
+    let kb = snapshot::load_knowledge_base(store.as_ref()).unwrap();
+    let findings = kb.assess_software(&device.software[0], &device.os);
+    let chrome = findings
+        .iter()
+        .find(|f| f.cve_id.as_deref() == Some("CVE-2023-2033"))
+        .expect("Chrome 112.0.5615.120 has CVE-2023-2033");
+    let epss = chrome.evidence.epss.as_ref().expect("EPSS in evidence");
+    assert_eq!((epss.score, epss.date.as_str()), (0.01234, "2026-12-01"));
     let snapshots = snapshot::Snapshots::open(dir.path(), store.clone(), 10).unwrap();
     let options = snapshot::BuildOptions {
         part_target_bytes: 50_000,

@@ -47,7 +47,11 @@ fn several_files_make_one_kb_version_and_a_bad_one_refuses_them_all() {
     );
     // One truncated file among good ones: nothing is stored, the version stays.
     let cut = d.path().join("cut.json");
-    std::fs::write(&cut, br#"{"vulnerabilities":[{"cve":{"id":"CVE-2024-0001","#).unwrap();
+    std::fs::write(
+        &cut,
+        br#"{"vulnerabilities":[{"cve":{"id":"CVE-2024-0001","#,
+    )
+    .unwrap();
     let err = ingest::import_feed_files(&s, &[fixtures.join("osv/DSA-5514-1.json"), cut])
         .unwrap_err()
         .to_string();
@@ -59,7 +63,12 @@ fn several_files_make_one_kb_version_and_a_bad_one_refuses_them_all() {
     assert_eq!(summary.osv_ecosystems.get("PyPI"), Some(&1));
     let feeds: Vec<&str> = summary.feeds.iter().map(|f| f.feed.as_str()).collect();
     assert_eq!(feeds, ["kev", "nvd", "osv"]);
-    assert!(summary.feeds.iter().all(|f| f.last_import.is_some() && f.last_sync.is_none()));
+    assert!(
+        summary
+            .feeds
+            .iter()
+            .all(|f| f.last_import.is_some() && f.last_sync.is_none())
+    );
 }
 
 #[test]
@@ -72,10 +81,16 @@ fn epss_scores_import_from_the_daily_gzip() {
     gz.write_all(csv.as_bytes()).unwrap();
     let bytes = gz.finish().unwrap();
     let out = ingest::import_feed(&s, &bytes, "epss_scores-2026-12-01.csv.gz").unwrap();
-    assert_eq!((out.kind, out.outcome.inserted), (ingest::FeedKind::Epss, 2));
+    assert_eq!(
+        (out.kind, out.outcome.inserted),
+        (ingest::FeedKind::Epss, 2)
+    );
     let stored = s.kb_records(ingest::SOURCE_EPSS).unwrap();
     let score: kb::EpssScore = serde_json::from_str(&stored[0].body).unwrap();
-    assert_eq!((score.cve_id.as_str(), score.date.as_str()), ("CVE-2021-44228", "2026-12-01"));
+    assert_eq!(
+        (score.cve_id.as_str(), score.date.as_str()),
+        ("CVE-2021-44228", "2026-12-01")
+    );
     // A corrupt gzip is refused with the file's name.
     let err = ingest::import_feed(&s, &bytes[..bytes.len() / 2], "cut.csv.gz").unwrap_err();
     assert!(err.to_string().contains("cut.csv.gz"), "{err}");

@@ -71,7 +71,9 @@ impl SyncArgs {
             None => self.nvd_api_key.clone(),
         };
         let wants = |f: &str| self.feeds.is_empty() || self.feeds.iter().any(|x| x == f);
-        let ecosystems = if self.osv_ecosystems.is_empty() {
+        let ecosystems = if !wants("osv") {
+            Vec::new()
+        } else if self.osv_ecosystems.is_empty() {
             feeds::fleet_ecosystems(store)?
         } else {
             self.osv_ecosystems.clone()
