@@ -22,6 +22,8 @@ pub struct KnowledgeBase {
     osv: Vec<OsvRecord>,
     osv_index: OsvIndex,
     kev: HashMap<String, KevEntry>,
+    /// FIRST EPSS scores by CVE id: shown in evidence, never in the MDE records.
+    epss: HashMap<String, kb::EpssScore>,
     pub catalog: crate::Catalog,
     /// The store's KB version this was loaded from; recorded in each snapshot.
     pub version: u64,
@@ -35,6 +37,9 @@ pub struct Evidence {
     pub record_id: String,
     pub criteria: String,
     pub range: String,
+    /// The CVE's EPSS score (probability of exploitation in 30 days), when the KB has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epss: Option<kb::EpssScore>,
 }
 
 /// One vulnerability of one software version.
@@ -59,6 +64,7 @@ impl From<&kb::Evidence> for Evidence {
             record_id: e.record_id.clone(),
             criteria: e.criteria.clone(),
             range: e.range.clone(),
+            epss: None,
         }
     }
 }
@@ -112,9 +118,16 @@ impl KnowledgeBase {
             osv,
             osv_index,
             kev,
+            epss: HashMap::new(),
             catalog,
             version,
         }
+    }
+
+    /// Adds EPSS scores, shown in each finding's evidence for its CVE.
+    pub fn with_epss(mut self, scores: Vec<kb::EpssScore>) -> Self {
+        self.epss = scores.into_iter().map(|s| (s.cve_id.clone(), s)).collect();
+        self
     }
 
     pub fn osv_record_count(&self) -> usize {
@@ -228,11 +241,17 @@ impl KnowledgeBase {
                     record_id: eos.status.clone(),
                     criteria: format!("{}:{}:{}", software.vendor, software.name, software.version),
                     range: eos.date.map(|d| d.to_string()).unwrap_or_default(),
+                    epss: None,
                 },
             });
         }
         findings.sort_by(|a, b| a.cve_id.cmp(&b.cve_id));
         findings.dedup_by(|a, b| a.cve_id == b.cve_id);
+        if !self.epss.is_empty() {
+            for f in &mut findings {
+                f.evidence.epss = f.cve_id.as_ref().and_then(|c| self.epss.get(c)).cloned();
+            }
+        }
         findings
     }
 }

@@ -9,6 +9,7 @@
 //!   [`CveRecord`]s: description, chosen CVSS metric, CWEs, configurations,
 //!   exploit references.
 //! * [`kev`]: importer for the CISA KEV catalogue ([`parse_kev`]).
+//! * [`epss`]: importer for FIRST EPSS daily scores ([`parse_epss`]).
 //! * [`exploit`]: MDE's exploitability level from a record and its KEV entry
 //!   ([`exploitability`]).
 //! * [`matcher`]: an index over records that finds the CVEs an installed
@@ -43,6 +44,7 @@ pub mod cpe;
 pub mod cvss;
 pub mod dpkg;
 pub mod ecosystem;
+pub mod epss;
 pub mod exploit;
 mod import;
 pub mod kev;
@@ -56,6 +58,7 @@ pub mod version;
 
 pub use cpe::{Component, Cpe, CpeError, TargetOs};
 pub use ecosystem::{Ecosystem, Family, SUPPORTED_ECOSYSTEMS, VersionOrder};
+pub use epss::{EpssScore, parse_epss};
 pub use exploit::{Exploitability, exploitability};
 pub use import::ImportError;
 pub use kev::{KevCatalog, KevEntry, parse_kev};

@@ -24,6 +24,12 @@ pub struct ServeArgs {
     /// Publish a new snapshot this often (e.g. 6h, 30m; unset = never). MDE publishes every 6 hours.
     #[arg(long, env = "POSTURE_PUBLISH_EVERY", value_parser = agent::parse_duration)]
     pub publish_every: Option<std::time::Duration>,
+    /// Sync the knowledge-base feeds this often (e.g. 6h; unset = never), as `kb sync`
+    /// does with the `--nvd-url`.. options below; the next publish reassesses.
+    #[arg(long, env = "POSTURE_KB_SYNC_EVERY", value_parser = agent::parse_duration)]
+    pub kb_sync_every: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub kb_sync: crate::cmd::kb::SyncArgs,
     /// How far back `sinceTime` may reach on the delta endpoint, in days (MDE: 14).
     #[arg(long, env = "POSTURE_DELTA_WINDOW_DAYS", default_value_t = 14)]
     pub delta_window_days: u32,

@@ -79,6 +79,7 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
         if let Some(every) = s.publish_every {
             tokio::spawn(publish_loop(dir.clone(), snapshots.clone(), p.clone(), every));
         }
+        tokio::spawn(kb_sync_loop(dir.clone(), s.kb_sync.clone(), s.kb_sync_every));
         // Snapshots published by other processes (`posture publish`, `advance`) become visible here.
         let watched = snapshots.clone();
         tokio::spawn(async move {
@@ -266,6 +267,68 @@ async fn publish_loop(
                 tracing::error!(error = %format!("{e:#}"), "scheduled publish failed; the previous snapshot keeps serving")
             }
             Err(e) => tracing::error!(error = %e, "scheduled publish panicked"),
+        }
+    }
+}
+
+/// Exports each feed's age (`posture_kb_feed_age_seconds{feed}`, from its last sync or
+/// import) every minute and, with `--kb-sync-every`, syncs the feeds on that schedule.
+/// A sync changes only the KB; the next scheduled publish reassesses against it.
+async fn kb_sync_loop(
+    dir: DataDir,
+    args: crate::cmd::kb::SyncArgs,
+    every: Option<std::time::Duration>,
+) {
+    let dir = Arc::new(dir);
+    let mut next_sync = every.map(|e| tokio::time::Instant::now() + e);
+    loop {
+        let d = dir.clone();
+        if let Ok(Ok(states)) =
+            tokio::task::spawn_blocking(move || ingest::feed_states(d.store.as_ref())).await
+        {
+            let now = chrono::Utc::now();
+            for f in states {
+                if let Some(last) = f.last_sync.max(f.last_import) {
+                    metrics::gauge!("posture_kb_feed_age_seconds", "feed" => f.feed.clone())
+                        .set((now - last).num_seconds() as f64);
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        let (Some(at), Some(every)) = (next_sync, every) else {
+            continue;
+        };
+        if tokio::time::Instant::now() < at {
+            continue;
+        }
+        next_sync = Some(at + every);
+        let (d, a) = (dir.clone(), args.clone());
+        let result = tokio::task::spawn_blocking(move || -> anyhow::Result<feeds::SyncReport> {
+            let config = a.config(d.store.as_ref())?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            Ok(runtime.block_on(feeds::sync(
+                d.store.as_ref(),
+                &config,
+                chrono::Utc::now(),
+                &feeds::NoProgress,
+            ))?)
+        })
+        .await;
+        match result {
+            Ok(Ok(r)) if r.failures.is_empty() => tracing::info!(
+                kb_version = r.kb_version,
+                changed = r.changed(),
+                "feeds synced"
+            ),
+            Ok(Ok(r)) => {
+                tracing::warn!(report = %r, "feed sync partly failed; failed feeds keep their previous records")
+            }
+            Ok(Err(e)) => {
+                tracing::error!(error = %format!("{e:#}"), "feed sync failed; the KB is unchanged")
+            }
+            Err(e) => tracing::error!(error = %e, "feed sync panicked"),
         }
     }
 }

@@ -134,6 +134,82 @@ fn kb_import_reports_position_of_a_broken_file_and_exits_non_zero() {
     assert_eq!(status["kbVersion"], 0);
 }
 
+/// Issue 11 item 6: several files make ONE KB version; the help names every format;
+/// `kb status` shows OSV per ecosystem and each feed's last import; `kb sync` of a
+/// `file://` mirror records the feed's last sync.
+#[test]
+fn kb_import_of_several_files_is_one_version_and_status_shows_feeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kb/tests/fixtures");
+    let help = posture(dir.path())
+        .args(["kb", "import", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for format in ["NVD CVE API 2.0", "CISA KEV", "OSV", "all.zip", "EPSS"] {
+        assert!(help.contains(format), "{format} missing from:\n{help}");
+    }
+    let imported = json(
+        posture(dir.path())
+            .args(["--json", "kb", "import"])
+            .arg(fixtures.join("nvd-sample.json"))
+            .arg(fixtures.join("kev-subset.json"))
+            .arg(fixtures.join("osv/PYSEC-2023-228.json"))
+            .arg(fixtures.join("osv/DSA-5514-1.json"))
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(imported["kbVersion"], 1, "{imported}");
+    assert_eq!(imported["files"].as_array().unwrap().len(), 4);
+    let status = json(
+        posture(dir.path())
+            .args(["--json", "kb", "status"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(status["kbVersion"], 1);
+    assert_eq!(status["osvEcosystems"]["PyPI"], 1, "{status}");
+    assert_eq!(status["osvEcosystems"]["Debian:12"], 1, "{status}");
+    let feeds = status["feeds"].as_array().unwrap();
+    for feed in ["nvd", "kev", "osv"] {
+        let f = feeds.iter().find(|f| f["feed"] == feed).unwrap();
+        assert!(f["lastImport"].is_string(), "{f}");
+        assert!(f["records"].as_u64().unwrap() > 0, "{f}");
+    }
+    let out = posture(dir.path())
+        .args(["--json", "kb", "sync", "--feed", "kev", "--kev-url"])
+        .arg(format!(
+            "file://{}",
+            fixtures.join("kev-subset.json").display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let synced: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        synced["kbVersion"], 1,
+        "identical content: same version: {synced}"
+    );
+    let status = json(
+        posture(dir.path())
+            .args(["--json", "kb", "status"])
+            .output()
+            .unwrap(),
+    );
+    let kev = status["feeds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["feed"] == "kev")
+        .unwrap()
+        .clone();
+    assert!(kev["lastSync"].is_string(), "{kev}");
+}
+
 #[test]
 fn demo_serves_with_authentication_and_prints_a_working_token() {
     let dir = tempfile::tempdir().unwrap();

@@ -367,6 +367,27 @@ impl StateStore for BusyStore {
     fn kb_records(&self, source: &str) -> store::Result<Vec<store::KbRecord>> {
         self.0.kb_records(source)
     }
+    fn kb_commit(&self, change: &store::KbChange) -> store::Result<store::KbImportOutcome> {
+        self.0.kb_commit(change)
+    }
+    fn feed_states(&self) -> store::Result<Vec<store::FeedState>> {
+        self.0.feed_states()
+    }
+    fn put_feed_cursor(&self, feed: &str, cursor: &str) -> store::Result<()> {
+        self.0.put_feed_cursor(feed, cursor)
+    }
+    fn stage_feed_part(&self, feed: &str, part: u64, body: &[u8]) -> store::Result<()> {
+        self.0.stage_feed_part(feed, part, body)
+    }
+    fn staged_feed_parts(&self, feed: &str) -> store::Result<Vec<(u64, Vec<u8>)>> {
+        self.0.staged_feed_parts(feed)
+    }
+    fn clear_feed_staging(&self, feed: &str) -> store::Result<()> {
+        self.0.clear_feed_staging(feed)
+    }
+    fn kb_source_counts(&self) -> store::Result<Vec<(String, u64)>> {
+        self.0.kb_source_counts()
+    }
     fn kb_version(&self) -> store::Result<u64> {
         self.0.kb_version()
     }

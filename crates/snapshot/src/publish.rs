@@ -6,7 +6,7 @@
 use crate::{BuildOptions, Progress, PublishReport, SnapshotError, Snapshots};
 use assess::{Catalog, KnowledgeBase};
 use chrono::{DateTime, Utc};
-use store::{KbRecord, SOURCE_KEV, SOURCE_NVD, SOURCE_OSV, StateStore, StoreError};
+use store::{KbRecord, SOURCE_EPSS, SOURCE_KEV, SOURCE_NVD, SOURCE_OSV, StateStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KnowledgeBaseError {
@@ -32,13 +32,8 @@ pub fn load_knowledge_base(store: &dyn StateStore) -> Result<KnowledgeBase, Know
     let cves = decode_all(store.kb_records(SOURCE_NVD)?)?;
     let kev = decode_all(store.kb_records(SOURCE_KEV)?)?;
     let osv = decode_all(store.kb_records(SOURCE_OSV)?)?;
-    Ok(KnowledgeBase::new(
-        cves,
-        kev,
-        osv,
-        Catalog::embedded()?,
-        version,
-    ))
+    let epss = decode_all(store.kb_records(SOURCE_EPSS)?)?;
+    Ok(KnowledgeBase::new(cves, kev, osv, Catalog::embedded()?, version).with_epss(epss))
 }
 
 fn decode_all<T: serde::de::DeserializeOwned>(

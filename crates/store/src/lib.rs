@@ -94,6 +94,48 @@ pub struct KbImportOutcome {
     pub kb_version: u64,
 }
 
+/// A file that went into a [`KbChange`] (its digest is recorded like `kb_import`'s).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KbFile {
+    pub digest: String,
+    pub name: String,
+    pub records: usize,
+}
+
+/// What a feed's commit records about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedCommit {
+    /// The feed, also the `source` of its records (`nvd`, `kev`, `osv`, `epss`).
+    pub feed: String,
+    /// The cursor to resume from next time (opaque JSON), when the feed keeps one.
+    pub cursor: Option<String>,
+    /// Set by a feed sync: the time of this successful sync.
+    pub synced_at: Option<DateTime<Utc>>,
+    /// Set by a file import: the time of the import.
+    pub imported_at: Option<DateTime<Utc>>,
+}
+
+/// One atomic knowledge-base change: records from files and/or feed syncs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KbChange {
+    pub files: Vec<KbFile>,
+    pub records: Vec<KbRecord>,
+    pub feeds: Vec<FeedCommit>,
+}
+
+/// A feed's stored sync state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedState {
+    pub feed: String,
+    /// Opaque JSON cursor, the feed syncer's own.
+    pub cursor: Option<String>,
+    pub last_sync: Option<DateTime<Utc>>,
+    pub last_import: Option<DateTime<Utc>>,
+    /// The feed's record count after its last commit.
+    pub records: u64,
+}
+
 /// A published snapshot as the registry knows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -140,6 +182,22 @@ pub trait StateStore: Send + Sync {
         file_name: &str,
         records: &[KbRecord],
     ) -> Result<KbImportOutcome>;
+    /// Commits a knowledge-base change in one transaction: the records of several
+    /// files or feeds, the feeds' sync states, their staging cleared. The KB version
+    /// moves by one when any record was inserted or updated, else not at all.
+    fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome>;
+    /// Every feed's stored sync state, ordered by feed name.
+    fn feed_states(&self) -> Result<Vec<FeedState>>;
+    /// Persists a feed's in-progress cursor (the KB itself is untouched).
+    fn put_feed_cursor(&self, feed: &str, cursor: &str) -> Result<()>;
+    /// Keeps one fetched part (page, file) of a feed sync in progress, outside the KB.
+    fn stage_feed_part(&self, feed: &str, part: u64, body: &[u8]) -> Result<()>;
+    /// The staged parts of a feed sync in progress, in part order.
+    fn staged_feed_parts(&self, feed: &str) -> Result<Vec<(u64, Vec<u8>)>>;
+    /// Drops a feed's staged parts (its cursor is left as it is).
+    fn clear_feed_staging(&self, feed: &str) -> Result<()>;
+    /// Record counts per source.
+    fn kb_source_counts(&self) -> Result<Vec<(String, u64)>>;
     /// Every record of a source, as stored.
     fn kb_records(&self, source: &str) -> Result<Vec<KbRecord>>;
     fn kb_version(&self) -> Result<u64>;
@@ -166,6 +224,8 @@ pub enum ScanError {
 pub const SOURCE_NVD: &str = "nvd";
 pub const SOURCE_KEV: &str = "kev";
 pub const SOURCE_OSV: &str = "osv";
+/// FIRST EPSS scores, one record per CVE.
+pub const SOURCE_EPSS: &str = "epss";
 
 /// Hex SHA-256 of a byte string (feed file digests).
 pub fn digest(bytes: &[u8]) -> String {

@@ -1,8 +1,8 @@
 //! The embedded SQLite implementation of [`StateStore`].
 
 use crate::{
-    ApplyOutcome, DeviceState, KbImportOutcome, KbRecord, Result, ScanError, SnapshotMeta,
-    StateStore, StoreError,
+    ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, Result, ScanError,
+    SnapshotMeta, StateStore, StoreError,
 };
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
@@ -40,6 +40,19 @@ CREATE TABLE IF NOT EXISTS snapshots (
     dir          TEXT NOT NULL,
     kb_version   INTEGER NOT NULL,
     devices      INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feed_sync (
+    feed        TEXT PRIMARY KEY,
+    cursor      TEXT,
+    last_sync   TEXT,
+    last_import TEXT,
+    records     INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS feed_staging (
+    feed TEXT NOT NULL,
+    part INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (feed, part)
 );
 CREATE TABLE IF NOT EXISTS settings (
     key   TEXT PRIMARY KEY,
@@ -205,13 +218,8 @@ fn apply_in(
     Ok(outcomes)
 }
 
-/// The body of [`SqliteStore::kb_import`], inside its transaction.
-fn kb_import_in(
-    tx: &rusqlite::Transaction<'_>,
-    file_digest: &str,
-    file_name: &str,
-    records: &[KbRecord],
-) -> Result<KbImportOutcome> {
+/// The body of [`SqliteStore::kb_commit`] (and `kb_import`), inside its transaction.
+fn kb_commit_in(tx: &rusqlite::Transaction<'_>, change: &KbChange) -> Result<KbImportOutcome> {
     let (mut inserted, mut updated, mut unchanged) = (0, 0, 0);
     {
         let mut get =
@@ -220,7 +228,7 @@ fn kb_import_in(
             "INSERT INTO kb_records (source, id, body) VALUES (?1, ?2, ?3)
              ON CONFLICT(source, id) DO UPDATE SET body = excluded.body",
         )?;
-        for r in records {
+        for r in &change.records {
             let old: Option<String> = get
                 .query_row(params![r.source, r.id], |row| row.get(0))
                 .optional()?;
@@ -246,18 +254,59 @@ fn kb_import_in(
             [version.to_string()],
         )?;
     }
-    tx.execute(
-        "INSERT OR IGNORE INTO kb_files (digest, file_name, imported_at, records) VALUES (?1, ?2, ?3, ?4)",
-        params![file_digest, file_name, Utc::now().to_rfc3339(), records.len() as i64],
-    )?;
+    let now = Utc::now().to_rfc3339();
+    for f in &change.files {
+        tx.execute(
+            "INSERT OR IGNORE INTO kb_files (digest, file_name, imported_at, records) VALUES (?1, ?2, ?3, ?4)",
+            params![f.digest, f.name, now, f.records as i64],
+        )?;
+    }
+    for f in &change.feeds {
+        let records: i64 = tx.query_row(
+            "SELECT count(*) FROM kb_records WHERE source = ?1",
+            [&f.feed],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO feed_sync (feed, cursor, last_sync, last_import, records) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(feed) DO UPDATE SET
+               cursor = coalesce(excluded.cursor, feed_sync.cursor),
+               last_sync = coalesce(excluded.last_sync, feed_sync.last_sync),
+               last_import = coalesce(excluded.last_import, feed_sync.last_import),
+               records = excluded.records",
+            params![
+                f.feed,
+                f.cursor,
+                f.synced_at.map(|t| t.to_rfc3339()),
+                f.imported_at.map(|t| t.to_rfc3339()),
+                records
+            ],
+        )?;
+        tx.execute("DELETE FROM feed_staging WHERE feed = ?1", [&f.feed])?;
+    }
     Ok(KbImportOutcome {
-        file_digest: file_digest.to_owned(),
-        records_in_file: records.len(),
+        file_digest: change
+            .files
+            .iter()
+            .map(|f| f.digest.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        records_in_file: change.records.len(),
         inserted,
         updated,
         unchanged,
         kb_version: version,
     })
+}
+
+fn parse_time(feed: &str, what: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(&v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| StoreError::Corrupt(format!("feed {feed} {what}: {e}")))
+        })
+        .transpose()
 }
 
 impl StateStore for SqliteStore {
@@ -361,10 +410,97 @@ impl StateStore for SqliteStore {
         file_name: &str,
         records: &[KbRecord],
     ) -> Result<KbImportOutcome> {
+        let change = KbChange {
+            files: vec![crate::KbFile {
+                digest: file_digest.to_owned(),
+                name: file_name.to_owned(),
+                records: records.len(),
+            }],
+            records: records.to_vec(),
+            feeds: Vec::new(),
+        };
+        let mut outcome = self.kb_commit(&change)?;
+        outcome.file_digest = file_digest.to_owned();
+        Ok(outcome)
+    }
+
+    fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome> {
         let mut conn = self.writer.lock();
-        write_transaction(&mut conn, |tx| {
-            kb_import_in(tx, file_digest, file_name, records)
-        })
+        write_transaction(&mut conn, |tx| kb_commit_in(tx, change))
+    }
+
+    fn feed_states(&self) -> Result<Vec<FeedState>> {
+        let conn = self.writer.lock();
+        let mut stmt = conn.prepare(
+            "SELECT feed, cursor, last_sync, last_import, records FROM feed_sync ORDER BY feed",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (feed, cursor, last_sync, last_import, records) = row?;
+            out.push(FeedState {
+                last_sync: parse_time(&feed, "last_sync", last_sync)?,
+                last_import: parse_time(&feed, "last_import", last_import)?,
+                feed,
+                cursor,
+                records: records.max(0) as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    fn put_feed_cursor(&self, feed: &str, cursor: &str) -> Result<()> {
+        let conn = self.writer.lock();
+        conn.execute(
+            "INSERT INTO feed_sync (feed, cursor) VALUES (?1, ?2)
+             ON CONFLICT(feed) DO UPDATE SET cursor = excluded.cursor",
+            [feed, cursor],
+        )?;
+        Ok(())
+    }
+
+    fn stage_feed_part(&self, feed: &str, part: u64, body: &[u8]) -> Result<()> {
+        let conn = self.writer.lock();
+        conn.execute(
+            "INSERT INTO feed_staging (feed, part, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT(feed, part) DO UPDATE SET body = excluded.body",
+            params![feed, part as i64, body],
+        )?;
+        Ok(())
+    }
+
+    fn staged_feed_parts(&self, feed: &str) -> Result<Vec<(u64, Vec<u8>)>> {
+        let conn = self.reader()?;
+        let mut stmt =
+            conn.prepare("SELECT part, body FROM feed_staging WHERE feed = ?1 ORDER BY part")?;
+        let rows = stmt.query_map([feed], |r| {
+            Ok((r.get::<_, i64>(0)?.max(0) as u64, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
+    }
+
+    fn clear_feed_staging(&self, feed: &str) -> Result<()> {
+        let conn = self.writer.lock();
+        conn.execute("DELETE FROM feed_staging WHERE feed = ?1", [feed])?;
+        Ok(())
+    }
+
+    fn kb_source_counts(&self) -> Result<Vec<(String, u64)>> {
+        let conn = self.reader()?;
+        let mut stmt = conn
+            .prepare("SELECT source, count(*) FROM kb_records GROUP BY source ORDER BY source")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<_>, _>>()?)
     }
 
     fn kb_records(&self, source: &str) -> Result<Vec<KbRecord>> {
