@@ -8,7 +8,7 @@ use server::listener::ServeLimits;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store::{SqliteStore, StateStore};
+use store::StateStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -24,9 +24,7 @@ async fn world_with(
     tune: impl FnOnce(&mut IngestState),
     limits: ServeLimits,
 ) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+    let (dir, sqlite) = testkit::world::empty_store();
     let key = ingest::keys::create_key(sqlite.as_ref(), "test")
         .unwrap()
         .key;

@@ -10,7 +10,6 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use store::{SqliteStore, StateStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn rss_bytes() -> u64 {
@@ -78,9 +77,7 @@ fn small_reports_bomb() -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stress_worst_ingest_bodies_memory_and_healthz() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+    let (_dir, store) = testkit::world::empty_store();
     let key = ingest::keys::create_key(store.as_ref(), "stress")
         .unwrap()
         .key;
