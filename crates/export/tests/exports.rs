@@ -136,19 +136,7 @@ async fn walk_pages(client: &reqwest::Client, first: String) -> Vec<serde_json::
 }
 
 async fn start_api(snapshots: Arc<Snapshots>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = server::AppState {
-        snapshots,
-        config: Arc::new(server::ApiConfig::new(base.clone())),
-        auth: Arc::new(access::OpenAccess),
-        limiter: None,
-        metrics: None,
-        faults: None,
-        exports: None,
-    };
-    tokio::spawn(async move { axum::serve(listener, server::router(state)).await });
-    base
+    testkit::world::serve_api(snapshots, 0, |_| {}).await.base
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,12 +336,12 @@ struct Served {
 }
 
 async fn serve_local(root: &Path) -> Served {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (listener, base) = testkit::world::bind_loopback(0).await;
     let addr = listener.local_addr().unwrap();
     let signer = UrlSigner::from_key(&KEY).unwrap();
-    let backend = LocalBackend::new(root, &format!("http://{addr}/files"), signer.clone()).unwrap();
+    let backend = LocalBackend::new(root, &format!("{base}/files"), signer.clone()).unwrap();
     let router = backend.download_router().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    testkit::world::serve_router(listener, base, router);
     Served {
         backend,
         addr,

@@ -217,8 +217,7 @@ fn reports_acknowledged_before_a_kill_dash_nine_are_all_present_after_restart() 
     // SIGKILL right after the last acknowledgement: no shutdown code runs.
     server.kill().unwrap();
     server.wait().unwrap();
-    let store = store::SqliteStore::open(&dir.path().join("state.db")).unwrap();
-    use store::StateStore;
+    let store = testkit::world::open_store(dir.path());
     assert_eq!(store.device_count().unwrap(), acknowledged.len() as u64);
     for id in &acknowledged {
         assert!(

@@ -35,7 +35,7 @@ async fn world_with(
         "/healthz",
         axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (listener, _) = testkit::world::bind_loopback(0).await;
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::listener::serve(
         listener,

@@ -85,7 +85,7 @@ async fn stress_worst_ingest_bodies_memory_and_healthz() {
         "/healthz",
         axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (listener, _) = testkit::world::bind_loopback(0).await;
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::listener::serve(
         listener,
@@ -182,7 +182,7 @@ async fn stress_idle_connections_and_keep_alive_latency() {
                 axum::body::Body::from_stream(futures_util::stream::iter(chunks))
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (listener, _) = testkit::world::bind_loopback(0).await;
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::listener::serve(
         listener,

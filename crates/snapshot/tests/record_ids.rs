@@ -2,7 +2,7 @@
 //! differ only in their CPE's update or edition get distinct ids on every page.
 
 use serde_json::Value;
-use snapshot::{ExportKind, Quiet};
+use snapshot::ExportKind;
 use std::collections::HashSet;
 
 /// Sets the CPE component at `index` (0 = part) of a formatted CPE string.
@@ -19,7 +19,7 @@ fn with_component(cpe: &str, index: usize, value: &str) -> String {
 fn installs_differing_only_in_cpe_update_or_edition_get_distinct_ids() {
     let now = testkit::world::utc(2026, 11, 20, 12);
     let testkit::world::World {
-        dir: _,
+        dir: _dir,
         store,
         snapshots,
     } = testkit::world::seeded(30, 5, now, 4);
@@ -49,8 +49,7 @@ fn installs_differing_only_in_cpe_update_or_edition_get_distinct_ids() {
     report.software.push(edition);
     report.sequence += 1;
     ingest::apply_reports(store.as_ref(), &[report], now).unwrap();
-    snapshot::publish_from_store(&snapshots, now + chrono::Duration::hours(1), &opts, &Quiet)
-        .unwrap();
+    testkit::world::publish_at(&snapshots, now + chrono::Duration::hours(1), &opts);
     let s = snapshots.latest().unwrap();
 
     let mut ids = HashSet::new();
