@@ -284,10 +284,7 @@ fn rpm_database_under_the_root() {
             .unwrap_or(false)
     };
     if !have("rpm") || !have("rpmbuild") {
-        eprintln!(
-            "SKIPPED rpm_database_under_the_root: rpm/rpmbuild not installed (apt-get install rpm)"
-        );
-        return;
+        return testkit::tools::missing("rpm and rpmbuild", "apt-get install -y rpm");
     }
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");

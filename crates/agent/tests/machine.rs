@@ -125,8 +125,11 @@ fn this_machine() {
 /// real clamscan run.
 #[test]
 fn clamav_for_real() {
-    let Some(version_line) = output("clamscan", &["--version"]) else {
-        eprintln!("SKIPPED clamav_for_real: clamscan not installed (apt-get install clamav)");
+    let Some(version_line) = testkit::require_tool(
+        "clamscan (ClamAV)",
+        "apt-get install -y clamav",
+        output("clamscan", &["--version"]),
+    ) else {
         return;
     };
     let (version, _) = agent::clamav::parse_version_line(version_line.trim()).unwrap();

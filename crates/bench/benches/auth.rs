@@ -3,11 +3,9 @@
 //!
 //! cargo bench -p bench --bench auth [-- --devices N --requests R --concurrency C --json]
 
-use chrono::{TimeZone, Utc};
 use identity::{Identity, IdentityConfig};
-use snapshot::{BuildOptions, Quiet, Snapshots};
+use snapshot::BuildOptions;
 use std::sync::Arc;
-use store::{SqliteStore, StateStore};
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -24,18 +22,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let concurrency = arg("--concurrency", 2) as usize;
     let json = std::env::args().any(|a| a == "--json");
 
-    let dir = tempfile::tempdir()?;
-    let store: Arc<dyn StateStore> = Arc::new(SqliteStore::open(&dir.path().join("state.db"))?);
-    let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
-    emulator::seed_fleet(
-        store.as_ref(),
-        &emulator::FleetConfig::new(devices, 7, now),
-        true,
-        None,
-        &|_| {},
-    )?;
-    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 2)?);
-    let report = snapshot::publish_from_store(&snapshots, now, &BuildOptions::default(), &Quiet)?;
+    let now = testkit::world::utc(2026, 11, 20, 12);
+    let testkit::world::World { dir, snapshots, .. } = testkit::world::seeded(devices, 7, now, 2);
+    let report = testkit::world::publish_at(&snapshots, now, &BuildOptions::default());
     eprintln!("published {devices} devices: {report:?}");
 
     let identity = Arc::new(Identity::open(

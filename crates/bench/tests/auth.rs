@@ -2,11 +2,8 @@
 //! its servers admit the benchmark token (a refusal would fail the run).
 
 use bench::auth::{throughput, verification_cost};
-use chrono::{TimeZone, Utc};
 use identity::{Identity, IdentityConfig};
-use snapshot::{BuildOptions, Quiet, Snapshots};
 use std::sync::Arc;
-use store::{SqliteStore, StateStore};
 
 #[test]
 fn verification_cost_measures_every_stage() {
@@ -21,20 +18,9 @@ fn verification_cost_measures_every_stage() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throughput_serves_every_configuration() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
-    emulator::seed_fleet(
-        store.as_ref(),
-        &emulator::FleetConfig::new(5, 7, now),
-        true,
-        None,
-        &|_| {},
-    )
-    .unwrap();
-    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 2).unwrap());
-    snapshot::publish_from_store(&snapshots, now, &BuildOptions::default(), &Quiet).unwrap();
+    let now = testkit::world::utc(2026, 11, 20, 12);
+    let testkit::world::World { dir, snapshots, .. } = testkit::world::seeded(5, 7, now, 2);
+    testkit::world::publish_at(&snapshots, now, &snapshot::BuildOptions::default());
     let identity =
         Arc::new(Identity::open(dir.path(), IdentityConfig::new("http://127.0.0.1")).unwrap());
     let path = "/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=10";

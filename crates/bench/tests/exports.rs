@@ -1,24 +1,18 @@
 //! The export benchmark on a small published fleet: every stage that needs no outside
 //! tool runs, and its figures agree with the snapshot and with each other.
 
-use std::sync::Arc;
-use store::{SqliteStore, StateStore};
-
 #[test]
 fn export_benchmark_figures_agree_with_the_snapshot() {
-    let data = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&data.path().join("state.db")).unwrap());
-    let cfg = emulator::FleetConfig::new(40, 7, chrono::Utc::now());
-    emulator::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
-    let snapshots = snapshot::Snapshots::open(data.path(), store.clone(), 2).unwrap();
-    snapshot::publish_from_store(
+    let testkit::world::World {
+        dir: data,
+        snapshots,
+        ..
+    } = testkit::world::seeded(40, 7, chrono::Utc::now(), 2);
+    testkit::world::publish_at(
         &snapshots,
         chrono::Utc::now(),
         &snapshot::BuildOptions::default(),
-        &snapshot::Quiet,
-    )
-    .unwrap();
+    );
     let latest = snapshots.latest().unwrap();
 
     // Small members, so compression alone runs the pipeline over several of them.

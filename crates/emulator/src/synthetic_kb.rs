@@ -587,126 +587,37 @@ fn metric<'v>(vector: &'v str, key: &str) -> &'v str {
         .unwrap_or("N")
 }
 
-fn roundup(x: f64) -> f64 {
-    let i = (x * 100_000.0).round() as i64;
-    if i % 10_000 == 0 {
-        i as f64 / 100_000.0
-    } else {
-        ((i / 10_000) + 1) as f64 / 10.0
-    }
-}
-
-/// CVSS v3.1 base score, exploitability and impact sub-scores of a vector.
+/// CVSS v3.1 base score, exploitability and impact sub-scores of one of the profiles'
+/// vectors (constants of this module, all valid; the tests score every profile).
 fn cvss31(vector: &str) -> (f64, f64, f64) {
-    let changed = metric(vector, "S") == "C";
-    let av: f64 = match metric(vector, "AV") {
-        "N" => 0.85,
-        "A" => 0.62,
-        "L" => 0.55,
-        _ => 0.2,
+    let scores = match kb::cvss::scores_v3(vector) {
+        Ok((scores, _)) => scores,
+        Err(e) => panic!("synthetic profile vector: {e}"),
     };
-    let ac = if metric(vector, "AC") == "L" {
-        0.77
-    } else {
-        0.44
-    };
-    let pr = match (metric(vector, "PR"), changed) {
-        ("N", _) => 0.85,
-        ("L", false) => 0.62,
-        ("L", true) => 0.68,
-        (_, false) => 0.27,
-        (_, true) => 0.5,
-    };
-    let ui = if metric(vector, "UI") == "N" {
-        0.85
-    } else {
-        0.62
-    };
-    let cia = |k| -> f64 {
-        match metric(vector, k) {
-            "H" => 0.56,
-            "L" => 0.22,
-            _ => 0.0,
-        }
-    };
-    let iss = 1.0 - (1.0 - cia("C")) * (1.0 - cia("I")) * (1.0 - cia("A"));
-    let impact = if changed {
-        7.52 * (iss - 0.029) - 3.25 * (iss - 0.02).powi(15)
-    } else {
-        6.42 * iss
-    };
-    let exploitability = 8.22 * av * ac * pr * ui;
-    let base = if impact <= 0.0 {
-        0.0
-    } else if changed {
-        roundup((1.08 * (impact + exploitability)).min(10.0))
-    } else {
-        roundup((impact + exploitability).min(10.0))
-    };
-    (
-        base,
-        (exploitability * 10.0).round() / 10.0,
-        (impact.max(0.0) * 10.0).round() / 10.0,
-    )
+    (scores.base, scores.exploitability, scores.impact)
 }
 
-fn severity3(score: f64) -> &'static str {
-    match score {
-        s if s >= 9.0 => "CRITICAL",
-        s if s >= 7.0 => "HIGH",
-        s if s >= 4.0 => "MEDIUM",
-        s if s > 0.0 => "LOW",
-        _ => "NONE",
-    }
-}
-
-/// The CVSS v2 vector and scores corresponding to a v3.1 vector.
+/// The CVSS v2 vector corresponding to a v3.1 vector, and its scores.
 fn cvss2(v3: &str) -> (String, f64, f64, f64) {
-    let av: (&str, f64) = match metric(v3, "AV") {
-        "N" => ("N", 1.0),
-        "A" => ("A", 0.646),
-        _ => ("L", 0.395),
+    let av = match metric(v3, "AV") {
+        "N" => "N",
+        "A" => "A",
+        _ => "L",
     };
-    let ac = if metric(v3, "AC") == "L" {
-        ("L", 0.71)
-    } else {
-        ("M", 0.61)
-    };
-    let au = if metric(v3, "PR") == "N" {
-        ("N", 0.704)
-    } else {
-        ("S", 0.56)
-    };
-    let cia = |k| -> (&str, f64) {
-        match metric(v3, k) {
-            "H" => ("C", 0.660),
-            "L" => ("P", 0.275),
-            _ => ("N", 0.0),
-        }
+    let ac = if metric(v3, "AC") == "L" { "L" } else { "M" };
+    let au = if metric(v3, "PR") == "N" { "N" } else { "S" };
+    let cia = |k| match metric(v3, k) {
+        "H" => "C",
+        "L" => "P",
+        _ => "N",
     };
     let (c, i, a) = (cia("C"), cia("I"), cia("A"));
-    let impact = 10.41 * (1.0 - (1.0 - c.1) * (1.0 - i.1) * (1.0 - a.1));
-    let exploitability = 20.0 * av.1 * ac.1 * au.1;
-    let f = if impact == 0.0 { 0.0 } else { 1.176 };
-    let base = ((0.6 * impact + 0.4 * exploitability - 1.5) * f * 10.0).round() / 10.0;
-    let vector = format!(
-        "AV:{}/AC:{}/Au:{}/C:{}/I:{}/A:{}",
-        av.0, ac.0, au.0, c.0, i.0, a.0
-    );
-    (
-        vector,
-        base.max(0.0),
-        (exploitability * 10.0).round() / 10.0,
-        (impact * 10.0).round() / 10.0,
-    )
-}
-
-fn severity2(score: f64) -> &'static str {
-    match score {
-        s if s >= 7.0 => "HIGH",
-        s if s >= 4.0 => "MEDIUM",
-        _ => "LOW",
-    }
+    let vector = format!("AV:{av}/AC:{ac}/Au:{au}/C:{c}/I:{i}/A:{a}");
+    let scores = match kb::cvss::scores_v2(&vector) {
+        Ok(scores) => scores,
+        Err(e) => panic!("mapped v2 vector: {e}"),
+    };
+    (vector, scores.base, scores.exploitability, scores.impact)
 }
 
 fn word(vector: &str, key: &str) -> &'static str {
@@ -846,7 +757,7 @@ fn render_record(out: &mut String, r: &Synth, products: &[Product]) {
         let _ = write!(
             out,
             r#""cvssMetricV31":[{{"source":{src},"type":"Primary","cvssData":{{"version":"3.1","vectorString":"{v}","baseScore":{base:.1},"baseSeverity":"{}","attackVector":"{}","attackComplexity":"{}","privilegesRequired":"{}","userInteraction":"{}","scope":"{}","confidentialityImpact":"{}","integrityImpact":"{}","availabilityImpact":"{}"}},"exploitabilityScore":{expl:.1},"impactScore":{imp:.1}}}]"#,
-            severity3(base),
+            kb::cvss::nvd_severity_v3(base),
             word(v, "AV"),
             word(v, "AC"),
             word(v, "PR"),
@@ -868,7 +779,7 @@ fn render_record(out: &mut String, r: &Synth, products: &[Product]) {
             word2(&v2, "C"),
             word2(&v2, "I"),
             word2(&v2, "A"),
-            severity2(base),
+            kb::cvss::nvd_severity_v2(base),
         );
     }
     out.push('}');
@@ -1178,9 +1089,9 @@ mod tests {
         ] {
             assert_eq!(cvss31(v), (base, expl, imp), "{v}");
         }
-        assert_eq!(severity3(9.8), "CRITICAL");
-        assert_eq!(severity3(7.0), "HIGH");
-        assert_eq!(severity3(6.9), "MEDIUM");
+        assert_eq!(kb::cvss::nvd_severity_v3(9.8), "CRITICAL");
+        assert_eq!(kb::cvss::nvd_severity_v3(7.0), "HIGH");
+        assert_eq!(kb::cvss::nvd_severity_v3(6.9), "MEDIUM");
         // v2, from NVD records: CVE-2011-4607 and CVE-2022-29072.
         let (vector, base, expl, imp) = cvss2("CVSS:3.1/AV:L/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N");
         assert_eq!(

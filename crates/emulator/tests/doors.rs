@@ -5,9 +5,7 @@ use chrono::{Duration, TimeZone, Utc};
 use store::{SqliteStore, StateStore};
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(&dir.path().join("state.db")).unwrap();
-    (dir, s)
+    testkit::world::empty_sqlite()
 }
 
 fn feeds() -> emulator::SyntheticFeeds {
@@ -113,14 +111,7 @@ fn seeding_writes_the_fleet_its_feeds_and_the_clock_through_the_doors() {
 fn time_travel_moves_from_the_later_of_the_emulator_clock_and_the_wall_clock() {
     let (_d, s) = store();
     let t0 = Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap();
-    emulator::seed_fleet(
-        &s,
-        &emulator::FleetConfig::new(30, 8, t0),
-        true,
-        None,
-        &|_| {},
-    )
-    .unwrap();
+    testkit::world::seed_into(&s, 30, 8, t0);
     let version = s.kb_version().unwrap();
 
     // A wall clock behind the emulator clock: the emulator clock decides.

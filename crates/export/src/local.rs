@@ -139,9 +139,9 @@ impl UrlSigner {
         );
         format!(
             "sv={SAS_VERSION}&st={}&se={}&sr=b&sp=r&sig={}",
-            pct_encode(&st),
-            pct_encode(&se),
-            pct_encode(&sig)
+            model::percent::encode(&st),
+            model::percent::encode(&se),
+            model::percent::encode(&sig)
         )
     }
 
@@ -221,19 +221,6 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
         .collect()
-}
-
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn pct_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// Strict percent-decoding of a query value (`+` stays `+`); `None` on a bad escape or

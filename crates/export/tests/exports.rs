@@ -9,19 +9,18 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use export::local::{FORBIDDEN_MESSAGE, LocalBackend, UrlSigner};
 use export::{BackendConfig, BlobBackend, ExportIndex, ExportOptions, FILE_EXPORTS};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
-use snapshot::{BuildOptions, ExportKind, Quiet, Snapshot, Snapshots};
+use snapshot::{ExportKind, Snapshot, Snapshots};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use store::{SqliteStore, StateStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ORG: &str = "47d41a0c-188d-46d3-bbea-a93dbc0bfcaa";
@@ -33,27 +32,18 @@ struct World {
 }
 
 fn world(devices: u32) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let cfg = emulator::FleetConfig::new(
-        devices,
-        7,
-        Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
-    );
-    emulator::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
-    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 4).unwrap());
-    World { dir, snapshots }
+    let w = testkit::world::seeded(devices, 7, testkit::world::utc(2026, 11, 20, 12), 4);
+    World {
+        dir: w.dir,
+        snapshots: w.snapshots,
+    }
 }
 
 impl World {
     fn publish(&self, minute: u32) -> Arc<Snapshot> {
-        let now = Utc.with_ymd_and_hms(2026, 11, 20, 13, minute, 0).unwrap();
-        let opts = BuildOptions {
-            part_target_bytes: 40_000,
-            batch: 17,
-        };
-        snapshot::publish_from_store(&self.snapshots, now, &opts, &Quiet).unwrap();
+        let at = testkit::world::utc(2026, 11, 20, 13) + chrono::Duration::minutes(minute.into());
+        let opts = testkit::world::small_parts(40_000, 17);
+        testkit::world::publish_at(&self.snapshots, at, &opts);
         self.snapshots.latest().unwrap()
     }
     fn staging(&self, name: &str) -> PathBuf {
@@ -96,18 +86,6 @@ fn rendered(s: &Snapshot, kind: ExportKind, start: u64, rows: u64) -> Vec<u8> {
         out.push(b'\n');
     }
     out
-}
-
-fn require_tools() -> bool {
-    std::env::var("POSTURE_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
-}
-
-fn skip(what: &str) {
-    assert!(
-        !require_tools(),
-        "{what} (POSTURE_REQUIRE_TOOLS=1 makes this a failure)"
-    );
-    eprintln!("SKIPPED: {what}");
 }
 
 /// Checks the decisions.md layout of a file path and returns its group id.
@@ -158,19 +136,7 @@ async fn walk_pages(client: &reqwest::Client, first: String) -> Vec<serde_json::
 }
 
 async fn start_api(snapshots: Arc<Snapshots>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = server::AppState {
-        snapshots,
-        config: Arc::new(server::ApiConfig::new(base.clone())),
-        auth: Arc::new(access::OpenAccess),
-        limiter: None,
-        metrics: None,
-        faults: None,
-        exports: None,
-    };
-    tokio::spawn(async move { axum::serve(listener, server::router(state)).await });
-    base
+    testkit::world::serve_api(snapshots, 0, |_| {}).await.base
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -370,12 +336,12 @@ struct Served {
 }
 
 async fn serve_local(root: &Path) -> Served {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (listener, base) = testkit::world::bind_loopback(0).await;
     let addr = listener.local_addr().unwrap();
     let signer = UrlSigner::from_key(&KEY).unwrap();
-    let backend = LocalBackend::new(root, &format!("http://{addr}/files"), signer.clone()).unwrap();
+    let backend = LocalBackend::new(root, &format!("{base}/files"), signer.clone()).unwrap();
     let router = backend.download_router().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    testkit::world::serve_router(listener, base, router);
     Served {
         backend,
         addr,
@@ -717,17 +683,10 @@ async fn retention_removes_files_and_cleanup_removes_uncommitted_ones() {
 // ---------------------------------------------------------------------------------------
 // A real reader: DuckDB's read_json over every file.
 
-fn python_has(module: &str) -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn duckdb_reads_every_file_with_the_json_row_counts_and_consistent_types() {
-    if !python_has("duckdb") {
-        return skip("python3 with duckdb not found (pip install duckdb)");
+    if !testkit::tools::python_has(&["duckdb"]) {
+        return testkit::tools::missing("python3 with duckdb", "pip install 'duckdb==2.0.0'");
     }
     let w = world(80);
     let s = w.publish(0);
@@ -831,7 +790,7 @@ fn python3_runs() -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_member_streaming_decoder_reads_every_row_of_every_file() {
     if !python3_runs() {
-        return skip("python3 not found");
+        return testkit::tools::missing("python3", "apt-get install -y python3");
     }
     let w = world(120);
     let s = w.publish(0);
@@ -919,7 +878,7 @@ async fn a_one_member_streaming_decoder_reads_every_row_of_every_file() {
             "gzip -t: {}",
             String::from_utf8_lossy(&out.stderr)
         ),
-        Err(_) => skip("gzip not found"),
+        Err(_) => testkit::tools::missing("gzip", "apt-get install -y gzip"),
     }
 }
 
@@ -1090,7 +1049,7 @@ async fn azurite_publishes_and_serves_native_sas_urls() {
             "--skipApiVersionCheck",
         ],
     ) else {
-        return skip("azurite-blob not found (npm install -g azurite)");
+        return testkit::tools::missing("azurite-blob", "npm install -g azurite@3.35.0");
     };
     wait_for_port(port).await;
     let endpoint = format!("http://127.0.0.1:{port}/{AZURITE_ACCOUNT}");
@@ -1129,7 +1088,7 @@ async fn moto_publishes_and_serves_native_presigned_urls() {
     let port = free_port();
     let port_s = port.to_string();
     let Some(_moto) = spawn("moto_server", &["-H", "127.0.0.1", "-p", &port_s]) else {
-        return skip("moto_server not found (pip install 'moto[server]')");
+        return testkit::tools::missing("moto_server", "pip install 'moto[server]==5.2.1'");
     };
     wait_for_port(port).await;
     let endpoint = format!("http://127.0.0.1:{port}");

@@ -3,7 +3,6 @@
 
 use chrono::{TimeZone, Utc};
 use model::{DeviceId, DeviceReport, InstalledSoftware, OsInfo, OsKind};
-use store::SqliteStore;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../kb/tests/fixtures/osv");
 
@@ -40,8 +39,7 @@ fn findings(
 
 #[test]
 fn pypi_and_debian_advisories_match_with_their_own_version_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+    let (_dir, store) = testkit::world::empty_sqlite();
     for f in [
         "PYSEC-2023-228.json",
         "PYSEC-2021-437.json",
@@ -145,8 +143,7 @@ fn pypi_and_debian_advisories_match_with_their_own_version_order() {
 
 #[test]
 fn an_advisory_match_becomes_a_vulnerability_row_with_osv_evidence() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("s.db")).unwrap());
+    let (dir, store) = testkit::world::empty_store();
     ingest::import_feed_file(
         store.as_ref(),
         &std::path::Path::new(FIXTURES).join("PYSEC-2023-228.json"),
@@ -171,14 +168,8 @@ fn an_advisory_match_becomes_a_vulnerability_row_with_osv_evidence() {
         facts: Default::default(),
     };
     ingest::apply_reports(store.as_ref(), &[report], Utc::now()).unwrap();
-    let snapshots = snapshot::Snapshots::open(dir.path(), store.clone(), 2).unwrap();
-    snapshot::publish_from_store(
-        &snapshots,
-        Utc::now(),
-        &snapshot::BuildOptions::default(),
-        &snapshot::Quiet,
-    )
-    .unwrap();
+    let snapshots = testkit::world::open_snapshots(dir.path(), store.clone(), 2);
+    testkit::world::publish_at(&snapshots, Utc::now(), &snapshot::BuildOptions::default());
     let s = snapshots.latest().unwrap();
     assert_eq!(s.rows(snapshot::ExportKind::Vulnerabilities), 1);
     let mut out = Vec::new();

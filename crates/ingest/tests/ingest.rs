@@ -5,18 +5,14 @@
 use store::SqliteStore;
 
 fn store() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let s = SqliteStore::open(&dir.path().join("state.db")).unwrap();
-    (dir, s)
+    testkit::world::empty_sqlite()
 }
 
 #[test]
 fn real_feed_samples_import_when_the_shared_folder_is_present() {
-    let data = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data"));
-    if !data.exists() {
-        eprintln!("shared/data not present; skipping");
+    let Some(data) = testkit::require_shared_data("") else {
         return;
-    }
+    };
     let (_d, s) = store();
     let nvd = ingest::import_feed_file(&s, &data.join("nvd/nvdcve-2.0-sample.json")).unwrap();
     assert_eq!(nvd.outcome.records_in_file, 72);

@@ -14,6 +14,21 @@
 //! bands: v3 None 0.0, Low 0.1-3.9, Medium 4.0-6.9, High 7.0-8.9,
 //! Critical 9.0-10.0; v2 Low 0.0-3.9, Medium 4.0-6.9, High 7.0-10.0.
 
+/// A vector's base score with its exploitability and impact sub-scores, the three
+/// numbers NVD publishes (`baseScore`, `exploitabilityScore`, `impactScore`). The
+/// sub-scores are rounded to one decimal (half away from zero), as NVD shows them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scores {
+    pub base: f64,
+    pub exploitability: f64,
+    pub impact: f64,
+}
+
+/// One decimal, half away from zero (NVD's sub-score display).
+fn one_decimal(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
 /// A vector string that is not a valid CVSS base vector.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid CVSS vector `{vector}`: {reason}")]
@@ -69,6 +84,17 @@ fn get<'a>(m: &[(&str, &'a str)], k: &str) -> &'a str {
 /// assert_eq!((score, version), (9.8, "3.1"));
 /// ```
 pub fn base_score_v3(vector: &str) -> Result<(f64, &'static str), CvssError> {
+    scores_v3(vector).map(|(scores, version)| (scores.base, version))
+}
+
+/// The CVSS v3.x base score and sub-scores of a `CVSS:3.0/...` or `CVSS:3.1/...`
+/// vector, with its version.
+///
+/// ```
+/// let (s, _) = kb::cvss::scores_v3("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H").unwrap();
+/// assert_eq!((s.base, s.exploitability, s.impact), (8.8, 2.8, 5.9));
+/// ```
+pub fn scores_v3(vector: &str) -> Result<(Scores, &'static str), CvssError> {
     let v = vector.trim();
     let (version, body) = if let Some(b) = v.strip_prefix("CVSS:3.1/") {
         ("3.1", b)
@@ -141,7 +167,12 @@ pub fn base_score_v3(vector: &str) -> Result<(f64, &'static str), CvssError> {
     } else {
         roundup((impact + exploitability).min(10.0))
     };
-    Ok((score, version))
+    let scores = Scores {
+        base: score,
+        exploitability: one_decimal(exploitability),
+        impact: one_decimal(impact.max(0.0)),
+    };
+    Ok((scores, version))
 }
 
 /// CVSS v3.1 Appendix A `Roundup`.
@@ -160,6 +191,16 @@ fn roundup_31(x: f64) -> f64 {
 /// assert_eq!(kb::cvss::base_score_v2("AV:N/AC:L/Au:N/C:P/I:P/A:P"), Ok(7.5));
 /// ```
 pub fn base_score_v2(vector: &str) -> Result<f64, CvssError> {
+    scores_v2(vector).map(|scores| scores.base)
+}
+
+/// The CVSS v2.0 base score and sub-scores of a vector.
+///
+/// ```
+/// let s = kb::cvss::scores_v2("AV:L/AC:L/Au:N/C:P/I:N/A:N").unwrap();
+/// assert_eq!((s.base, s.exploitability, s.impact), (2.1, 3.9, 2.9));
+/// ```
+pub fn scores_v2(vector: &str) -> Result<Scores, CvssError> {
     let v = vector.trim();
     let v = v
         .strip_prefix('(')
@@ -199,7 +240,31 @@ pub fn base_score_v2(vector: &str) -> Result<f64, CvssError> {
     let exploitability = 20.0 * av * ac * au;
     let f: f64 = if impact == 0.0 { 0.0 } else { 1.176 };
     let score: f64 = ((0.6 * impact) + (0.4 * exploitability) - 1.5) * f;
-    Ok(((score * 10.0).round() / 10.0).max(0.0))
+    Ok(Scores {
+        base: one_decimal(score).max(0.0),
+        exploitability: one_decimal(exploitability),
+        impact: one_decimal(impact),
+    })
+}
+
+/// v3 qualitative level in NVD's spelling (`NONE`, `LOW`, `MEDIUM`, `HIGH`, `CRITICAL`).
+pub fn nvd_severity_v3(score: f64) -> &'static str {
+    match level_v3(score) {
+        "Critical" => "CRITICAL",
+        "High" => "HIGH",
+        "Medium" => "MEDIUM",
+        "Low" => "LOW",
+        _ => "NONE",
+    }
+}
+
+/// v2 qualitative level in NVD's spelling (`LOW`, `MEDIUM`, `HIGH`).
+pub fn nvd_severity_v2(score: f64) -> &'static str {
+    match level_v2(score) {
+        "High" => "HIGH",
+        "Medium" => "MEDIUM",
+        _ => "LOW",
+    }
 }
 
 /// v3 qualitative level (`None`, `Low`, `Medium`, `High`, `Critical`).

@@ -14,6 +14,7 @@
 
 pub mod csdl;
 pub mod ids;
+pub mod percent;
 pub mod report;
 pub mod timefmt;
 pub mod wire;

@@ -293,8 +293,7 @@ fn reports_acknowledged_before_a_kill_dash_nine_are_all_present_after_restart() 
     // SIGKILL right after the last acknowledgement: no shutdown code runs.
     server.kill().unwrap();
     server.wait().unwrap();
-    let store = store::SqliteStore::open(&dir.path().join("state.db")).unwrap();
-    use store::StateStore;
+    let store = testkit::world::open_store(dir.path());
     assert_eq!(store.device_count().unwrap(), acknowledged.len() as u64);
     for id in &acknowledged {
         assert!(
@@ -324,8 +323,10 @@ fn the_agent_ingests_this_machines_dpkg_inventory_and_advisories_match_exactly()
             .args(["-W", "-f=${Version}", "dpkg"])
             .output(),
     ) else {
-        eprintln!("not a Debian machine with dpkg-query; skipping the agent end-to-end test");
-        return;
+        return testkit::tools::missing(
+            "dpkg-query on a Debian machine (the agent end-to-end test)",
+            "run on Debian or Ubuntu with dpkg installed",
+        );
     };
     let installed = String::from_utf8(out.stdout).unwrap();
     let dir = tempfile::tempdir().unwrap();

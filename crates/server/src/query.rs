@@ -88,25 +88,12 @@ impl Query {
     }
 }
 
-/// Percent-encodes a query value (everything but RFC 3986 unreserved characters).
-pub fn encode_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// `name=value&...` with values encoded and names kept literal (so `$skiptoken`
 /// stays `$skiptoken`, as in MDE's links).
 pub fn query_string(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
-        .map(|(n, v)| format!("{n}={}", encode_value(v)))
+        .map(|(n, v)| format!("{n}={}", model::percent::encode(v)))
         .collect::<Vec<_>>()
         .join("&")
 }

@@ -2,11 +2,10 @@
 
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::Value;
-use server::{ApiConfig, AppState};
-use snapshot::{BuildOptions, ExportKind, Quiet, Snapshots};
+use snapshot::{ExportKind, Snapshots};
 use std::collections::HashSet;
 use std::sync::Arc;
-use store::{SqliteStore, StateStore};
+use store::StateStore;
 
 struct World {
     dir: tempfile::TempDir,
@@ -27,46 +26,24 @@ fn fleet_cfg(now_hour: u32) -> emulator::FleetConfig {
 }
 
 fn publish(snapshots: &Snapshots, minute: i64) -> snapshot::PublishReport {
-    let now = Utc.with_ymd_and_hms(2026, 11, 20, 18, 0, 0).unwrap() + Duration::minutes(minute);
-    snapshot::publish_from_store(
-        snapshots,
-        now,
-        &BuildOptions {
-            part_target_bytes: 30_000,
-            batch: 13,
-        },
-        &Quiet,
-    )
-    .unwrap()
+    let at = testkit::world::utc(2026, 11, 20, 18) + Duration::minutes(minute);
+    testkit::world::publish_at(snapshots, at, &testkit::world::small_parts(30_000, 13))
 }
 
 async fn serve(snapshots: Arc<Snapshots>, port: u16) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState {
-        snapshots,
-        config: Arc::new(ApiConfig::new(base.clone())),
-        auth: Arc::new(access::OpenAccess),
-        limiter: None,
-        faults: None,
-        exports: None,
-        metrics: server::metrics_handle(),
-    };
-    let app = server::router(state);
-    let handle = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    (base, handle)
+    let served = testkit::world::serve_api(snapshots, port, |state| {
+        state.metrics = server::metrics_handle();
+    })
+    .await;
+    (served.base, served.handle)
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    emulator::seed_fleet(store.as_ref(), &fleet_cfg(12), true, None, &|_| {}).unwrap();
-    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 4).unwrap());
+    let testkit::world::World {
+        dir,
+        store,
+        snapshots,
+    } = testkit::world::seeded(DEVICES, 11, testkit::world::utc(2026, 11, 20, 12), 4);
     publish(&snapshots, 0);
     let (base, server) = serve(snapshots.clone(), 0).await;
     World {
@@ -447,9 +424,8 @@ async fn a_restarted_server_serves_byte_identical_pages() {
     let _ = w.server.await;
     drop(w.snapshots);
     // A new process would open the same data directory: same store file, same snapshots.
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&w.dir.path().join("state.db")).unwrap());
-    let snapshots = Arc::new(Snapshots::open(w.dir.path(), store, 4).unwrap());
+    let store = testkit::world::open_store(w.dir.path());
+    let snapshots = testkit::world::open_snapshots(w.dir.path(), store, 4);
     let (base, server) = serve(snapshots, port).await;
     let mut after = Vec::new();
     for (path, _, _) in ASSESSMENT {

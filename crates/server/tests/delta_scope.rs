@@ -2,12 +2,12 @@
 
 use access::{ApiError, Authenticator, Principal, Route};
 use axum::http::HeaderMap;
-use chrono::{Duration, DurationRound, TimeZone, Utc};
+use chrono::{Duration, DurationRound, Utc};
 use serde_json::Value;
-use server::{ApiConfig, AppState, Clock};
-use snapshot::{BuildOptions, ExportKind, Quiet, Snapshots};
+use server::{ApiConfig, Clock};
+use snapshot::{ExportKind, Snapshots};
 use std::sync::Arc;
-use store::{SqliteStore, StateStore};
+use store::StateStore;
 
 /// Test identity: `x-groups: 86,0` limits the caller to those groups.
 struct HeaderGroups;
@@ -34,16 +34,7 @@ struct World {
 }
 
 fn publish(snapshots: &Snapshots, at: chrono::DateTime<Utc>) {
-    snapshot::publish_from_store(
-        snapshots,
-        at,
-        &BuildOptions {
-            part_target_bytes: 30_000,
-            batch: 11,
-        },
-        &Quiet,
-    )
-    .unwrap();
+    testkit::world::publish_at(snapshots, at, &testkit::world::small_parts(30_000, 11));
 }
 
 /// Serves `snapshots` on a free loopback port; returns the base URL.
@@ -53,24 +44,18 @@ async fn serve(
     faults: Option<server::faults::Faults>,
     clock: Clock,
 ) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = ApiConfig::new(base.clone());
-    config.clock = clock;
-    let state = AppState {
-        snapshots,
-        config: Arc::new(config),
-        auth,
-        limiter: None,
-        faults: faults.map(Arc::new),
-        exports: None,
-        metrics: None,
-    };
-    tokio::spawn(async move { axum::serve(listener, server::router(state)).await.unwrap() });
-    base
+    testkit::world::serve_api(snapshots, 0, |state| {
+        let mut config = ApiConfig::new(state.config.base_url.clone());
+        config.clock = clock;
+        state.config = Arc::new(config);
+        state.auth = auth;
+        state.faults = faults.map(Arc::new);
+    })
+    .await
+    .base
 }
 
-/// A seeded store (fleet clock 2026-11-18T00:00Z) and its snapshot registry.
+/// A fleet of `devices` seeded at a fixed time, with its snapshots (none published).
 fn seeded(
     devices: u32,
     seed: u64,
@@ -81,20 +66,9 @@ fn seeded(
     Arc<Snapshots>,
     chrono::DateTime<Utc>,
 ) {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let t0 = Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap();
-    emulator::seed_fleet(
-        store.as_ref(),
-        &emulator::FleetConfig::new(devices, seed, t0),
-        true,
-        None,
-        &|_| {},
-    )
-    .unwrap();
-    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), retain).unwrap());
-    (dir, store, snapshots, t0)
+    let t0 = testkit::world::utc(2026, 11, 18, 0);
+    let w = testkit::world::seeded(devices, seed, t0, retain);
+    (w.dir, w.store, w.snapshots, t0)
 }
 
 async fn world() -> World {

@@ -8,7 +8,7 @@ use server::listener::ServeLimits;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use store::{SqliteStore, StateStore};
+use store::StateStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -24,9 +24,7 @@ async fn world_with(
     tune: impl FnOnce(&mut IngestState),
     limits: ServeLimits,
 ) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+    let (dir, sqlite) = testkit::world::empty_store();
     let key = ingest::keys::create_key(sqlite.as_ref(), "test")
         .unwrap()
         .key;
@@ -37,7 +35,7 @@ async fn world_with(
         "/healthz",
         axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (listener, _) = testkit::world::bind_loopback(0).await;
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::listener::serve(
         listener,

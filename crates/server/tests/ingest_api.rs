@@ -4,7 +4,7 @@ use chrono::{TimeZone, Utc};
 use serde_json::Value;
 use std::io::Write;
 use std::sync::Arc;
-use store::{SqliteStore, StateStore};
+use store::StateStore;
 
 struct World {
     _dir: tempfile::TempDir,
@@ -14,21 +14,15 @@ struct World {
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+    let (dir, store) = testkit::world::empty_store();
     let key = ingest::keys::create_key(store.as_ref(), "test")
         .unwrap()
         .key;
     let mut state = server::ingest_api::IngestState::new(store.clone());
     state.max_decompressed = 4 << 20;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/ingest/v1/reports",
-        listener.local_addr().unwrap()
-    );
-    let app = server::ingest_api::router(Arc::new(state));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (listener, base) = testkit::world::bind_loopback(0).await;
+    let url = format!("{base}/ingest/v1/reports");
+    testkit::world::serve_router(listener, base, server::ingest_api::router(Arc::new(state)));
     World {
         _dir: dir,
         store,

@@ -9,30 +9,26 @@
 //! `POSTURE_NODE_MODULES=DIR/node_modules`. Without node or the packages the test skips
 //! with a note, and fails when `POSTURE_REQUIRE_TOOLS=1`.
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{Duration, Utc};
 use serde_json::Value;
-use server::{ApiConfig, AppState, Clock};
-use snapshot::{BuildOptions, Quiet, Snapshots};
+use server::{ApiConfig, Clock};
+use snapshot::Snapshots;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use store::{SqliteStore, StateStore};
 
 const NAMESPACE: &str = "microsoft.windowsDefenderATP.api";
 
-fn tools_required() -> bool {
-    std::env::var("POSTURE_REQUIRE_TOOLS").is_ok_and(|v| v == "1")
-}
-
 /// `None` (after a note) when the tools are missing and not required.
 fn node_modules() -> Option<PathBuf> {
-    let missing = |why: String| {
-        assert!(!tools_required(), "POSTURE_REQUIRE_TOOLS=1 but {why}");
-        eprintln!("note: skipping the CSDL consumer checks: {why}");
+    const INSTALL: &str =
+        "apt-get install -y nodejs npm && npm install -g odata-csdl@0.11.2 odata-openapi@0.29.0";
+    let missing = |what: String| {
+        testkit::tools::missing(&what, INSTALL);
         None
     };
     if Command::new("node").arg("--version").output().is_err() {
-        return missing("node is not installed".into());
+        return missing("node (the CSDL consumer checks)".into());
     }
     let root = match std::env::var_os("POSTURE_NODE_MODULES") {
         Some(dir) => PathBuf::from(dir),
@@ -40,15 +36,12 @@ fn node_modules() -> Option<PathBuf> {
             Ok(out) if out.status.success() => {
                 PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
             }
-            _ => return missing("npm is not installed and POSTURE_NODE_MODULES is unset".into()),
+            _ => return missing("npm (POSTURE_NODE_MODULES is unset)".into()),
         },
     };
     for package in ["odata-csdl", "odata-openapi"] {
         if !root.join(package).join("package.json").is_file() {
-            return missing(format!(
-                "{package} is not in {} (npm install -g odata-csdl@0.11.2 odata-openapi@0.29.0)",
-                root.display()
-            ));
+            return missing(format!("{package} in {}", root.display()));
         }
     }
     Some(root)
@@ -205,19 +198,12 @@ struct Served {
 
 /// A seeded fleet published twice (with export files), so that every endpoint has rows.
 fn published() -> Served {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let t0 = Utc.with_ymd_and_hms(2026, 11, 18, 0, 0, 0).unwrap();
-    emulator::seed_fleet(
-        store.as_ref(),
-        &emulator::FleetConfig::new(30, 5, t0),
-        true,
-        None,
-        &|_| {},
-    )
-    .unwrap();
-    let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 4).unwrap());
+    let t0 = testkit::world::utc(2026, 11, 18, 0);
+    let testkit::world::World {
+        dir,
+        store,
+        snapshots,
+    } = testkit::world::seeded(30, 5, t0, 4);
     let backend = Arc::new(
         export::local::LocalBackend::new(
             &dir.path().join("files"),
@@ -233,17 +219,13 @@ fn published() -> Served {
     )
     .unwrap();
     snapshots.set_hook(Arc::new(hook)).unwrap();
-    let opts = BuildOptions {
-        part_target_bytes: 30_000,
-        batch: 7,
-    };
+    let opts = testkit::world::small_parts(30_000, 7);
     let mut times = Vec::new();
     for k in 0..2 {
         if k > 0 {
             emulator::advance_fleet(store.as_ref(), 6, t0, &|_| {}).unwrap();
         }
-        snapshot::publish_from_store(&snapshots, t0 + Duration::hours(6 * (k + 1)), &opts, &Quiet)
-            .unwrap();
+        testkit::world::publish_at(&snapshots, t0 + Duration::hours(6 * (k + 1)), &opts);
         times.push(snapshots.latest().unwrap().manifest.generated_at);
     }
     Served {
@@ -272,20 +254,14 @@ fn metadata_is_valid_csdl_that_declares_every_served_record() {
         .unwrap();
     let work = tempfile::tempdir().unwrap();
     rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let mut config = ApiConfig::new(base.clone());
-        config.clock = Clock::Fixed(served.latest_publish + Duration::hours(1));
-        let state = AppState {
-            snapshots: served.snapshots.clone(),
-            config: Arc::new(config),
-            auth: Arc::new(access::OpenAccess),
-            limiter: None,
-            faults: None,
-            exports: Some(backend),
-            metrics: None,
-        };
-        tokio::spawn(async move { axum::serve(listener, server::router(state)).await });
+        let base = testkit::world::serve_api(served.snapshots.clone(), 0, |state| {
+            let mut config = ApiConfig::new(state.config.base_url.clone());
+            config.clock = Clock::Fixed(served.latest_publish + Duration::hours(1));
+            state.config = Arc::new(config);
+            state.exports = Some(backend);
+        })
+        .await
+        .base;
         let client = reqwest::Client::new();
 
         // Served as XML, at both prefixes, in any case.

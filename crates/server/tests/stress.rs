@@ -10,7 +10,6 @@ use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use store::{SqliteStore, StateStore};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn rss_bytes() -> u64 {
@@ -78,9 +77,7 @@ fn small_reports_bomb() -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stress_worst_ingest_bodies_memory_and_healthz() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
+    let (_dir, store) = testkit::world::empty_store();
     let key = ingest::keys::create_key(store.as_ref(), "stress")
         .unwrap()
         .key;
@@ -88,7 +85,7 @@ async fn stress_worst_ingest_bodies_memory_and_healthz() {
         "/healthz",
         axum::routing::get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (listener, _) = testkit::world::bind_loopback(0).await;
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::listener::serve(
         listener,
@@ -185,7 +182,7 @@ async fn stress_idle_connections_and_keep_alive_latency() {
                 axum::body::Body::from_stream(futures_util::stream::iter(chunks))
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (listener, _) = testkit::world::bind_loopback(0).await;
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::listener::serve(
         listener,

@@ -1,13 +1,13 @@
 //! The delta export: change logs against real snapshots of an evolving fleet.
 
-use chrono::{Duration, TimeZone, Utc};
+use chrono::{Duration, Utc};
 use model::wire::AssetVulnerability;
 use proptest::prelude::*;
 use serde_json::Value;
-use snapshot::{BuildOptions, ChangeLog, ExportKind, Quiet, Snapshot, Snapshots};
+use snapshot::{ChangeLog, ExportKind, Snapshot, Snapshots};
 use std::collections::HashMap;
 use std::sync::Arc;
-use store::{SqliteStore, StateStore};
+use store::StateStore;
 
 type VulnSet = HashMap<(String, i64), Value>;
 
@@ -32,24 +32,17 @@ fn tracked(set: &VulnSet) -> HashMap<(String, i64), Vec<Value>> {
 struct World {
     dir: tempfile::TempDir,
     store: Arc<dyn StateStore>,
-    snapshots: Snapshots,
+    snapshots: Arc<Snapshots>,
     clock: chrono::DateTime<Utc>,
 }
 
 fn world(devices: u32, seed: u64) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
-    emulator::seed_fleet(
-        store.as_ref(),
-        &emulator::FleetConfig::new(devices, seed, now),
-        true,
-        None,
-        &|_| {},
-    )
-    .unwrap();
-    let snapshots = Snapshots::open(dir.path(), store.clone(), 50).unwrap();
+    let now = testkit::world::utc(2026, 11, 20, 12);
+    let testkit::world::World {
+        dir,
+        store,
+        snapshots,
+    } = testkit::world::seeded(devices, seed, now, 50);
     World {
         dir,
         store,
@@ -61,16 +54,11 @@ fn world(devices: u32, seed: u64) -> World {
 impl World {
     fn publish(&mut self) -> snapshot::PublishReport {
         self.clock += Duration::hours(6);
-        snapshot::publish_from_store(
+        testkit::world::publish_at(
             &self.snapshots,
             self.clock,
-            &BuildOptions {
-                part_target_bytes: 50_000,
-                batch: 9,
-            },
-            &Quiet,
+            &testkit::world::small_parts(50_000, 9),
         )
-        .unwrap()
     }
 }
 

@@ -1,12 +1,9 @@
 //! Vulnerability record ids are unique per install: two installs on one device that
 //! differ only in their CPE's update or edition get distinct ids on every page.
 
-use chrono::{TimeZone, Utc};
 use serde_json::Value;
-use snapshot::{BuildOptions, ExportKind, Quiet, Snapshots};
+use snapshot::ExportKind;
 use std::collections::HashSet;
-use std::sync::Arc;
-use store::{SqliteStore, StateStore};
 
 /// Sets the CPE component at `index` (0 = part) of a formatted CPE string.
 fn with_component(cpe: &str, index: usize, value: &str) -> String {
@@ -20,24 +17,14 @@ fn with_component(cpe: &str, index: usize, value: &str) -> String {
 
 #[test]
 fn installs_differing_only_in_cpe_update_or_edition_get_distinct_ids() {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let now = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
-    emulator::seed_fleet(
-        store.as_ref(),
-        &emulator::FleetConfig::new(30, 5, now),
-        true,
-        None,
-        &|_| {},
-    )
-    .unwrap();
-    let snapshots = Snapshots::open(dir.path(), store.clone(), 4).unwrap();
-    let opts = BuildOptions {
-        part_target_bytes: 20_000,
-        batch: 7,
-    };
-    snapshot::publish_from_store(&snapshots, now, &opts, &Quiet).unwrap();
+    let now = testkit::world::utc(2026, 11, 20, 12);
+    let testkit::world::World {
+        dir: _dir,
+        store,
+        snapshots,
+    } = testkit::world::seeded(30, 5, now, 4);
+    let opts = testkit::world::small_parts(20_000, 7);
+    testkit::world::publish_at(&snapshots, now, &opts);
     let first = snapshots.latest().unwrap();
     // A device with a vulnerable CPE software: add the same name and version twice more,
     // once with a CPE update (log4j `2.0` vs `2.0` update `beta9`) and once with a
@@ -62,8 +49,7 @@ fn installs_differing_only_in_cpe_update_or_edition_get_distinct_ids() {
     report.software.push(edition);
     report.sequence += 1;
     ingest::apply_reports(store.as_ref(), &[report], now).unwrap();
-    snapshot::publish_from_store(&snapshots, now + chrono::Duration::hours(1), &opts, &Quiet)
-        .unwrap();
+    testkit::world::publish_at(&snapshots, now + chrono::Duration::hours(1), &opts);
     let s = snapshots.latest().unwrap();
 
     let mut ids = HashSet::new();

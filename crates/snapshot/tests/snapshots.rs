@@ -1,13 +1,12 @@
 //! Snapshot publishing and reading against a real SQLite store and a seeded fleet.
 
-use chrono::{TimeZone, Utc};
 use model::wire::{
     AssetConfiguration, AssetNonCpeSoftware, AssetSoftware, AssetVulnerability, DeviceAvInfo,
 };
-use snapshot::{BuildOptions, ExportKind, Quiet, Snapshot, Snapshots};
+use snapshot::{BuildOptions, ExportKind, Snapshot, Snapshots};
 use std::collections::HashSet;
 use std::sync::Arc;
-use store::{SqliteStore, StateStore};
+use store::StateStore;
 
 struct World {
     dir: tempfile::TempDir,
@@ -15,28 +14,23 @@ struct World {
 }
 
 fn world(devices: u32) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-    let cfg = emulator::FleetConfig::new(
+    let (dir, store) = testkit::world::empty_store();
+    testkit::world::seed_into(
+        store.as_ref(),
         devices,
         7,
-        Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
+        testkit::world::utc(2026, 11, 20, 12),
     );
-    emulator::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
     World { dir, store }
 }
 
 fn small_parts() -> BuildOptions {
-    BuildOptions {
-        part_target_bytes: 40_000,
-        batch: 17,
-    }
+    testkit::world::small_parts(40_000, 17)
 }
 
 fn publish(snapshots: &Snapshots, minute: u32) -> snapshot::PublishReport {
-    let now = Utc.with_ymd_and_hms(2026, 11, 20, 13, minute, 0).unwrap();
-    snapshot::publish_from_store(snapshots, now, &small_parts(), &Quiet).unwrap()
+    let at = testkit::world::utc(2026, 11, 20, 13) + chrono::Duration::minutes(minute.into());
+    testkit::world::publish_at(snapshots, at, &small_parts())
 }
 
 fn rendered(s: &Snapshot, kind: ExportKind) -> Vec<String> {

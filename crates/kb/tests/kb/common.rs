@@ -42,17 +42,5 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// The shared data folder, when this checkout has it.
 /// `POSTURE_SHARED_DATA` names it when it is not beside the checkout (a git worktree).
 pub fn shared_data() -> Option<PathBuf> {
-    let p = match std::env::var_os("POSTURE_SHARED_DATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data")).to_owned(),
-    };
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!(
-            "note: {} not present; skipping shared-data checks (fixtures still cover the crate)",
-            p.display()
-        );
-        None
-    }
+    testkit::require_shared_data("")
 }

@@ -16,12 +16,13 @@ use kb::dpkg::{self, DpkgVersion};
 use crate::refs::{Rng, ord_name, parallel, tool_works, workers};
 
 fn dpkg_present() -> bool {
-    if tool_works("dpkg", &["--version"]) {
-        true
-    } else {
-        eprintln!("note: `dpkg` not found; skipping the dpkg reference comparison");
-        false
-    }
+    let works = tool_works("dpkg", &["--version"]).then_some(());
+    testkit::require_tool(
+        "dpkg (the dpkg reference comparison)",
+        "apt-get install -y dpkg",
+        works,
+    )
+    .is_some()
 }
 
 /// Hand-picked versions around every rule (all valid for dpkg).

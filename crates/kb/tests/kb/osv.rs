@@ -4,7 +4,7 @@ use std::io::Write;
 
 use kb::{Ecosystem, OsvIndex, OsvRecord, RangeKind, parse_osv, parse_osv_zip};
 
-use crate::common::{fixture, line_col, shared_data};
+use crate::common::{fixture, line_col};
 
 const FIXTURES: &[&str] = &[
     "PYSEC-2021-437.json",
@@ -495,12 +495,9 @@ fn all_zip_refusals() {
 
 #[test]
 fn shared_pypi_sample_verdicts() {
-    let Some(dir) = shared_data() else { return };
-    let dir = dir.join("osv/pypi");
-    if !dir.is_dir() {
-        eprintln!("note: {} not present; skipping", dir.display());
+    let Some(dir) = testkit::require_shared_data("osv/pypi") else {
         return;
-    }
+    };
     let mut recs = Vec::new();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .expect("read dir")

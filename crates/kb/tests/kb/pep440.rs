@@ -28,16 +28,13 @@ with open(src, encoding="utf-8") as f, open(dst, "w", encoding="utf-8") as out:
 "#;
 
 fn python_with_packaging() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import packaging.version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!(
-            "note: python3 with `packaging` not found; skipping the PEP 440 reference comparison (pip install packaging)"
-        );
-    }
-    ok
+    let works = testkit::tools::python_has(&["packaging.version"]).then_some(());
+    testkit::require_tool(
+        "python3 with `packaging` (the PEP 440 reference comparison)",
+        "pip install 'packaging>=22'",
+        works,
+    )
+    .is_some()
 }
 
 /// Runs the script over JSON lines; returns its JSON lines.

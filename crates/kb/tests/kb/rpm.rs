@@ -136,10 +136,14 @@ fn mutate(r: &mut Rng, v: &str) -> String {
 
 #[test]
 fn rpm_order_agrees_with_rpm_vercmp() {
-    if !tool_works("rpm", &["--version"]) {
-        eprintln!(
-            "note: `rpm` not found; skipping the rpm reference comparison (apt-get install -y rpm)"
-        );
+    let works = tool_works("rpm", &["--version"]).then_some(());
+    if testkit::require_tool(
+        "rpm (the rpm reference comparison)",
+        "apt-get install -y rpm",
+        works,
+    )
+    .is_none()
+    {
         return;
     }
     let mut pairs: Vec<(String, String)> = Vec::new();

@@ -10,28 +10,11 @@ use identity::{Identity, IdentityConfig, TokenVersion};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
+/// The test claims of `w`'s v2 issuer and tenant, with `overrides` applied.
 fn claims(w: &World, overrides: Value) -> Value {
-    let now = now();
-    let mut c = json!({
-        "aud": MDE_AUDIENCE,
-        "iss": w.identity.issuer(TokenVersion::V2),
-        "iat": now,
-        "nbf": now,
-        "exp": now + 3599,
-        "tid": w.tenant(),
-        "appid": "11111111-2222-3333-4444-555555555555",
-        "azp": "11111111-2222-3333-4444-555555555555",
-        "roles": ["Vulnerability.Read.All", "Software.Read.All", "Machine.Read.All"],
-        "ver": "2.0",
-    });
-    for (k, v) in overrides.as_object().unwrap() {
-        if v.is_null() {
-            c.as_object_mut().unwrap().remove(k);
-        } else {
-            c[k] = v.clone();
-        }
-    }
-    c
+    testkit::claims::Claims::application(&w.identity.issuer(TokenVersion::V2), &w.tenant())
+        .overridden(&overrides)
+        .build()
 }
 
 #[tokio::test]

@@ -5,13 +5,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use identity::{Identity, IdentityConfig, RateLimitConfig};
 use serde_json::Value;
-use server::{ApiConfig, AppState};
-use snapshot::{BuildOptions, Quiet, Snapshots};
+use snapshot::Snapshots;
 use std::sync::{Arc, OnceLock};
-use store::{SqliteStore, StateStore};
 
 pub const DEVICES: u32 = 80;
 
@@ -29,33 +27,19 @@ pub const ENDPOINTS: [(&str, &str); 5] = [
     ("deviceavinfo", "Machine"),
 ];
 
-pub const MDE_AUDIENCE: &str = "https://api.securitycenter.microsoft.com";
+pub use testkit::claims::MDE_AUDIENCE;
 
 /// Snapshot data shared by every test of a binary (built once; read-only).
 pub fn data() -> Arc<Snapshots> {
     static DATA: OnceLock<(tempfile::TempDir, Arc<Snapshots>)> = OnceLock::new();
     DATA.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn StateStore> =
-            Arc::new(SqliteStore::open(&dir.path().join("state.db")).unwrap());
-        let cfg = emulator::FleetConfig::new(
-            DEVICES,
-            11,
-            Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap(),
+        let w = testkit::world::seeded(DEVICES, 11, testkit::world::utc(2026, 11, 20, 12), 4);
+        testkit::world::publish_at(
+            &w.snapshots,
+            testkit::world::utc(2026, 11, 20, 18),
+            &testkit::world::small_parts(30_000, 13),
         );
-        emulator::seed_fleet(store.as_ref(), &cfg, true, None, &|_| {}).unwrap();
-        let snapshots = Arc::new(Snapshots::open(dir.path(), store.clone(), 4).unwrap());
-        snapshot::publish_from_store(
-            &snapshots,
-            Utc.with_ymd_and_hms(2026, 11, 20, 18, 0, 0).unwrap(),
-            &BuildOptions {
-                part_target_bytes: 30_000,
-                batch: 13,
-            },
-            &Quiet,
-        )
-        .unwrap();
-        (dir, snapshots)
+        (w.dir, w.snapshots)
     })
     .1
     .clone()
@@ -101,28 +85,18 @@ pub async fn world() -> World {
 pub async fn world_with(opts: Options) -> World {
     let snapshots = data();
     let dir = tempfile::tempdir().unwrap();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
+    let (listener, _) = testkit::world::bind_loopback(0).await;
     let addr = listener.local_addr().unwrap();
     let scheme = if opts.tls { "https" } else { "http" };
     let base = format!("{scheme}://{addr}");
     let mut cfg = IdentityConfig::new(base.clone());
     (opts.configure)(&mut cfg);
     let identity = Arc::new(Identity::open(dir.path(), cfg).unwrap());
-    let state = AppState {
-        snapshots,
-        config: Arc::new(ApiConfig::new(base.clone())),
-        auth: if opts.auth {
-            identity.clone()
-        } else {
-            Arc::new(access::OpenAccess)
-        },
-        limiter: opts.limits.limiter(),
-        faults: None,
-        exports: None,
-        metrics: None,
-    };
+    let mut state = testkit::world::api_state(snapshots, &base);
+    if opts.auth {
+        state.auth = identity.clone();
+    }
+    state.limiter = opts.limits.limiter();
     let app = server::router(state).merge(identity::oauth_router(identity.clone()));
     let mut client = reqwest::Client::builder();
     let mut ca_pem = None;
@@ -254,14 +228,4 @@ pub fn payload(token: &str) -> Value {
 
 pub fn now() -> i64 {
     Utc::now().timestamp()
-}
-
-/// A test needs an outside tool that is missing: a printed skip note, or a failure
-/// when `POSTURE_REQUIRE_TOOLS=1` (CI installs every tool).
-pub fn skip_missing_tool(what: &str) {
-    assert!(
-        !std::env::var("POSTURE_REQUIRE_TOOLS").is_ok_and(|v| v == "1"),
-        "{what} (POSTURE_REQUIRE_TOOLS=1 makes this a failure)"
-    );
-    eprintln!("SKIPPED: {what}");
 }

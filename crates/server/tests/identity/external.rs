@@ -105,7 +105,7 @@ fn mock_issuer() -> MockIssuer {
 
 fn kc_claims(m: &MockIssuer, overrides: Value) -> Value {
     let now = now();
-    let mut c = json!({
+    testkit::claims::Claims::from_object(json!({
         "iss": m.issuer,
         "aud": AUDIENCE,
         "azp": "kc-client",
@@ -114,15 +114,9 @@ fn kc_claims(m: &MockIssuer, overrides: Value) -> Value {
         "exp": now + 300,
         "realm_access": {"roles": ["Machine.Read.All", "offline_access"]},
         "posture_groups": ["3", 7],
-    });
-    for (k, v) in overrides.as_object().unwrap() {
-        if v.is_null() {
-            c.as_object_mut().unwrap().remove(k);
-        } else {
-            c[k] = v.clone();
-        }
-    }
-    c
+    }))
+    .overridden(&overrides)
+    .build()
 }
 
 #[tokio::test]

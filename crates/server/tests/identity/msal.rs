@@ -10,19 +10,16 @@ use crate::common::*;
 use std::time::Duration;
 
 fn msal_available() -> bool {
-    std::process::Command::new("python3")
-        .args(["-c", "import msal, requests"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    testkit::tools::python_has(&["msal", "requests"])
 }
 
 #[tokio::test]
 async fn msal_confidential_client_calls_each_seed_endpoint_over_https() {
     if !msal_available() {
-        skip_missing_tool(
-            "python3 with the msal package is not available (python3 -m pip install msal)",
+        return testkit::tools::missing(
+            "python3 with the msal and requests packages",
+            "pip install msal requests",
         );
-        return;
     }
     let w = world_with(Options {
         tls: true,

@@ -1,0 +1,22 @@
+//! Percent-encoding of URL query values, shared by the API's paging links
+//! (`server::query`) and the signed download URLs (`export::local`).
+
+/// Percent-encodes everything but RFC 3986 unreserved characters
+/// (`A-Z a-z 0-9 - . _ ~`), as uppercase `%XX` escapes of the UTF-8 bytes.
+///
+/// ```
+/// assert_eq!(model::percent::encode("a b/ä~"), "a%20b%2F%C3%A4~");
+/// ```
+pub fn encode(value: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(value.len() + 8);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            // Writing to a String cannot fail.
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}

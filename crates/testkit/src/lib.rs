@@ -1,0 +1,17 @@
+//! Shared test support for Posture's crates. A dev-dependency only (`publish = false`;
+//! `crates/testkit/tests/layout.rs` fails if a crate lists it as a normal dependency).
+//!
+//! - [`tools`]: the one switch for tests that need an outside tool or the shared data
+//!   (`POSTURE_REQUIRE_TOOLS=1` turns a missing one into a failure).
+//! - `world` (feature `world`, on by default): a seeded SQLite store with its snapshot
+//!   registry, publishing at a fixed time, and the API served on a free loopback port.
+//! - `claims` (feature `world`): the claims of a test access token, for identity tests.
+
+pub mod tools;
+
+#[cfg(feature = "world")]
+pub mod claims;
+#[cfg(feature = "world")]
+pub mod world;
+
+pub use tools::{require_shared_data, require_tool, tools_required};
