@@ -458,6 +458,55 @@ fn via_files_exports_are_written_at_publish_and_downloadable_by_signed_url() {
         let tampered = urls[0].replace("&sig=", "&sig=AAAA");
         assert_eq!(client.get(&tampered).send().unwrap().status().as_u16(), 403);
     }
+    // `asOf` selects the files of an earlier retained snapshot, as it selects pages.
+    let second = json(
+        posture(dir.path())
+            .args(["--json", "publish", "--part-mib", "1"])
+            .output()
+            .unwrap(),
+    );
+    let export_list = |query: &str| -> serde_json::Value {
+        client
+            .get(format!(
+                "{base}/api/machines/SoftwareVulnerabilitiesExport{query}"
+            ))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    // Minute precision: `2026-11-20T13:01`.
+    let minute = |v: &serde_json::Value| v.as_str().unwrap_or_default()[..16].to_owned();
+    let started = std::time::Instant::now();
+    while minute(&export_list("")["generatedTime"]) != minute(&second["generatedAt"])
+        && started.elapsed().as_secs() < 10
+    {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        minute(&export_list("")["generatedTime"]),
+        minute(&second["generatedAt"])
+    );
+    let first_time = published["generatedAt"].as_str().unwrap();
+    let old = export_list(&format!("?asOf={first_time}"));
+    assert_eq!(
+        minute(&old["generatedTime"]),
+        minute(&published["generatedAt"]),
+        "{old}"
+    );
+    let first_path = published["timePath"].as_str().unwrap();
+    for url in old["exportFiles"].as_array().unwrap() {
+        let url = url.as_str().unwrap();
+        assert!(url.contains(first_path), "{url} is not of {first_path}");
+        assert_eq!(client.get(url).send().unwrap().status().as_u16(), 200);
+    }
+    let too_old = client
+        .get(format!(
+            "{base}/api/machines/SoftwareVulnerabilitiesExport?asOf=2000-01-01"
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(too_old.status().as_u16(), 400);
     // Fault injection: URLs handed out already expired are refused at download.
     let faults = dir.path().join("faults.json");
     std::fs::write(
