@@ -560,8 +560,24 @@ fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Result<()
             app = app.merge(download);
         }
         if s.admin {
-            eprintln!("Admin endpoint enabled: POST {base_url}/admin/advance?hours=6");
-            app = app.merge(admin_router(dir.clone(), snapshots.clone(), p.clone()));
+            let access = match (s.auth, s.admin_without_auth) {
+                (Switch::On, _) => crate::admin::AdminAccess::Tokens(identity.clone()),
+                (Switch::Off, true) => crate::admin::AdminAccess::Open,
+                (Switch::Off, false) => crate::admin::AdminAccess::Refused,
+            };
+            match &access {
+                crate::admin::AdminAccess::Tokens(_) => eprintln!(
+                    "Admin endpoint enabled: POST {base_url}/admin/advance?hours=6 with a token of an application with the Posture.Admin role"
+                ),
+                crate::admin::AdminAccess::Open => eprintln!(
+                    "Admin endpoint enabled WITHOUT authentication (--admin-without-auth): POST {base_url}/admin/advance?hours=6. Do not expose this server."
+                ),
+                crate::admin::AdminAccess::Refused => eprintln!(
+                    "Admin endpoint refused: it needs --auth on (or --admin-without-auth on a trusted machine)"
+                ),
+            }
+            let guard = crate::admin::AdminGuard::new(access, &base_url);
+            app = app.merge(crate::admin::admin_router(dir.clone(), snapshots.clone(), p.clone(), guard));
         }
         if demo && s.auth == Switch::On {
             let ca = tls.as_ref().and_then(|t| t.ca_pem.clone());
@@ -671,6 +687,18 @@ fn apps(dir: &DataDir, command: AppCommand, json: bool) -> Result<()> {
         AppCommand::RotateSecret { client_id } => {
             created(id.rotate_secret(&client_id)?, "secret rotated")
         }
+        AppCommand::Disable { client_id } => {
+            id.set_app_disabled(&client_id, true)?;
+            print(json, &serde_json::json!({"disabled": client_id}), || {
+                format!("application {client_id} disabled; its tokens are refused")
+            })
+        }
+        AppCommand::Enable { client_id } => {
+            id.set_app_disabled(&client_id, false)?;
+            print(json, &serde_json::json!({"enabled": client_id}), || {
+                format!("application {client_id} enabled")
+            })
+        }
         AppCommand::Delete { client_id } => {
             id.delete_app(&client_id)?;
             print(json, &serde_json::json!({"deleted": client_id}), || {
@@ -688,10 +716,11 @@ fn apps(dir: &DataDir, command: AppCommand, json: bool) -> Result<()> {
                             .as_ref()
                             .map_or("all groups".into(), |g| format!("groups {g:?}"));
                         format!(
-                            "{}  {}  {}  {groups}",
+                            "{}  {}  {}  {groups}{}",
                             a.client_id,
                             a.name,
-                            a.roles.join(",")
+                            a.roles.join(","),
+                            if a.disabled { "  (disabled)" } else { "" }
                         )
                     })
                     .collect();
@@ -824,52 +853,6 @@ async fn print_demo_token(
         ),
         None => eprintln!("(could not fetch a demo token from {})", app.token_endpoint),
     }
-}
-
-#[derive(Clone)]
-struct AdminState {
-    dir: DataDir,
-    snapshots: Arc<Snapshots>,
-    publish: PublishArgs,
-}
-
-/// The emulator's admin endpoint: `POST /admin/advance?hours=H` moves the synthetic
-/// fleet forward and publishes, answering the advance and publish reports.
-fn admin_router(dir: DataDir, snapshots: Arc<Snapshots>, publish: PublishArgs) -> axum::Router {
-    use axum::extract::{Query, State};
-    use axum::response::IntoResponse;
-    async fn advance_handler(
-        State(s): State<AdminState>,
-        Query(q): Query<std::collections::HashMap<String, String>>,
-    ) -> axum::response::Response {
-        let hours = match q.get("hours").map(|h| h.trim().parse::<u32>()) {
-            None => Ok(6),
-            Some(Ok(h)) if (1..=24 * 14).contains(&h) => Ok(h),
-            Some(_) => Err(access::ApiError::invalid_input(
-                "Invalid value for parameter hours: must be an integer from 1 to 336.",
-            )),
-        };
-        let hours = match hours {
-            Ok(h) => h,
-            Err(e) => return e.into_response(),
-        };
-        let result = tokio::task::spawn_blocking(move || {
-            advance(&s.dir, &s.snapshots, hours, &s.publish, true)
-        })
-        .await;
-        match result {
-            Ok(Ok(report)) => axum::Json(report).into_response(),
-            Ok(Err(e)) => access::ApiError::invalid_input(format!("{e:#}")).into_response(),
-            Err(e) => access::ApiError::internal(e.to_string()).into_response(),
-        }
-    }
-    axum::Router::new()
-        .route("/admin/advance", axum::routing::post(advance_handler))
-        .with_state(AdminState {
-            dir,
-            snapshots,
-            publish,
-        })
 }
 
 async fn publish_loop(

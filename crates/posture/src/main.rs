@@ -6,6 +6,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod admin;
 mod bench;
 mod commands;
 mod datadir;
@@ -72,6 +73,10 @@ pub struct ServeArgs {
     /// Off by default; never expose it beyond a trusted network.
     #[arg(long, env = "POSTURE_ADMIN")]
     pub admin: bool,
+    /// With `--auth off`, let anyone call the admin endpoint (otherwise it answers 403;
+    /// with `--auth on` it needs a token with the `Posture.Admin` role). Trusted machines only.
+    #[arg(long, env = "POSTURE_ADMIN_WITHOUT_AUTH", requires = "admin")]
+    pub admin_without_auth: bool,
     /// Fault injection rules for client testing (JSON; see README "Fault injection"). Off by default.
     #[arg(long, env = "POSTURE_FAULTS")]
     pub faults: Option<PathBuf>,
@@ -271,7 +276,8 @@ pub enum AppCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// Application roles, e.g. Vulnerability.Read.All,Software.Read.All,Machine.Read.All.
+        /// Application roles, e.g. Vulnerability.Read.All,Software.Read.All,Machine.Read.All
+        /// (Posture.Admin for the admin endpoint: only ever granted here, explicitly).
         #[arg(long, value_delimiter = ',', required = true)]
         roles: Vec<String>,
         /// Limit the application to these device groups (RBAC group ids).
@@ -283,7 +289,16 @@ pub enum AppCommand {
     RotateSecret {
         client_id: String,
     },
+    /// Delete an application; its tokens are refused from then on.
     Delete {
+        client_id: String,
+    },
+    /// Disable an application: no new tokens, and its tokens are refused.
+    Disable {
+        client_id: String,
+    },
+    /// Enable a disabled application again.
+    Enable {
         client_id: String,
     },
 }
