@@ -435,7 +435,12 @@ fn sign_by_hand(
     let mut mac = Hmac::<Sha256>::new_from_slice(&KEY).unwrap();
     mac.update(format!("{SAS_VERSION}\nr\n{st}\n{se}\nb\n/{resource}").as_bytes());
     let sig = B64.encode(mac.finalize().into_bytes());
-    let enc = |v: &str| v.replace(':', "%3A").replace('+', "%2B").replace('/', "%2F").replace('=', "%3D");
+    let enc = |v: &str| {
+        v.replace(':', "%3A")
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D")
+    };
     format!(
         "sv={SAS_VERSION}&st={}&se={}&sr=b&sp=r&sig={}",
         enc(&st),

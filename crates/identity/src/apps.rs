@@ -233,9 +233,7 @@ impl Identity {
     /// Disables (or re-enables) the application: while disabled it gets no tokens
     /// and its tokens are refused, as after [`Identity::delete_app`].
     pub fn set_app_disabled(&self, client_id: &str, disabled: bool) -> Result<()> {
-        let changed = self
-            .registry
-            .set_app_disabled(client_id.trim(), disabled)?;
+        let changed = self.registry.set_app_disabled(client_id.trim(), disabled)?;
         self.app_status.forget(client_id.trim());
         if changed {
             Ok(())

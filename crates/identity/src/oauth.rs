@@ -324,7 +324,10 @@ async fn token(
     };
     let attempt = SignInAttempt::of(&params, basic.as_ref(), source);
     // Locked out: refused before any credential is checked (no hashing, no database).
-    if let Err(wait) = id.sign_in.check(&attempt.subjects(), source, Instant::now()) {
+    if let Err(wait) = id
+        .sign_in
+        .check(&attempt.subjects(), source, Instant::now())
+    {
         let secs = retry_after_secs(wait);
         tracing::debug!(client_id = %attempt.client_id, user = %attempt.user, source = %attempt.source_text(), retry_after = secs, "sign-in throttled");
         return OAuthError::throttled(
@@ -353,11 +356,10 @@ async fn token(
     // Database reads, RSA signing and (password grant) Argon2 run off the async
     // workers.
     let worker = id.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        worker.token_request(&tenant, version, &params, basic)
-    })
-    .await
-    .unwrap_or_else(|e| Err(OAuthError::server(e)));
+    let result =
+        tokio::task::spawn_blocking(move || worker.token_request(&tenant, version, &params, basic))
+            .await
+            .unwrap_or_else(|e| Err(OAuthError::server(e)));
     match result {
         Ok(issued) => {
             id.sign_in.record_success(&attempt.subject(), source);

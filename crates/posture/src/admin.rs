@@ -65,9 +65,12 @@ impl AdminGuard {
     /// `Ok` when the request may run the admin action.
     pub fn admit(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         let text = |name: header::HeaderName| {
-            headers
-                .get(name)
-                .map(|v| v.to_str().unwrap_or("(not text)").trim().to_ascii_lowercase())
+            headers.get(name).map(|v| {
+                v.to_str()
+                    .unwrap_or("(not text)")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
         };
         if let Some(origin) = text(header::ORIGIN)
             && origin != self.own_origin.to_ascii_lowercase()
@@ -81,7 +84,12 @@ impl AdminGuard {
             return Err(cross_site());
         }
         if let Some(content_type) = text(header::CONTENT_TYPE) {
-            let essence = content_type.split(';').next().unwrap_or("").trim().to_owned();
+            let essence = content_type
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned();
             if matches!(
                 essence.as_str(),
                 "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
@@ -234,7 +242,10 @@ mod tests {
         let r = router(AdminAccess::Tokens(id.clone()));
         // The attack: no token at all, as the endpoint used to accept.
         let (status, body) = post(&r, &[]).await;
-        assert_eq!((status, error_code(&body).as_str()), (StatusCode::UNAUTHORIZED, "Unauthorized"));
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (StatusCode::UNAUTHORIZED, "Unauthorized")
+        );
         // A data role is not enough.
         let (status, body) = post(&r, &[("authorization", &format!("Bearer {reader}"))]).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
@@ -249,7 +260,10 @@ mod tests {
             ],
         )
         .await;
-        assert_eq!((status, error_code(&body).as_str()), (StatusCode::FORBIDDEN, "Forbidden"));
+        assert_eq!(
+            (status, error_code(&body).as_str()),
+            (StatusCode::FORBIDDEN, "Forbidden")
+        );
         // Even with a stolen admin token a cross-site request is refused.
         let bearer = format!("Bearer {admin}");
         for cross in [
@@ -261,7 +275,10 @@ mod tests {
             assert_eq!(status, StatusCode::FORBIDDEN, "{cross:?}");
         }
         // The admin role, from an API client (or the server's own origin), advances.
-        assert_eq!(post(&r, &[("authorization", &bearer)]).await, (StatusCode::OK, "advanced".into()));
+        assert_eq!(
+            post(&r, &[("authorization", &bearer)]).await,
+            (StatusCode::OK, "advanced".into())
+        );
         let same = [("authorization", bearer.as_str()), ("origin", BASE)];
         assert_eq!(post(&r, &same).await.0, StatusCode::OK);
     }
@@ -276,7 +293,10 @@ mod tests {
         assert_eq!(post(&open, &[]).await.0, StatusCode::OK);
         let (status, _) = post(
             &open,
-            &[("origin", "https://evil.example"), ("content-type", "multipart/form-data; boundary=x")],
+            &[
+                ("origin", "https://evil.example"),
+                ("content-type", "multipart/form-data; boundary=x"),
+            ],
         )
         .await;
         assert_eq!(status, StatusCode::FORBIDDEN);

@@ -177,6 +177,16 @@ fn demo_serves_with_authentication_and_prints_a_working_token() {
     assert_eq!(v["value"].as_array().unwrap().len(), 3, "{body}");
     child.kill().unwrap();
     child.wait().unwrap();
+    // The demo application reads everything but cannot use the admin endpoint.
+    let apps = json(
+        posture(dir.path())
+            .args(["--json", "apps", "list"])
+            .output()
+            .unwrap(),
+    );
+    let roles = apps[0]["roles"].as_array().unwrap();
+    assert_eq!(roles.len(), 3, "{apps}");
+    assert!(!roles.iter().any(|r| r == "Posture.Admin"), "{apps}");
 }
 
 #[test]
@@ -664,19 +674,104 @@ fn time_travel_by_command_and_admin_endpoint_produces_deltas() {
     assert_eq!(r.status().as_u16(), 404);
     plain.kill().unwrap();
     plain.wait().unwrap();
-    // ... and advances and publishes when enabled.
-    let (mut admin, base) = serve_with(
-        dir.path(),
-        &[
-            "--auth",
-            "off",
-            "--limits",
-            "off",
-            "--admin",
-            "--exports",
-            "off",
-        ],
-    );
+    // With authentication on it needs the Posture.Admin role: no token (a browser form
+    // posted from another site carries none) is 401, a data role 403, in MDE's body.
+    let token_of = |roles: &str| {
+        let app = json(
+            posture(dir.path())
+                .args([
+                    "--json", "apps", "create", "--name", roles, "--roles", roles,
+                ])
+                .output()
+                .unwrap(),
+        );
+        (
+            app["clientId"].as_str().unwrap().to_owned(),
+            app["secret"].as_str().unwrap().to_owned(),
+        )
+    };
+    let reader = token_of("Vulnerability.Read.All,Machine.ReadWrite.All");
+    let admin_app = token_of("Posture.Admin");
+    let (mut guarded, base) = serve_with(dir.path(), &["--admin", "--exports", "off"]);
+    let base = base.trim().to_owned();
+    let tenant = json(
+        posture(dir.path())
+            .args(["--json", "apps", "list"])
+            .output()
+            .unwrap(),
+    )[0]["tenantId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = |(id, secret): &(String, String)| -> String {
+        let r: serde_json::Value = client
+            .post(format!("{base}/{tenant}/oauth2/v2.0/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", id.as_str()),
+                ("client_secret", secret.as_str()),
+                ("scope", "https://api.securitycenter.microsoft.com/.default"),
+            ])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        r["access_token"].as_str().unwrap().to_owned()
+    };
+    let advance = format!("{base}/admin/advance?hours=6");
+    let form_post = client
+        .post(&advance)
+        .header("Origin", "https://evil.example")
+        .form(&[("x", "1")])
+        .send()
+        .unwrap();
+    assert_eq!(form_post.status().as_u16(), 403);
+    let r = client.post(&advance).send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["error"]["code"], "Unauthorized");
+    let r = client
+        .post(&advance)
+        .bearer_auth(token(&reader))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().unwrap().contains("Posture.Admin"));
+    let r = client
+        .post(&advance)
+        .bearer_auth(token(&admin_app))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let report: serde_json::Value = r.json().unwrap();
+    assert_eq!(report["advance"]["step"], 2);
+    guarded.kill().unwrap();
+    guarded.wait().unwrap();
+    // With --auth off it stays refused unless explicitly opened ...
+    let no_auth = [
+        "--auth",
+        "off",
+        "--limits",
+        "off",
+        "--admin",
+        "--exports",
+        "off",
+    ];
+    let (mut refused, base) = serve_with(dir.path(), &no_auth);
+    let r = client
+        .post(format!("{}/admin/advance?hours=6", base.trim()))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    refused.kill().unwrap();
+    refused.wait().unwrap();
+    // ... and advances and publishes when it is.
+    let open: Vec<&str> = no_auth
+        .iter()
+        .copied()
+        .chain(["--admin-without-auth"])
+        .collect();
+    let (mut admin, base) = serve_with(dir.path(), &open);
     let base = base.trim().to_owned();
     let r = client
         .post(format!("{base}/admin/advance?hours=6"))
@@ -684,7 +779,7 @@ fn time_travel_by_command_and_admin_endpoint_produces_deltas() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let report: serde_json::Value = r.json().unwrap();
-    assert_eq!(report["advance"]["step"], 2);
+    assert_eq!(report["advance"]["step"], 3);
     let bad = client
         .post(format!("{base}/admin/advance?hours=0"))
         .send()
