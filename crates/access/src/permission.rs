@@ -11,6 +11,9 @@ pub enum Permission {
     Software,
     /// `Machine.Read.All` / `Machine.Read`.
     Machine,
+    /// `Posture.Admin`: the emulator's admin endpoint (time travel). An application
+    /// role only, never granted by default; no delegated scope grants it.
+    Admin,
 }
 
 impl Permission {
@@ -19,13 +22,17 @@ impl Permission {
             Permission::Vulnerability => "Vulnerability.Read.All",
             Permission::Software => "Software.Read.All",
             Permission::Machine => "Machine.Read.All",
+            Permission::Admin => "Posture.Admin",
         }
     }
+    /// The delegated scope of a data permission. [`Permission::Admin`] has none: the
+    /// name returned for it is the role's, and providers must not grant it to users.
     pub fn delegated_scope(self) -> &'static str {
         match self {
             Permission::Vulnerability => "Vulnerability.Read",
             Permission::Software => "Software.Read",
             Permission::Machine => "Machine.Read",
+            Permission::Admin => "Posture.Admin",
         }
     }
 }

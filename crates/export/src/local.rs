@@ -8,8 +8,9 @@
 //! The route checks, in this order and before any filesystem access: the path is plain
 //! (see [`check_resource`]), the six SAS parameters are each present exactly once and
 //! well formed, `sv`/`sr`/`sp` are the ones we issue, the signature verifies (constant
-//! time), `st` is not in the future (5 minutes of clock skew allowed) and `se` has not
-//! passed. Every refusal is the same `403 Forbidden` MDE error body with one generic
+//! time), `st` is not in the future (5 minutes of clock skew allowed), `se` has not
+//! passed and `se` is at most [`MAX_URL_VALIDITY`] (24 h, the largest `sasValidHours`)
+//! after `st`: whoever holds the key could otherwise sign URLs that never expire. Every refusal is the same `403 Forbidden` MDE error body with one generic
 //! message; the reason goes to the debug log only. A valid URL whose file is gone is a
 //! generic `404`.
 
@@ -41,6 +42,10 @@ pub const FORBIDDEN_MESSAGE: &str =
     "Server failed to authenticate the request. Make sure the URL is complete and has not expired.";
 const NOT_FOUND_MESSAGE: &str = "The specified resource does not exist.";
 const MAX_RESOURCE_LEN: usize = 1024;
+/// The longest validity a URL may carry, from its `st` to its `se` (as
+/// `sasValidHours`: 24 h). A URL signed for longer is refused like a tampered one.
+pub const MAX_URL_VALIDITY: Duration =
+    Duration::from_secs(crate::MAX_SAS_VALID_HOURS as u64 * 3600);
 const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
 type HmacSha256 = Hmac<Sha256>;
@@ -127,10 +132,12 @@ impl UrlSigner {
     }
 
     /// The query string (`sv=..&st=..&se=..&sr=b&sp=r&sig=..`) of a URL for `resource`
-    /// (`<container>/<path>`), valid from `now` for `valid`.
+    /// (`<container>/<path>`), valid from `now` for `valid` (at most
+    /// [`MAX_URL_VALIDITY`]: the verifier refuses anything longer).
     pub fn query(&self, resource: &str, now: DateTime<Utc>, valid: Duration) -> String {
         let st = now.format(TIME_FORMAT).to_string();
-        let valid = chrono::Duration::from_std(valid).unwrap_or(chrono::Duration::hours(24));
+        let valid = chrono::Duration::from_std(valid.min(MAX_URL_VALIDITY))
+            .unwrap_or(chrono::Duration::hours(24));
         let se = (now + valid).format(TIME_FORMAT).to_string();
         let sig = B64.encode(
             self.mac(SAS_VERSION, "r", &st, &se, "b", resource)
@@ -182,6 +189,10 @@ impl UrlSigner {
         if now + skew < start {
             return Err(Refusal::NotYetValid);
         }
+        let longest = chrono::Duration::from_std(MAX_URL_VALIDITY).unwrap_or_default();
+        if expiry - start > longest {
+            return Err(Refusal::ValidityTooLong);
+        }
         if now >= expiry {
             return Err(Refusal::Expired);
         }
@@ -201,6 +212,8 @@ pub enum Refusal {
     BadTime,
     NotYetValid,
     Expired,
+    /// Validly signed, but for longer than [`MAX_URL_VALIDITY`].
+    ValidityTooLong,
     OutsideRoot,
 }
 
@@ -797,6 +810,43 @@ mod tests {
             s.verify("c1/a/b.gz", Some(&format!("{q}%zz")), now),
             Err(Refusal::BadEncoding)
         );
+    }
+
+    /// Whoever holds the key could sign a URL valid for years; such a URL is refused
+    /// whatever its signature, and the signer never issues one.
+    #[test]
+    fn a_signed_validity_beyond_24_hours_is_refused() {
+        let s = signer();
+        let now = Utc.with_ymd_and_hms(2026, 11, 20, 13, 0, 0).unwrap();
+        let day = s.query("c1/a/b.gz", now, MAX_URL_VALIDITY);
+        assert_eq!(s.verify("c1/a/b.gz", Some(&day), now), Ok(()));
+        let hour = Duration::from_secs(3600);
+        for valid in [MAX_URL_VALIDITY + Duration::from_secs(1), 365 * 24 * hour] {
+            let se = (now + chrono::Duration::from_std(valid).unwrap())
+                .format(TIME_FORMAT)
+                .to_string();
+            let st = now.format(TIME_FORMAT).to_string();
+            let sig = B64.encode(
+                s.mac(SAS_VERSION, "r", &st, &se, "b", "c1/a/b.gz")
+                    .finalize()
+                    .into_bytes(),
+            );
+            let forged = format!(
+                "sv={SAS_VERSION}&st={}&se={}&sr=b&sp=r&sig={}",
+                model::percent::encode(&st),
+                model::percent::encode(&se),
+                model::percent::encode(&sig)
+            );
+            assert_eq!(
+                s.verify("c1/a/b.gz", Some(&forged), now),
+                Err(Refusal::ValidityTooLong),
+                "{valid:?}"
+            );
+        }
+        // Asking the signer for longer gives a 24-hour URL, which verifies.
+        let capped = s.query("c1/a/b.gz", now, 48 * hour);
+        assert!(capped.contains("se=2026-11-21T13%3A00%3A00Z"), "{capped}");
+        assert_eq!(s.verify("c1/a/b.gz", Some(&capped), now), Ok(()));
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::Utc;
-use export::local::{FORBIDDEN_MESSAGE, LocalBackend, UrlSigner};
+use export::local::{FORBIDDEN_MESSAGE, LocalBackend, SAS_VERSION, UrlSigner};
 use export::{BackendConfig, BlobBackend, ExportIndex, ExportOptions, FILE_EXPORTS};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -385,6 +385,34 @@ fn assert_forbidden(status: u16, body: &[u8], case: &str, root: &Path) {
     }
 }
 
+/// A SAS query signed with the test key for any validity (the library's signer caps it),
+/// as whoever holds the key could make one; the string to sign is the documented one.
+fn sign_by_hand(
+    resource: &str,
+    start: chrono::DateTime<Utc>,
+    expiry: chrono::DateTime<Utc>,
+) -> String {
+    let (st, se) = (
+        start.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        expiry.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(&KEY).unwrap();
+    mac.update(format!("{SAS_VERSION}\nr\n{st}\n{se}\nb\n/{resource}").as_bytes());
+    let sig = B64.encode(mac.finalize().into_bytes());
+    let enc = |v: &str| {
+        v.replace(':', "%3A")
+            .replace('+', "%2B")
+            .replace('/', "%2F")
+            .replace('=', "%3D")
+    };
+    format!(
+        "sv={SAS_VERSION}&st={}&se={}&sr=b&sp=r&sig={}",
+        enc(&st),
+        enc(&se),
+        enc(&sig)
+    )
+}
+
 /// (path and query) of a URL.
 fn target_of(url: &str) -> String {
     let rest = url.strip_prefix("http://").unwrap();
@@ -623,6 +651,21 @@ async fn local_urls_that_are_tampered_expired_or_escape_the_root_are_403() {
         ),
     ];
     cases.push(("empty", format!("/files/?{query}")));
+    // Signed with the real key, but valid for longer than 24 hours (what `sasValidHours`
+    // allows): refused like a tampered URL.
+    for days in [2, 3650] {
+        cases.push((
+            "signed for more than 24 hours",
+            format!(
+                "{path_a}?{}",
+                sign_by_hand(
+                    &format!("tvm-export/{a}"),
+                    now,
+                    now + chrono::Duration::days(days)
+                )
+            ),
+        ));
+    }
     for (case, target) in &cases {
         let (status, body) = raw_get(addr, target).await;
         assert_forbidden(status, &body, case, &root);

@@ -46,6 +46,8 @@ pub struct AppInfo {
     pub secret_hint: String,
     pub created_at: DateTime<Utc>,
     pub secret_created_at: DateTime<Utc>,
+    /// Disabled applications get no tokens and their tokens are refused.
+    pub disabled: bool,
 }
 
 /// A user who may obtain delegated tokens (ROPC).
@@ -125,6 +127,7 @@ impl From<AppRow> for AppInfo {
             secret_hint: a.secret_hint,
             created_at: time(a.created_at),
             secret_created_at: time(a.secret_created_at),
+            disabled: a.disabled,
         }
     }
 }
@@ -166,6 +169,7 @@ impl Identity {
             secret_hint: hint,
             created_at: now,
             secret_created_at: now,
+            disabled: false,
         };
         self.registry.insert_app(&row)?;
         Ok(self.created(row, secret))
@@ -213,10 +217,25 @@ impl Identity {
         Ok(self.created(row, secret))
     }
 
-    /// Deletes the application: no new tokens; tokens already issued stay valid until
-    /// they expire (at most the token lifetime).
+    /// Deletes the application: no new tokens, and the tokens already issued are
+    /// refused (at once by this process, within [`crate::IdentityConfig::app_status_ttl`]
+    /// by a server running in another process).
     pub fn delete_app(&self, client_id: &str) -> Result<()> {
-        if self.registry.delete_app(client_id.trim())? {
+        let deleted = self.registry.delete_app(client_id.trim())?;
+        self.app_status.forget(client_id.trim());
+        if deleted {
+            Ok(())
+        } else {
+            Err(IdentityError::NoSuchApp(client_id.to_owned()))
+        }
+    }
+
+    /// Disables (or re-enables) the application: while disabled it gets no tokens
+    /// and its tokens are refused, as after [`Identity::delete_app`].
+    pub fn set_app_disabled(&self, client_id: &str, disabled: bool) -> Result<()> {
+        let changed = self.registry.set_app_disabled(client_id.trim(), disabled)?;
+        self.app_status.forget(client_id.trim());
+        if changed {
             Ok(())
         } else {
             Err(IdentityError::NoSuchApp(client_id.to_owned()))

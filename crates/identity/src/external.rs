@@ -274,6 +274,7 @@ fn verified(cfg: &ExternalIssuer, claims: &Value, issuer: String) -> Result<Veri
         issuer,
         exp: claims.get("exp").and_then(Value::as_i64).unwrap_or(0),
         nbf: claims.get("nbf").and_then(Value::as_i64),
+        issued_here: false,
     })
 }
 

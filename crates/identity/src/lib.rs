@@ -71,9 +71,20 @@
 //!   A request that needs a refetch waits for it on its worker thread (bounded by
 //!   [`ExternalIssuer::fetch_timeout`]); an unreachable issuer never delays
 //!   requests with Posture's own tokens.
-//! - Issued tokens cannot be revoked (as in Entra ID): deleting an application or
-//!   rotating its secret stops new tokens; existing ones live out their hour. The
-//!   same holds for a cached external token whose key the issuer withdraws.
+//! - Deleting or disabling an application revokes its tokens: verification asks
+//!   the registry whether the token's application still exists and is enabled, and
+//!   caches the answer for [`IdentityConfig::app_status_ttl`] (5 s), so the check
+//!   costs a hash-map lookup per request and another process's `apps delete` takes
+//!   effect within 5 s (at once in the process that deletes). Rotating a secret
+//!   stops new tokens only; existing ones live out their hour, as in Entra ID. A
+//!   cached external token whose key the issuer withdraws also lives out its time.
+//! - Sign-in throttling ([`throttle`]): failed sign-ins are counted per client id
+//!   or user name and source address, per source, and per subject; past an
+//!   allowance each failure doubles a lock (`429` with `Retry-After`, in the OAuth
+//!   error format, before any credential is checked). Each failure is logged with
+//!   the client id or user name and the source address, never the secret. Password
+//!   verifications (Argon2) run on blocking threads, at most
+//!   [`SignInThrottleConfig::max_concurrent_password_checks`] at once.
 //! - Group scoping: an application created with groups, or a user with groups, gets
 //!   a `groups` claim (for a user of a limited application, the intersection); the
 //!   claim becomes `Principal::groups`. No claim means every group.
@@ -121,6 +132,7 @@ pub mod limits;
 pub mod oauth;
 mod registry;
 pub mod roles;
+pub mod throttle;
 pub mod tls;
 mod token;
 mod verify;
@@ -130,6 +142,7 @@ pub use error::{IdentityError, Result};
 pub use external::ExternalIssuer;
 pub use limits::{Limit, Limiter, RateLimitConfig};
 pub use oauth::oauth_router;
+pub use throttle::SignInThrottleConfig;
 pub use token::TokenVersion;
 pub use verify::{AuthFailure, Verified};
 
@@ -173,6 +186,11 @@ pub struct IdentityConfig {
     pub external_issuers: Vec<ExternalIssuer>,
     /// Verified-token cache capacity; 0 disables the cache.
     pub verify_cache_entries: usize,
+    /// Back-off after failed sign-ins and the bound on concurrent password checks.
+    pub sign_in: SignInThrottleConfig,
+    /// How long a token's application is known to exist before the registry is asked
+    /// again (tokens of deleted or disabled applications are refused within it).
+    pub app_status_ttl: Duration,
 }
 
 impl IdentityConfig {
@@ -186,6 +204,8 @@ impl IdentityConfig {
             key_bits: 2048,
             external_issuers: Vec::new(),
             verify_cache_entries: 10_000,
+            sign_in: SignInThrottleConfig::default(),
+            app_status_ttl: verify::APP_STATUS_TTL,
         }
     }
 }
@@ -203,6 +223,8 @@ pub struct Identity {
     last_key_check: Mutex<Option<Instant>>,
     cache: verify::VerifyCache,
     external: external::External,
+    sign_in: throttle::SignInThrottle,
+    app_status: verify::AppStatusCache,
 }
 
 pub(crate) fn unix_now() -> i64 {
@@ -253,6 +275,8 @@ impl Identity {
         let external = external::External::new(&config.external_issuers, config.leeway);
         Ok(Identity {
             cache: verify::VerifyCache::new(config.verify_cache_entries),
+            sign_in: throttle::SignInThrottle::new(config.sign_in.clone()),
+            app_status: verify::AppStatusCache::new(config.app_status_ttl),
             config,
             base,
             tenant_id,

@@ -15,16 +15,20 @@
 //! `{"error","error_description","error_codes","timestamp","trace_id","correlation_id"}`.
 
 use crate::Identity;
+use crate::throttle::{Subject, retry_after_secs};
 use crate::token::{Issued, Params, TokenVersion};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64::Engine;
 use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// An OAuth2 error response.
 #[derive(Debug, Clone)]
@@ -36,6 +40,8 @@ pub struct OAuthError {
     pub description: String,
     /// Answer with `WWW-Authenticate: Basic` (the client authenticated with Basic).
     basic_challenge: bool,
+    /// Seconds for `Retry-After` (a throttled sign-in).
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -51,7 +57,27 @@ impl OAuthError {
             code,
             description: description.into(),
             basic_challenge: false,
+            retry_after: None,
         }
+    }
+
+    /// `429` with `Retry-After`: too many failed sign-ins, or too many password
+    /// checks waiting.
+    pub(crate) fn throttled(retry_after: u64, description: impl Into<String>) -> Self {
+        let mut e = OAuthError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            50196,
+            description,
+        );
+        e.retry_after = Some(retry_after);
+        e
+    }
+
+    /// A wrong credential: an unknown application, a wrong client secret, an unknown
+    /// user or a wrong password (what sign-in throttling counts).
+    fn is_credential_failure(&self) -> bool {
+        matches!(self.code, 700016 | 7000215 | 50126)
     }
 
     /// Entra answers `invalid_request` at the token endpoint and `invalid_tenant` at
@@ -95,6 +121,10 @@ impl IntoResponse for OAuthError {
         });
         let mut r = (self.status, axum::Json(body)).into_response();
         no_store(r.headers_mut());
+        if let Some(secs) = self.retry_after {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if self.basic_challenge && self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -143,19 +173,39 @@ pub fn oauth_router(identity: Arc<Identity>) -> Router {
 async fn token_v2(
     State(id): State<Arc<Identity>>,
     Path(tenant): Path<String>,
+    Source(source): Source,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token(id, tenant, TokenVersion::V2, headers, body).await
+    token(id, tenant, TokenVersion::V2, source, headers, body).await
 }
 
 async fn token_v1(
     State(id): State<Arc<Identity>>,
     Path(tenant): Path<String>,
+    Source(source): Source,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    token(id, tenant, TokenVersion::V1, headers, body).await
+    token(id, tenant, TokenVersion::V1, source, headers, body).await
+}
+
+/// The peer address, when the server provides it (`ConnectInfo<SocketAddr>` in the
+/// request's extensions, as `server::listener` and axum's `connect_info` services
+/// do). Without it, every caller shares one "unknown source" for throttling.
+struct Source(Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Source(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
 }
 
 async fn token_wrong_method() -> Response {
@@ -259,6 +309,7 @@ async fn token(
     id: Arc<Identity>,
     tenant: String,
     version: TokenVersion,
+    source: Option<IpAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -271,19 +322,126 @@ async fn token(
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
+    let attempt = SignInAttempt::of(&params, basic.as_ref(), source);
+    // Locked out: refused before any credential is checked (no hashing, no database).
+    if let Err(wait) = id
+        .sign_in
+        .check(&attempt.subjects(), source, Instant::now())
+    {
+        let secs = retry_after_secs(wait);
+        tracing::debug!(client_id = %attempt.client_id, user = %attempt.user, source = %attempt.source_text(), retry_after = secs, "sign-in throttled");
+        return OAuthError::throttled(
+            secs,
+            format!("Too many failed sign-ins; retry after {secs} seconds."),
+        )
+        .into_response();
+    }
+    // Argon2 costs tens of milliseconds and ~20 MB: a bounded number at once, so a
+    // password flood cannot take every core and blocking thread from the API.
+    let _slot = if params.get("grant_type").is_some_and(|g| g == "password") {
+        match id.sign_in.password_slot().await {
+            Ok(slot) => Some(slot),
+            Err(_busy) => {
+                tracing::debug!(source = %attempt.source_text(), "password check queue full");
+                return OAuthError::throttled(
+                    1,
+                    "Too many sign-ins are being checked; retry after 1 second.",
+                )
+                .into_response();
+            }
+        }
+    } else {
+        None
+    };
     // Database reads, RSA signing and (password grant) Argon2 run off the async
     // workers.
+    let worker = id.clone();
     let result =
-        tokio::task::spawn_blocking(move || id.token_request(&tenant, version, &params, basic))
+        tokio::task::spawn_blocking(move || worker.token_request(&tenant, version, &params, basic))
             .await
             .unwrap_or_else(|e| Err(OAuthError::server(e)));
     match result {
-        Ok(issued) => token_response(version, issued),
+        Ok(issued) => {
+            id.sign_in.record_success(&attempt.subject(), source);
+            token_response(version, issued)
+        }
         Err(mut e) => {
             e.basic_challenge = used_basic;
-            tracing::info!(error = e.error, code = e.code, "token request refused");
+            if e.is_credential_failure() {
+                // The password grant's subject is the user unless the client failed.
+                let subject = if e.code == 50126 {
+                    attempt.subject()
+                } else {
+                    Subject::app(&attempt.client_id)
+                };
+                id.sign_in.record_failure(&subject, source, Instant::now());
+                tracing::warn!(
+                    client_id = %attempt.client_id,
+                    user = %attempt.user,
+                    source = %attempt.source_text(),
+                    error = e.error,
+                    code = e.code,
+                    "sign-in failed"
+                );
+            } else {
+                tracing::info!(error = e.error, code = e.code, "token request refused");
+            }
             e.into_response()
         }
+    }
+}
+
+/// Who a token request claims to be, for throttling and the sign-in log (never the
+/// secret or password).
+struct SignInAttempt {
+    /// The client id as sent (body or Basic), cut for the log.
+    client_id: String,
+    /// The user name of a password grant, or empty.
+    user: String,
+    source: Option<IpAddr>,
+}
+
+impl SignInAttempt {
+    fn of(params: &Params, basic: Option<&(String, String)>, source: Option<IpAddr>) -> Self {
+        let cut = |s: &str| s.chars().take(128).collect::<String>();
+        let client_id = params
+            .get("client_id")
+            .map(String::as_str)
+            .or(basic.map(|(id, _)| id.as_str()))
+            .map(cut)
+            .unwrap_or_default();
+        let user = match params.get("grant_type").map(String::as_str) {
+            Some("password") => params.get("username").map(|u| cut(u)).unwrap_or_default(),
+            _ => String::new(),
+        };
+        SignInAttempt {
+            client_id,
+            user,
+            source,
+        }
+    }
+
+    /// The keys a lock may be under: the application, and the user of a password grant.
+    fn subjects(&self) -> Vec<Subject> {
+        let mut out = vec![Subject::app(&self.client_id)];
+        if !self.user.is_empty() {
+            out.push(Subject::user(&self.user));
+        }
+        out
+    }
+
+    /// Who signs in: the user of a password grant, else the application.
+    fn subject(&self) -> Subject {
+        if self.user.is_empty() {
+            Subject::app(&self.client_id)
+        } else {
+            Subject::user(&self.user)
+        }
+    }
+
+    fn source_text(&self) -> String {
+        self.source
+            .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
     }
 }
 

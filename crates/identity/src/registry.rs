@@ -27,6 +27,8 @@ pub(crate) struct AppRow {
     pub secret_hint: String,
     pub created_at: i64,
     pub secret_created_at: i64,
+    /// Disabled: no new tokens, and its tokens are refused.
+    pub disabled: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -59,7 +61,8 @@ CREATE TABLE IF NOT EXISTS apps (
     secret_hash BLOB NOT NULL,
     secret_hint TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    secret_created_at INTEGER NOT NULL
+    secret_created_at INTEGER NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY COLLATE NOCASE,
@@ -101,6 +104,15 @@ impl Registry {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.execute_batch(SCHEMA)?;
+        // Registries created before applications could be disabled.
+        let has_disabled: bool = conn.query_row(
+            "SELECT count(*) FROM pragma_table_info('apps') WHERE name = 'disabled'",
+            [],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has_disabled {
+            conn.execute_batch("ALTER TABLE apps ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0")?;
+        }
         Ok(Registry {
             conn: Mutex::new(conn),
         })
@@ -164,6 +176,7 @@ impl Registry {
                 secret_hint: r.get(6)?,
                 created_at: r.get(7)?,
                 secret_created_at: r.get(8)?,
+                disabled: r.get(9)?,
             },
             r.get(3)?,
             r.get(4)?,
@@ -180,7 +193,7 @@ impl Registry {
         let row = {
             let conn = self.conn.lock();
             conn.query_row(
-                "SELECT client_id, tenant_id, name, roles, groups, secret_hash, secret_hint, created_at, secret_created_at
+                "SELECT client_id, tenant_id, name, roles, groups, secret_hash, secret_hint, created_at, secret_created_at, disabled
                  FROM apps WHERE client_id = ?1 COLLATE NOCASE",
                 [client_id],
                 Self::app_from_row,
@@ -194,7 +207,7 @@ impl Registry {
         let rows = {
             let conn = self.conn.lock();
             let mut stmt = conn.prepare(
-                "SELECT client_id, tenant_id, name, roles, groups, secret_hash, secret_hint, created_at, secret_created_at
+                "SELECT client_id, tenant_id, name, roles, groups, secret_hash, secret_hint, created_at, secret_created_at, disabled
                  FROM apps ORDER BY created_at, rowid",
             )?;
             stmt.query_map([], Self::app_from_row)?
@@ -214,6 +227,15 @@ impl Registry {
         let n = conn.execute(
             "UPDATE apps SET secret_hash = ?2, secret_hint = ?3, secret_created_at = ?4 WHERE client_id = ?1 COLLATE NOCASE",
             params![client_id, hash, hint, now],
+        )?;
+        Ok(n == 1)
+    }
+
+    pub fn set_app_disabled(&self, client_id: &str, disabled: bool) -> Result<bool> {
+        let conn = self.conn.lock();
+        let n = conn.execute(
+            "UPDATE apps SET disabled = ?2 WHERE client_id = ?1 COLLATE NOCASE",
+            params![client_id, disabled],
         )?;
         Ok(n == 1)
     }

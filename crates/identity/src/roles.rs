@@ -14,6 +14,8 @@ pub const APP_ROLES: &[&str] = &[
     "Software.ReadWrite.All",
     "Machine.Read.All",
     "Machine.ReadWrite.All",
+    // The emulator's admin endpoint; only ever granted explicitly (`--roles`).
+    "Posture.Admin",
 ];
 
 /// Delegated scopes Posture knows (`scp` claim of user tokens).
@@ -96,10 +98,16 @@ pub fn granting_roles(p: Permission) -> [String; 2] {
     [read.to_owned(), read.replacen(".Read.", ".ReadWrite.", 1)]
 }
 
-/// The delegated scopes that grant `p`: `X.Read` and `X.ReadWrite`.
+/// The delegated scopes that grant `p`: `X.Read` and `X.ReadWrite` (none for
+/// [`Permission::Admin`], see [`scopes_may_grant`]).
 pub fn granting_scopes(p: Permission) -> [String; 2] {
     let read = p.delegated_scope();
     [read.to_owned(), format!("{read}Write")]
+}
+
+/// Whether a delegated (user) token can hold `p` at all: not the admin role.
+pub fn scopes_may_grant(p: Permission) -> bool {
+    p != Permission::Admin
 }
 
 /// Whether any of `held` (roles or scopes) grants `p`. Case-insensitive: role values
@@ -142,6 +150,23 @@ mod tests {
             parse_scopes(&["Machine.Read Software.read"]).unwrap(),
             ["Machine.Read", "Software.Read"]
         );
+    }
+
+    #[test]
+    fn only_the_admin_role_grants_admin() {
+        let admin = granting_roles(Permission::Admin);
+        assert!(grants(&["posture.admin"], &admin));
+        for p in [
+            Permission::Vulnerability,
+            Permission::Software,
+            Permission::Machine,
+        ] {
+            assert!(!grants(&granting_roles(p), &admin), "{p:?}");
+            assert!(!grants(&["Posture.Admin"], &granting_roles(p)), "{p:?}");
+        }
+        assert!(!scopes_may_grant(Permission::Admin));
+        assert_eq!(parse_roles(&["posture.admin"]).unwrap(), ["Posture.Admin"]);
+        assert!(parse_scopes(&["Posture.Admin"]).is_err());
     }
 
     #[test]

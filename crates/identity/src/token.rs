@@ -160,6 +160,14 @@ impl Identity {
                     ),
                 )
             })?;
+        if app.disabled {
+            return Err(OAuthError::new(
+                StatusCode::BAD_REQUEST,
+                "unauthorized_client",
+                7000112,
+                format!("Application '{}' is disabled.", app.client_id),
+            ));
+        }
         let secret_ok = secret
             .as_deref()
             .map(|s| ct_eq(&secret_hash(s), &app.secret_hash));

@@ -1,7 +1,7 @@
 //! Verification of bearer tokens on every API request, and the permission check.
 
 use crate::Identity;
-use crate::roles::{granting_roles, granting_scopes, grants};
+use crate::roles::{granting_roles, granting_scopes, grants, scopes_may_grant};
 use access::{ApiError, Authenticator, Permission, Principal, Route};
 use axum::http::{HeaderMap, header};
 use base64::Engine;
@@ -12,6 +12,7 @@ use parking_lot::RwLock;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Why a request is `401 Unauthorized`. The message names the cause without
 /// echoing the token.
@@ -28,6 +29,8 @@ pub enum AuthFailure {
     Audience,
     Issuer,
     Claims(String),
+    /// Signed by us, but its application has since been deleted or disabled.
+    AppRevoked,
 }
 
 impl AuthFailure {
@@ -50,6 +53,9 @@ impl AuthFailure {
             AuthFailure::Audience => "The access token's audience is not accepted.".into(),
             AuthFailure::Issuer => "The access token's issuer is not accepted.".into(),
             AuthFailure::Claims(why) => format!("The access token is missing claims: {why}."),
+            AuthFailure::AppRevoked => {
+                "The access token's application has been deleted or disabled.".into()
+            }
         }
     }
 }
@@ -66,6 +72,49 @@ pub struct Verified {
     pub issuer: String,
     pub exp: i64,
     pub nbf: Option<i64>,
+    /// Issued by this registry (not an external issuer): its application must still
+    /// exist and be enabled.
+    pub issued_here: bool,
+}
+
+/// How long an application's status (exists and enabled) is cached by verification.
+pub const APP_STATUS_TTL: Duration = Duration::from_secs(5);
+
+/// Whether applications exist and are enabled, as last read from the registry.
+pub(crate) struct AppStatusCache {
+    ttl: Duration,
+    map: RwLock<HashMap<Box<str>, (bool, Instant)>>,
+}
+
+impl AppStatusCache {
+    pub fn new(ttl: Duration) -> Self {
+        AppStatusCache {
+            ttl,
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The cached status, if read less than the TTL ago.
+    fn fresh(&self, app_id: &str, now: Instant) -> Option<bool> {
+        let map = self.map.read();
+        let (active, read_at) = map.get(app_id)?;
+        (now.saturating_duration_since(*read_at) < self.ttl).then_some(*active)
+    }
+
+    fn stale(&self, app_id: &str) -> Option<bool> {
+        self.map.read().get(app_id).map(|(active, _)| *active)
+    }
+
+    fn insert(&self, app_id: &str, active: bool, now: Instant) {
+        self.map.write().insert(app_id.into(), (active, now));
+    }
+
+    /// Forgets an application (this process changed it): the next request reads again.
+    pub fn forget(&self, app_id: &str) {
+        self.map
+            .write()
+            .retain(|k, _| !k.eq_ignore_ascii_case(app_id));
+    }
 }
 
 /// Verified tokens by their full text, bounded.
@@ -247,11 +296,42 @@ impl Identity {
             if v.exp + leeway < now {
                 return Err(AuthFailure::Expired);
             }
+            self.check_app_active(&v)?;
             return Ok(v);
         }
         let v = Arc::new(self.verify_uncached(token)?);
         self.cache.insert(token, v.clone(), now, leeway);
+        self.check_app_active(&v)?;
         Ok(v)
+    }
+
+    /// Refuses a token of ours whose application was deleted or disabled (the
+    /// registry's answer is cached for [`crate::IdentityConfig::app_status_ttl`]).
+    fn check_app_active(&self, v: &Verified) -> Result<(), AuthFailure> {
+        if !v.issued_here {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let active = match self.app_status.fresh(&v.app_id, now) {
+            Some(active) => active,
+            None => match self.registry.app(&v.app_id) {
+                Ok(row) => {
+                    let active = row.is_some_and(|a| !a.disabled && self.is_tenant(&a.tenant_id));
+                    self.app_status.insert(&v.app_id, active, now);
+                    active
+                }
+                Err(e) => {
+                    // Keep the last answer through a registry hiccup; refuse if none.
+                    tracing::warn!(error = %e, "cannot read the application registry");
+                    self.app_status.stale(&v.app_id).unwrap_or(false)
+                }
+            },
+        };
+        if active {
+            Ok(())
+        } else {
+            Err(AuthFailure::AppRevoked)
+        }
     }
 
     /// Verifies a bearer token without the cache (what a first request pays).
@@ -311,6 +391,7 @@ impl Identity {
             issuer: str_claim("iss").unwrap_or_default(),
             exp: claims.get("exp").and_then(Value::as_i64).unwrap_or(0),
             nbf: claims.get("nbf").and_then(Value::as_i64),
+            issued_here: true,
         })
     }
 }
@@ -319,7 +400,7 @@ impl Identity {
 pub(crate) fn authorize(v: &Verified, p: Permission) -> Result<(), ApiError> {
     let roles = granting_roles(p);
     let scopes = granting_scopes(p);
-    if grants(&v.roles, &roles) || grants(&v.scopes, &scopes) {
+    if grants(&v.roles, &roles) || (scopes_may_grant(p) && grants(&v.scopes, &scopes)) {
         return Ok(());
     }
     let message = if v.scopes.is_empty() {

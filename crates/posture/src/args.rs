@@ -37,6 +37,10 @@ pub struct ServeArgs {
     /// Off by default; never expose it beyond a trusted network.
     #[arg(long, env = "POSTURE_ADMIN")]
     pub admin: bool,
+    /// With `--auth off`, let anyone call the admin endpoint (otherwise it answers 403;
+    /// with `--auth on` it needs a token with the `Posture.Admin` role). Trusted machines only.
+    #[arg(long, env = "POSTURE_ADMIN_WITHOUT_AUTH", requires = "admin")]
+    pub admin_without_auth: bool,
     /// Fault injection rules for client testing (JSON; see README "Fault injection"). Off by default.
     #[arg(long, env = "POSTURE_FAULTS")]
     pub faults: Option<PathBuf>,

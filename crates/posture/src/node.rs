@@ -3,7 +3,6 @@
 //! schedule; the emulator's admin endpoint; graceful shutdown.
 
 use crate::args::{PublishArgs, ServeArgs, Switch, TlsMode};
-use crate::cmd::advance::advance;
 use crate::cmd::demo::{demo_app, print_demo_token};
 use crate::cmd::publish::publish;
 use crate::datadir::DataDir;
@@ -107,8 +106,29 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
             app = app.merge(download);
         }
         if s.admin {
-            eprintln!("Admin endpoint enabled: POST {base_url}/admin/advance?hours=6");
-            app = app.merge(admin_router(dir.clone(), snapshots.clone(), p.clone()));
+            let access = match (s.auth, s.admin_without_auth) {
+                (Switch::On, _) => crate::admin::AdminAccess::Tokens(identity.clone()),
+                (Switch::Off, true) => crate::admin::AdminAccess::Open,
+                (Switch::Off, false) => crate::admin::AdminAccess::Refused,
+            };
+            match &access {
+                crate::admin::AdminAccess::Tokens(_) => eprintln!(
+                    "Admin endpoint enabled: POST {base_url}/admin/advance?hours=6 with a token of an application with the Posture.Admin role"
+                ),
+                crate::admin::AdminAccess::Open => eprintln!(
+                    "Admin endpoint enabled WITHOUT authentication (--admin-without-auth): POST {base_url}/admin/advance?hours=6. Do not expose this server."
+                ),
+                crate::admin::AdminAccess::Refused => eprintln!(
+                    "Admin endpoint refused: it needs --auth on (or --admin-without-auth on a trusted machine)"
+                ),
+            }
+            let guard = crate::admin::AdminGuard::new(access, &base_url);
+            app = app.merge(crate::admin::admin_router(
+                dir.clone(),
+                snapshots.clone(),
+                p.clone(),
+                guard,
+            ));
         }
         if demo && s.auth == Switch::On {
             let ca = tls.as_ref().and_then(|t| t.ca_pem.clone());
@@ -199,52 +219,6 @@ fn open_identity(dir: &DataDir, base_url: &str, s: &ServeArgs) -> Result<Arc<ide
     Ok(Arc::new(
         identity::Identity::open(&dir.path, config).context("cannot open the identity store")?,
     ))
-}
-
-#[derive(Clone)]
-struct AdminState {
-    dir: DataDir,
-    snapshots: Arc<Snapshots>,
-    publish: PublishArgs,
-}
-
-/// The emulator's admin endpoint: `POST /admin/advance?hours=H` moves the synthetic
-/// fleet forward and publishes, answering the advance and publish reports.
-fn admin_router(dir: DataDir, snapshots: Arc<Snapshots>, publish: PublishArgs) -> axum::Router {
-    use axum::extract::{Query, State};
-    use axum::response::IntoResponse;
-    async fn advance_handler(
-        State(s): State<AdminState>,
-        Query(q): Query<std::collections::HashMap<String, String>>,
-    ) -> axum::response::Response {
-        let hours = match q.get("hours").map(|h| h.trim().parse::<u32>()) {
-            None => Ok(6),
-            Some(Ok(h)) if (1..=24 * 14).contains(&h) => Ok(h),
-            Some(_) => Err(access::ApiError::invalid_input(
-                "Invalid value for parameter hours: must be an integer from 1 to 336.",
-            )),
-        };
-        let hours = match hours {
-            Ok(h) => h,
-            Err(e) => return e.into_response(),
-        };
-        let result = tokio::task::spawn_blocking(move || {
-            advance(&s.dir, &s.snapshots, hours, &s.publish, true)
-        })
-        .await;
-        match result {
-            Ok(Ok(report)) => axum::Json(report).into_response(),
-            Ok(Err(e)) => access::ApiError::invalid_input(format!("{e:#}")).into_response(),
-            Err(e) => access::ApiError::internal(e.to_string()).into_response(),
-        }
-    }
-    axum::Router::new()
-        .route("/admin/advance", axum::routing::post(advance_handler))
-        .with_state(AdminState {
-            dir,
-            snapshots,
-            publish,
-        })
 }
 
 async fn publish_loop(

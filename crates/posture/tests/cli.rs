@@ -253,6 +253,16 @@ fn demo_serves_with_authentication_and_prints_a_working_token() {
     assert_eq!(v["value"].as_array().unwrap().len(), 3, "{body}");
     child.kill().unwrap();
     child.wait().unwrap();
+    // The demo application reads everything but cannot use the admin endpoint.
+    let apps = json(
+        posture(dir.path())
+            .args(["--json", "apps", "list"])
+            .output()
+            .unwrap(),
+    );
+    let roles = apps[0]["roles"].as_array().unwrap();
+    assert_eq!(roles.len(), 3, "{apps}");
+    assert!(!roles.iter().any(|r| r == "Posture.Admin"), "{apps}");
 }
 
 #[test]
@@ -535,6 +545,55 @@ fn via_files_exports_are_written_at_publish_and_downloadable_by_signed_url() {
         let tampered = urls[0].replace("&sig=", "&sig=AAAA");
         assert_eq!(client.get(&tampered).send().unwrap().status().as_u16(), 403);
     }
+    // `asOf` selects the files of an earlier retained snapshot, as it selects pages.
+    let second = json(
+        posture(dir.path())
+            .args(["--json", "publish", "--part-mib", "1"])
+            .output()
+            .unwrap(),
+    );
+    let export_list = |query: &str| -> serde_json::Value {
+        client
+            .get(format!(
+                "{base}/api/machines/SoftwareVulnerabilitiesExport{query}"
+            ))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    // Minute precision: `2026-11-20T13:01`.
+    let minute = |v: &serde_json::Value| v.as_str().unwrap_or_default()[..16].to_owned();
+    let started = std::time::Instant::now();
+    while minute(&export_list("")["generatedTime"]) != minute(&second["generatedAt"])
+        && started.elapsed().as_secs() < 10
+    {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        minute(&export_list("")["generatedTime"]),
+        minute(&second["generatedAt"])
+    );
+    let first_time = published["generatedAt"].as_str().unwrap();
+    let old = export_list(&format!("?asOf={first_time}"));
+    assert_eq!(
+        minute(&old["generatedTime"]),
+        minute(&published["generatedAt"]),
+        "{old}"
+    );
+    let first_path = published["timePath"].as_str().unwrap();
+    for url in old["exportFiles"].as_array().unwrap() {
+        let url = url.as_str().unwrap();
+        assert!(url.contains(first_path), "{url} is not of {first_path}");
+        assert_eq!(client.get(url).send().unwrap().status().as_u16(), 200);
+    }
+    let too_old = client
+        .get(format!(
+            "{base}/api/machines/SoftwareVulnerabilitiesExport?asOf=2000-01-01"
+        ))
+        .send()
+        .unwrap();
+    assert_eq!(too_old.status().as_u16(), 400);
     // Fault injection: URLs handed out already expired are refused at download.
     let faults = dir.path().join("faults.json");
     std::fs::write(
@@ -692,19 +751,104 @@ fn time_travel_by_command_and_admin_endpoint_produces_deltas() {
     assert_eq!(r.status().as_u16(), 404);
     plain.kill().unwrap();
     plain.wait().unwrap();
-    // ... and advances and publishes when enabled.
-    let (mut admin, base) = serve_with(
-        dir.path(),
-        &[
-            "--auth",
-            "off",
-            "--limits",
-            "off",
-            "--admin",
-            "--exports",
-            "off",
-        ],
-    );
+    // With authentication on it needs the Posture.Admin role: no token (a browser form
+    // posted from another site carries none) is 401, a data role 403, in MDE's body.
+    let token_of = |roles: &str| {
+        let app = json(
+            posture(dir.path())
+                .args([
+                    "--json", "apps", "create", "--name", roles, "--roles", roles,
+                ])
+                .output()
+                .unwrap(),
+        );
+        (
+            app["clientId"].as_str().unwrap().to_owned(),
+            app["secret"].as_str().unwrap().to_owned(),
+        )
+    };
+    let reader = token_of("Vulnerability.Read.All,Machine.ReadWrite.All");
+    let admin_app = token_of("Posture.Admin");
+    let (mut guarded, base) = serve_with(dir.path(), &["--admin", "--exports", "off"]);
+    let base = base.trim().to_owned();
+    let tenant = json(
+        posture(dir.path())
+            .args(["--json", "apps", "list"])
+            .output()
+            .unwrap(),
+    )[0]["tenantId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = |(id, secret): &(String, String)| -> String {
+        let r: serde_json::Value = client
+            .post(format!("{base}/{tenant}/oauth2/v2.0/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", id.as_str()),
+                ("client_secret", secret.as_str()),
+                ("scope", "https://api.securitycenter.microsoft.com/.default"),
+            ])
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        r["access_token"].as_str().unwrap().to_owned()
+    };
+    let advance = format!("{base}/admin/advance?hours=6");
+    let form_post = client
+        .post(&advance)
+        .header("Origin", "https://evil.example")
+        .form(&[("x", "1")])
+        .send()
+        .unwrap();
+    assert_eq!(form_post.status().as_u16(), 403);
+    let r = client.post(&advance).send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["error"]["code"], "Unauthorized");
+    let r = client
+        .post(&advance)
+        .bearer_auth(token(&reader))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().unwrap().contains("Posture.Admin"));
+    let r = client
+        .post(&advance)
+        .bearer_auth(token(&admin_app))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let report: serde_json::Value = r.json().unwrap();
+    assert_eq!(report["advance"]["step"], 2);
+    guarded.kill().unwrap();
+    guarded.wait().unwrap();
+    // With --auth off it stays refused unless explicitly opened ...
+    let no_auth = [
+        "--auth",
+        "off",
+        "--limits",
+        "off",
+        "--admin",
+        "--exports",
+        "off",
+    ];
+    let (mut refused, base) = serve_with(dir.path(), &no_auth);
+    let r = client
+        .post(format!("{}/admin/advance?hours=6", base.trim()))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    refused.kill().unwrap();
+    refused.wait().unwrap();
+    // ... and advances and publishes when it is.
+    let open: Vec<&str> = no_auth
+        .iter()
+        .copied()
+        .chain(["--admin-without-auth"])
+        .collect();
+    let (mut admin, base) = serve_with(dir.path(), &open);
     let base = base.trim().to_owned();
     let r = client
         .post(format!("{base}/admin/advance?hours=6"))
@@ -712,7 +856,7 @@ fn time_travel_by_command_and_admin_endpoint_produces_deltas() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let report: serde_json::Value = r.json().unwrap();
-    assert_eq!(report["advance"]["step"], 2);
+    assert_eq!(report["advance"]["step"], 3);
     let bad = client
         .post(format!("{base}/admin/advance?hours=0"))
         .send()

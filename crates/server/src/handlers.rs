@@ -442,13 +442,14 @@ async fn export_files(
     query: Option<&str>,
     effects: crate::faults::Effects,
 ) -> Result<Response, ApiError> {
-    let q = Query::parse(query, &[], &["sasvalidhours"])?;
+    let q = Query::parse(query, &[], &["sasvalidhours", "asof"])?;
     let hours = export::parse_sas_valid_hours(q.get("sasvalidhours"))
         .map_err(|e| ApiError::invalid_input(e.to_string()))?;
     let backend = state.exports.clone().ok_or_else(|| {
         ApiError::resource_not_found("Export files are not enabled on this server.")
     })?;
-    let snapshot = latest(state)?;
+    // With `asOf`, the files of the retained snapshot it selects (as the JSON pages).
+    let snapshot = snapshot_for(state, &q)?;
     let mut index = export::index_of(&snapshot).ok_or_else(|| {
         ApiError::resource_not_found(format!(
             "Snapshot {} has no export files (it was published without them).",

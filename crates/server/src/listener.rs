@@ -17,6 +17,8 @@
 //!   [`ServeLimits::handshake_timeout`].
 //! * `TCP_NODELAY` on every accepted socket: a small streamed response otherwise
 //!   waits ~40 ms for Nagle and delayed ACK.
+//! * Every request carries the peer address as `axum::extract::ConnectInfo<SocketAddr>`
+//!   in its extensions (the token endpoint throttles sign-in failures per source).
 //! * **Errors below the router**: every error response without a JSON body (axum's
 //!   extractor rejections, the timeout layer's 503) gets the MDE error body, and so
 //!   do hyper's own answers to unparseable requests (400 for a NUL in a header, 414,
@@ -178,7 +180,7 @@ where
                     return;
                 }
             };
-            serve_connection(io, router, &limits, stop).await;
+            serve_connection(io, peer, router, &limits, stop).await;
         });
     }
     drop(listener);
@@ -215,6 +217,7 @@ impl ConnectionActivity {
 
 async fn serve_connection<IO>(
     io: IO,
+    peer: std::net::SocketAddr,
     router: Router,
     limits: &ServeLimits,
     mut stop: watch::Receiver<bool>,
@@ -233,7 +236,12 @@ async fn serve_connection<IO>(
         if counted.requests.fetch_add(1, Ordering::Relaxed) + 1 == max_requests {
             counted.request_limit_reached.notify_one();
         }
-        router.clone().oneshot(request.map(Body::new))
+        let mut request = request.map(Body::new);
+        // The peer address, for handlers that need it (sign-in throttling per source).
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        router.clone().oneshot(request)
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder

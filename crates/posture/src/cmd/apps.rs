@@ -12,7 +12,8 @@ pub enum AppCommand {
     Create {
         #[arg(long)]
         name: String,
-        /// Application roles, e.g. Vulnerability.Read.All,Software.Read.All,Machine.Read.All.
+        /// Application roles, e.g. Vulnerability.Read.All,Software.Read.All,Machine.Read.All
+        /// (Posture.Admin for the admin endpoint: only ever granted here, explicitly).
         #[arg(long, value_delimiter = ',', required = true)]
         roles: Vec<String>,
         /// Limit the application to these device groups (RBAC group ids).
@@ -24,7 +25,16 @@ pub enum AppCommand {
     RotateSecret {
         client_id: String,
     },
+    /// Delete an application; its tokens are refused from then on.
     Delete {
+        client_id: String,
+    },
+    /// Disable an application: no new tokens, and its tokens are refused.
+    Disable {
+        client_id: String,
+    },
+    /// Enable a disabled application again.
+    Enable {
         client_id: String,
     },
 }
@@ -63,6 +73,18 @@ fn apps(dir: &DataDir, command: AppCommand, json: bool) -> Result<()> {
         AppCommand::RotateSecret { client_id } => {
             created(id.rotate_secret(&client_id)?, "secret rotated")
         }
+        AppCommand::Disable { client_id } => {
+            id.set_app_disabled(&client_id, true)?;
+            print(json, &serde_json::json!({"disabled": client_id}), || {
+                format!("application {client_id} disabled; its tokens are refused")
+            })
+        }
+        AppCommand::Enable { client_id } => {
+            id.set_app_disabled(&client_id, false)?;
+            print(json, &serde_json::json!({"enabled": client_id}), || {
+                format!("application {client_id} enabled")
+            })
+        }
         AppCommand::Delete { client_id } => {
             id.delete_app(&client_id)?;
             print(json, &serde_json::json!({"deleted": client_id}), || {
@@ -80,10 +102,11 @@ fn apps(dir: &DataDir, command: AppCommand, json: bool) -> Result<()> {
                             .as_ref()
                             .map_or("all groups".into(), |g| format!("groups {g:?}"));
                         format!(
-                            "{}  {}  {}  {groups}",
+                            "{}  {}  {}  {groups}{}",
                             a.client_id,
                             a.name,
-                            a.roles.join(",")
+                            a.roles.join(","),
+                            if a.disabled { "  (disabled)" } else { "" }
                         )
                     })
                     .collect();

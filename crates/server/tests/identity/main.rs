@@ -9,3 +9,4 @@ mod common;
 mod external;
 mod limits;
 mod msal;
+mod sign_in;
