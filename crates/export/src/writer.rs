@@ -571,7 +571,11 @@ mod tests {
         assert_eq!(back, data);
         let mut rest = Vec::new();
         decoder.into_inner().read_to_end(&mut rest).unwrap();
-        assert!(rest.is_empty(), "{} bytes after the first member", rest.len());
+        assert!(
+            rest.is_empty(),
+            "{} bytes after the first member",
+            rest.len()
+        );
 
         compress_members(&[], &dir.path().join("empty.gz"), &opts).unwrap();
         assert_eq!(std::fs::read(dir.path().join("empty.gz")).unwrap(), b"");

@@ -15,6 +15,7 @@
 //!   changes nothing (not even the KB version).
 
 pub mod sqlite;
+pub mod state_codec;
 
 use chrono::{DateTime, Utc};
 use model::DeviceReport;

@@ -2,7 +2,7 @@
 
 use crate::{
     ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, Result, ScanError,
-    SnapshotMeta, StateStore, StoreError,
+    SnapshotMeta, StateStore, StoreError, state_codec,
 };
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
@@ -192,15 +192,15 @@ fn apply_in(
         )?;
         for report in reports {
             let id = report.device_id.as_str();
-            let stored: Option<(i64, String)> = get
-                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+            let stored: Option<(i64, Vec<u8>)> = get
+                .query_row([id], |r| Ok((r.get(0)?, state_bytes(r, 1)?)))
                 .optional()?;
             let previous = match stored {
                 Some((seq, _)) if seq >= report.sequence as i64 => {
                     outcomes.push(ApplyOutcome::AlreadyApplied);
                     continue;
                 }
-                Some((_, state)) => Some(serde_json::from_str::<DeviceState>(&state)?),
+                Some((_, state)) => Some(state_codec::decode(&state)?),
                 None => None,
             };
             let state = next_state(report, previous, received_at);
@@ -210,7 +210,7 @@ fn apply_in(
                 group_id,
                 report.sequence as i64,
                 report.reported_at.to_rfc3339(),
-                serde_json::to_string(&state)?
+                state_codec::encode(&state)?
             ])?;
             outcomes.push(ApplyOutcome::Applied);
         }
@@ -326,15 +326,15 @@ impl StateStore for SqliteStore {
 
     fn device(&self, id: &str) -> Result<Option<DeviceState>> {
         let conn = self.writer.lock();
-        let state: Option<String> = conn
+        let state: Option<Vec<u8>> = conn
             .query_row(
                 "SELECT state FROM devices WHERE device_id = ?1",
                 [id],
-                |r| r.get(0),
+                |r| state_bytes(r, 0),
             )
             .optional()?;
         Ok(match state {
-            Some(s) => Some(serde_json::from_str(&s)?),
+            Some(s) => Some(state_codec::decode(&s)?),
             None => None,
         })
     }
@@ -352,14 +352,13 @@ impl StateStore for SqliteStore {
         let mut stmt = conn.prepare_cached("SELECT state FROM devices WHERE device_id = ?1")?;
         let mut raw = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(text) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
-                raw.push(text);
+            if let Some(bytes) = stmt.query_row([id], |r| state_bytes(r, 0)).optional()? {
+                raw.push(bytes);
             }
         }
-        Ok(raw
-            .par_iter()
-            .map(|s| serde_json::from_str(s))
-            .collect::<std::result::Result<Vec<_>, _>>()?)
+        raw.par_iter()
+            .map(|s| state_codec::decode(s))
+            .collect::<Result<Vec<_>>>()
     }
 
     fn checkpoint(&self) -> Result<()> {
@@ -383,18 +382,17 @@ impl StateStore for SqliteStore {
             .map_err(StoreError::from)?;
         let mut rows = stmt.query([]).map_err(StoreError::from)?;
         let batch = batch.max(1);
-        let mut raw: Vec<String> = Vec::with_capacity(batch);
+        let mut raw: Vec<Vec<u8>> = Vec::with_capacity(batch);
         loop {
             let row = rows.next().map_err(StoreError::from)?;
             if let Some(row) = row {
-                raw.push(row.get(0).map_err(StoreError::from)?);
+                raw.push(state_bytes(row, 0).map_err(StoreError::from)?);
             }
             if raw.len() == batch || (row.is_none() && !raw.is_empty()) {
                 let states = raw
                     .par_iter()
-                    .map(|s| serde_json::from_str::<DeviceState>(s))
-                    .collect::<std::result::Result<Vec<_>, _>>()
-                    .map_err(StoreError::from)?;
+                    .map(|s| state_codec::decode(s))
+                    .collect::<Result<Vec<_>>>()?;
                 raw.clear();
                 visit(states).map_err(ScanError::Visitor)?;
             }
@@ -809,4 +807,9 @@ mod tests {
         let constraint = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(19), None);
         assert!(!StoreError::from(constraint).is_busy());
     }
+}
+
+/// A state column's bytes, whether stored as a blob or (by earlier releases) as text.
+fn state_bytes(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Vec<u8>> {
+    Ok(row.get_ref(index)?.as_bytes()?.to_vec())
 }
