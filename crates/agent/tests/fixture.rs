@@ -313,17 +313,13 @@ fn rpm_database_under_the_root() {
             format!("Name: {name}\nVersion: {version}\nRelease: {release}\nEpoch: {epoch}\nSummary: t\nLicense: MIT\nBuildArch: noarch\nVendor: Rocky Enterprise Software Foundation\n%description\nt\n%files\n"),
         )
         .unwrap();
-        let out = std::process::Command::new("rpmbuild")
-            .arg("-bb")
-            .arg("--define")
-            .arg(format!("_topdir {}", top.display()))
-            .arg(&spec)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        testkit::tools::run_ok(
+            &mut std::process::Command::new("rpmbuild")
+                .arg("-bb")
+                .arg("--define")
+                .arg(format!("_topdir {}", top.display()))
+                .arg(&spec),
+            "rpmbuild",
         );
         rpms.push(top.join(format!("RPMS/noarch/{name}-{version}-{release}.noarch.rpm")));
     }

@@ -247,15 +247,8 @@ fn walk(
                 tail.drain(..keep);
                 last_bytes(&mut body, &chunk);
             }
-            let text = String::from_utf8_lossy(&body);
-            match text.rfind("\"@odata.nextLink\":\"") {
-                Some(i) => {
-                    let rest = &text[i + 19..];
-                    let end = rest
-                        .find('"')
-                        .ok_or_else(|| BenchError::Failed("malformed nextLink".into()))?;
-                    url = rest[..end].to_owned();
-                }
+            match next_link(&body)? {
+                Some(next) => url = next,
                 None => break,
             }
         }
@@ -461,15 +454,8 @@ async fn gzip_walk(
             .map_err(BenchError::io("cannot decode a gzip page"))?;
         decoded += out.len() as u64;
         last_bytes(&mut body, &out);
-        let text = String::from_utf8_lossy(&body);
-        match text.rfind("\"@odata.nextLink\":\"") {
-            Some(i) => {
-                let rest = &text[i + 19..];
-                let end = rest
-                    .find('"')
-                    .ok_or_else(|| BenchError::Failed("malformed nextLink".into()))?;
-                url = rest[..end].to_owned();
-            }
+        match next_link(&body)? {
+            Some(next) => url = next,
             None => break,
         }
     }
@@ -494,6 +480,19 @@ async fn gzip_walk(
 }
 
 /// Keeps the last 4 KiB of the body seen so far (the nextLink is at the end).
+/// The `@odata.nextLink` at the end of a page (`body` holds at least its last bytes).
+fn next_link(body: &[u8]) -> Result<Option<String>, BenchError> {
+    let text = String::from_utf8_lossy(body);
+    let Some(i) = text.rfind("\"@odata.nextLink\":\"") else {
+        return Ok(None);
+    };
+    let rest = &text[i + 19..];
+    let end = rest
+        .find('"')
+        .ok_or_else(|| BenchError::Failed("malformed nextLink".into()))?;
+    Ok(Some(rest[..end].to_owned()))
+}
+
 fn last_bytes(body: &mut Vec<u8>, chunk: &[u8]) {
     body.extend_from_slice(chunk);
     if body.len() > 8192 {

@@ -756,15 +756,11 @@ fn duckdb_reads_every_file_with_the_json_row_counts_and_consistent_types() {
         .collect();
     let listing_path = w.staging("listing.json");
     std::fs::write(&listing_path, serde_json::to_vec(&listing).unwrap()).unwrap();
-    let out = std::process::Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/read_exports.py"))
-        .arg(&listing_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = testkit::tools::run_ok(
+        &mut std::process::Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/read_exports.py"))
+            .arg(&listing_path),
+        "read_exports.py",
     );
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     eprintln!("{}", serde_json::to_string_pretty(&got).unwrap());
@@ -856,15 +852,11 @@ async fn a_one_member_streaming_decoder_reads_every_row_of_every_file() {
         .collect();
     let listing_path = w.staging("listing.json");
     std::fs::write(&listing_path, serde_json::to_vec(&listing).unwrap()).unwrap();
-    let out = std::process::Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stream_decode.py"))
-        .arg(&listing_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = testkit::tools::run_ok(
+        &mut std::process::Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stream_decode.py"))
+            .arg(&listing_path),
+        "stream_decode.py",
     );
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let lines_of = |kind: ExportKind| -> Vec<serde_json::Value> {

@@ -325,6 +325,23 @@ async fn fixture(rate_max: usize, rate_window: Duration) -> Fixture {
 /// Fixture limit: 5 per rolling second (NVD's 5 per 30 s, scaled down).
 const WINDOW: Duration = Duration::from_secs(1);
 
+/// `cfg` with every feed but `feed` switched off.
+fn only(mut cfg: SyncConfig, feed: &str) -> SyncConfig {
+    if feed != "nvd" {
+        cfg.nvd = None;
+    }
+    if feed != "osv" {
+        cfg.osv = None;
+    }
+    if feed != "kev" {
+        cfg.kev = None;
+    }
+    if feed != "epss" {
+        cfg.epss = None;
+    }
+    cfg
+}
+
 fn config(f: &Fixture, client_max: usize) -> SyncConfig {
     let mut nvd = NvdConfig::new(&format!("{}/rest/json/cves/2.0", f.base), None);
     nvd.results_per_page = 10;
@@ -459,9 +476,7 @@ async fn a_client_faster_than_the_limit_meets_403_backs_off_and_completes() {
         base_delay: Duration::from_millis(300),
         max_delay: Duration::from_secs(2),
     };
-    cfg.osv = None;
-    cfg.kev = None;
-    cfg.epss = None;
+    let cfg = only(cfg, "nvd");
     let report = feeds::sync(&store, &cfg, now(), &NoProgress).await.unwrap();
     assert!(report.failures.is_empty(), "{report}");
     let total = f.up.lock().unwrap().nvd.len();
@@ -532,10 +547,7 @@ async fn a_corrupt_page_leaves_the_kb_unchanged_and_names_the_page() {
     let f = fixture(5, WINDOW).await;
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir);
-    let mut cfg = config(&f, 5);
-    cfg.osv = None;
-    cfg.kev = None;
-    cfg.epss = None;
+    let cfg = only(config(&f, 5), "nvd");
     feeds::sync(&store, &cfg, now(), &NoProgress).await.unwrap();
     let before = store.kb_records("nvd").unwrap();
     let version = store.kb_version().unwrap();
@@ -569,10 +581,7 @@ async fn slow_and_failing_pages_are_retried() {
     let f = fixture(5, WINDOW).await;
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir);
-    let mut cfg = config(&f, 5);
-    cfg.osv = None;
-    cfg.kev = None;
-    cfg.epss = None;
+    let mut cfg = only(config(&f, 5), "nvd");
     cfg.timeout = Duration::from_millis(700);
     {
         let mut up = f.up.lock().unwrap();
@@ -593,10 +602,7 @@ async fn osv_loads_all_zip_then_only_modified_records() {
     let f = fixture(5, WINDOW).await;
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir);
-    let mut cfg = config(&f, 5);
-    cfg.nvd = None;
-    cfg.kev = None;
-    cfg.epss = None;
+    let cfg = only(config(&f, 5), "osv");
     feeds::sync(&store, &cfg, now(), &NoProgress).await.unwrap();
     let n = f.up.lock().unwrap().osv.len();
     assert_eq!(count(&store, "osv"), n);

@@ -176,18 +176,14 @@ fn kb_import_of_several_files_is_one_version_and_status_shows_feeds() {
         assert!(f["lastImport"].is_string(), "{f}");
         assert!(f["records"].as_u64().unwrap() > 0, "{f}");
     }
-    let out = posture(dir.path())
-        .args(["--json", "kb", "sync", "--feed", "kev", "--kev-url"])
-        .arg(format!(
-            "file://{}",
-            fixtures.join("kev-subset.json").display()
-        ))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = testkit::tools::run_ok(
+        &mut posture(dir.path())
+            .args(["--json", "kb", "sync", "--feed", "kev", "--kev-url"])
+            .arg(format!(
+                "file://{}",
+                fixtures.join("kev-subset.json").display()
+            )),
+        "posture",
     );
     let synced: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(

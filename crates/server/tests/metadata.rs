@@ -68,16 +68,9 @@ process.stdout.write(JSON.stringify({ csdl, openapi, csdlMessages, openapiMessag
 "#,
     )
     .unwrap();
-    let out = Command::new("node")
-        .arg(&script)
-        .arg(modules)
-        .arg(xml_path)
-        .output()
-        .expect("node runs");
-    assert!(
-        out.status.success(),
-        "a CSDL consumer refused $metadata:\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = testkit::tools::run_ok(
+        &mut Command::new("node").arg(&script).arg(modules).arg(xml_path),
+        "a CSDL consumer of $metadata",
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("converter output is JSON");
     assert_eq!(

@@ -38,6 +38,21 @@ pub fn missing(what: &str, install: &str) {
     eprintln!("SKIPPED: {what} is missing ({install}; {REQUIRE_TOOLS_VAR}=1 makes this a failure)");
 }
 
+/// Runs `command` to completion and gives back its output; panics with `what` and the
+/// command's standard error when it cannot start or exits unsuccessfully.
+pub fn run_ok(command: &mut std::process::Command, what: &str) -> std::process::Output {
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what} could not start: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// The first directory on `PATH` holding an executable named `program`.
 pub fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -17,6 +17,7 @@ const STAGES: &[&[&str]] = &[
     &["assess"],
     &["store"],
     &["ingest"],
+    &["feeds"],
     &["emulator"],
     &["snapshot"],
     &["export"],
@@ -91,21 +92,17 @@ fn workspace_root() -> PathBuf {
 /// Every workspace member's declared dependencies, by crate name.
 fn members() -> BTreeMap<String, Vec<Dependency>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = std::process::Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .current_dir(workspace_root())
-        .output()
-        .expect("run cargo metadata");
-    assert!(
-        out.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = testkit::tools::run_ok(
+        &mut std::process::Command::new(cargo)
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
+            .current_dir(workspace_root()),
+        "cargo metadata",
     );
     let metadata: Value = serde_json::from_slice(&out.stdout).expect("cargo metadata JSON");
     let packages = metadata["packages"].as_array().expect("packages");

@@ -43,18 +43,14 @@ fn run(mode: &str, items: &[serde_json::Value]) -> Vec<serde_json::Value> {
     let output = scratch("pep440-out.jsonl");
     let body: String = items.iter().map(|v| format!("{v}\n")).collect();
     std::fs::write(&input, body).expect("write input");
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(SCRIPT)
-        .arg(mode)
-        .arg(&input)
-        .arg(&output)
-        .output()
-        .expect("run python3");
-    assert!(
-        out.status.success(),
-        "python3 failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    testkit::tools::run_ok(
+        &mut Command::new("python3")
+            .arg("-c")
+            .arg(SCRIPT)
+            .arg(mode)
+            .arg(&input)
+            .arg(&output),
+        "python3",
     );
     let text = std::fs::read_to_string(&output).expect("read output");
     let _ = std::fs::remove_file(&input);

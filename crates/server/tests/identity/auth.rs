@@ -10,9 +10,12 @@ use identity::{Identity, IdentityConfig, TokenVersion};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-/// The test claims of `w`'s v2 issuer and tenant, with `overrides` applied.
+/// The test claims of `w`'s v2 issuer, tenant and registered application, with
+/// `overrides` applied.
 fn claims(w: &World, overrides: Value) -> Value {
     testkit::claims::Claims::application(&w.identity.issuer(TokenVersion::V2), &w.tenant())
+        .with("appid", w.app_id.as_str())
+        .with("azp", w.app_id.as_str())
         .overridden(&overrides)
         .build()
 }
@@ -683,7 +686,15 @@ async fn oauth2_errors_are_entra_shaped() {
         (r.status, r.json()["error"].as_str()),
         (400, Some("unauthorized_client"))
     );
-    assert!(w.identity.list_apps().unwrap().is_empty());
+    // Only the world's own test application is left.
+    let left: Vec<String> = w
+        .identity
+        .list_apps()
+        .unwrap()
+        .into_iter()
+        .map(|a| a.client_id)
+        .collect();
+    assert_eq!(left, [w.app_id.clone()]);
 }
 
 #[tokio::test]
@@ -730,7 +741,7 @@ async fn signing_key_rotation_keeps_old_tokens_valid() {
     let by_cli = cli
         .sign_claims(&json!({
             "aud": MDE_AUDIENCE, "iss": w.identity.issuer(TokenVersion::V1), "tid": w.tenant(),
-            "appid": "cli", "roles": ["Machine.Read.All"], "iat": now(), "nbf": now(), "exp": now() + 600
+            "appid": w.app_id, "roles": ["Machine.Read.All"], "iat": now(), "nbf": now(), "exp": now() + 600
         }))
         .unwrap();
     assert_eq!(header(&by_cli)["kid"], third.kid.as_str());
@@ -959,7 +970,13 @@ async fn apps_are_listed_without_secrets() {
         .unwrap();
     assert_eq!(a.groups, Some(vec![1, 5]));
     assert_eq!(b.roles, ["Software.Read.All"]);
-    let list = w.identity.list_apps().unwrap();
+    let list: Vec<_> = w
+        .identity
+        .list_apps()
+        .unwrap()
+        .into_iter()
+        .filter(|app| app.client_id != w.app_id)
+        .collect();
     assert_eq!(list.len(), 2);
     assert_eq!(list[0].client_id, a.client_id);
     assert_eq!(list[0].secret_hint, &a.secret[..3]);

@@ -67,6 +67,9 @@ pub struct World {
     pub dir: tempfile::TempDir,
     pub base: String,
     pub identity: Arc<Identity>,
+    /// A registered application the test claims name (tokens of unknown applications
+    /// are refused).
+    pub app_id: String,
     pub client: reqwest::Client,
     pub ca_pem: Option<std::path::PathBuf>,
     pub server: tokio::task::JoinHandle<()>,
@@ -92,6 +95,18 @@ pub async fn world_with(opts: Options) -> World {
     let mut cfg = IdentityConfig::new(base.clone());
     (opts.configure)(&mut cfg);
     let identity = Arc::new(Identity::open(dir.path(), cfg).unwrap());
+    let app_id = identity
+        .create_app(
+            "test claims",
+            &[
+                "Vulnerability.Read.All",
+                "Software.Read.All",
+                "Machine.Read.All",
+            ],
+            None,
+        )
+        .unwrap()
+        .client_id;
     let mut state = testkit::world::api_state(snapshots, &base);
     if opts.auth {
         state.auth = identity.clone();
@@ -122,6 +137,7 @@ pub async fn world_with(opts: Options) -> World {
         dir,
         base,
         identity,
+        app_id,
         client: client.build().unwrap(),
         ca_pem,
         server,
