@@ -314,7 +314,7 @@ fn rpm_database_under_the_root() {
         )
         .unwrap();
         testkit::tools::run_ok(
-            &mut std::process::Command::new("rpmbuild")
+            std::process::Command::new("rpmbuild")
                 .arg("-bb")
                 .arg("--define")
                 .arg(format!("_topdir {}", top.display()))

@@ -757,7 +757,7 @@ fn duckdb_reads_every_file_with_the_json_row_counts_and_consistent_types() {
     let listing_path = w.staging("listing.json");
     std::fs::write(&listing_path, serde_json::to_vec(&listing).unwrap()).unwrap();
     let out = testkit::tools::run_ok(
-        &mut std::process::Command::new("python3")
+        std::process::Command::new("python3")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/read_exports.py"))
             .arg(&listing_path),
         "read_exports.py",
@@ -853,7 +853,7 @@ async fn a_one_member_streaming_decoder_reads_every_row_of_every_file() {
     let listing_path = w.staging("listing.json");
     std::fs::write(&listing_path, serde_json::to_vec(&listing).unwrap()).unwrap();
     let out = testkit::tools::run_ok(
-        &mut std::process::Command::new("python3")
+        std::process::Command::new("python3")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stream_decode.py"))
             .arg(&listing_path),
         "stream_decode.py",

@@ -511,10 +511,11 @@ async fn an_interrupted_sync_leaves_the_kb_as_it_was_and_resumes_from_its_cursor
     assert_eq!(count(&store, "nvd"), 0, "no NVD record stored");
     assert!(count(&store, "kev") > 0, "KEV, which succeeded, committed");
 
-    let mut up = f.up.lock().unwrap();
-    up.faults.clear();
-    up.nvd_requests.clear();
-    drop(up);
+    {
+        let mut up = f.up.lock().unwrap();
+        up.faults.clear();
+        up.nvd_requests.clear();
+    }
     let report = feeds::sync(&store, &cfg, now() + Days::hours(1), &NoProgress)
         .await
         .unwrap();

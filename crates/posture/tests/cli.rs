@@ -177,7 +177,7 @@ fn kb_import_of_several_files_is_one_version_and_status_shows_feeds() {
         assert!(f["records"].as_u64().unwrap() > 0, "{f}");
     }
     let out = testkit::tools::run_ok(
-        &mut posture(dir.path())
+        posture(dir.path())
             .args(["--json", "kb", "sync", "--feed", "kev", "--kev-url"])
             .arg(format!(
                 "file://{}",

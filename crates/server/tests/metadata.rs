@@ -69,7 +69,7 @@ process.stdout.write(JSON.stringify({ csdl, openapi, csdlMessages, openapiMessag
     )
     .unwrap();
     let out = testkit::tools::run_ok(
-        &mut Command::new("node").arg(&script).arg(modules).arg(xml_path),
+        Command::new("node").arg(&script).arg(modules).arg(xml_path),
         "a CSDL consumer of $metadata",
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("converter output is JSON");

@@ -93,7 +93,7 @@ fn workspace_root() -> PathBuf {
 fn members() -> BTreeMap<String, Vec<Dependency>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = testkit::tools::run_ok(
-        &mut std::process::Command::new(cargo)
+        std::process::Command::new(cargo)
             .args([
                 "metadata",
                 "--format-version",

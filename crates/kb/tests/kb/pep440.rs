@@ -44,7 +44,7 @@ fn run(mode: &str, items: &[serde_json::Value]) -> Vec<serde_json::Value> {
     let body: String = items.iter().map(|v| format!("{v}\n")).collect();
     std::fs::write(&input, body).expect("write input");
     testkit::tools::run_ok(
-        &mut Command::new("python3")
+        Command::new("python3")
             .arg("-c")
             .arg(SCRIPT)
             .arg(mode)

@@ -694,7 +694,7 @@ async fn oauth2_errors_are_entra_shaped() {
         .into_iter()
         .map(|a| a.client_id)
         .collect();
-    assert_eq!(left, [w.app_id.clone()]);
+    assert_eq!(left, std::slice::from_ref(&w.app_id));
 }
 
 #[tokio::test]
