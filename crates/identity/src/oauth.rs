@@ -324,18 +324,21 @@ async fn token(
     };
     let attempt = SignInAttempt::of(&params, basic.as_ref(), source);
     // Locked out: refused before any credential is checked (no hashing, no database).
-    if let Err(wait) = id
+    let _pending = match id
         .sign_in
         .check(&attempt.subjects(), source, Instant::now())
     {
-        let secs = retry_after_secs(wait);
-        tracing::debug!(client_id = %attempt.client_id, user = %attempt.user, source = %attempt.source_text(), retry_after = secs, "sign-in throttled");
-        return OAuthError::throttled(
-            secs,
-            format!("Too many failed sign-ins; retry after {secs} seconds."),
-        )
-        .into_response();
-    }
+        Ok(guard) => guard,
+        Err(wait) => {
+            let secs = retry_after_secs(wait);
+            tracing::debug!(client_id = %attempt.client_id, user = %attempt.user, source = %attempt.source_text(), retry_after = secs, "sign-in throttled");
+            return OAuthError::throttled(
+                secs,
+                format!("Too many failed sign-ins; retry after {secs} seconds."),
+            )
+            .into_response();
+        }
+    };
     // Argon2 costs tens of milliseconds and ~20 MB: a bounded number at once, so a
     // password flood cannot take every core and blocking thread from the API.
     let _slot = if params.get("grant_type").is_some_and(|g| g == "password") {

@@ -17,6 +17,11 @@
 //! honours `Retry-After` sees the delay double with each further failure. A
 //! successful sign-in clears the subject's keys and its source's. A key's count is
 //! forgotten after `forget_after` without failures.
+//!
+//! Attempts still being checked count against the allowance too ([`AttemptGuard`]): a
+//! key lets at most its remaining free failures plus one run at once, and one at a time
+//! past its allowance, so a burst of concurrent guesses cannot slip past the count
+//! between the check and the recorded failure.
 
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -108,6 +113,38 @@ struct Entry {
     failures: u32,
     last_failure: Instant,
     locked_until: Option<Instant>,
+    /// Attempts admitted and not yet finished.
+    pending: u32,
+}
+
+/// An admitted sign-in attempt: counted as pending on its keys until dropped (after
+/// its success or failure is recorded).
+#[must_use = "the attempt is pending only while the guard lives"]
+pub(crate) struct AttemptGuard<'a> {
+    throttle: &'a SignInThrottle,
+    keys: Vec<Key>,
+}
+
+impl std::fmt::Debug for AttemptGuard<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttemptGuard")
+            .field("keys", &self.keys)
+            .finish()
+    }
+}
+
+impl Drop for AttemptGuard<'_> {
+    fn drop(&mut self) {
+        if self.keys.is_empty() {
+            return;
+        }
+        let mut entries = self.throttle.entries.lock();
+        for key in &self.keys {
+            if let Some(e) = entries.get_mut(key) {
+                e.pending = e.pending.saturating_sub(1);
+            }
+        }
+    }
 }
 
 /// The throttle state of one process.
@@ -148,24 +185,62 @@ impl SignInThrottle {
         }
     }
 
-    /// `Err(wait)` when any key of the attempt is locked: the longest remaining lock.
+    /// Admits an attempt by `subjects` from `source` (pending until the guard drops), or
+    /// `Err(wait)`: the longest remaining lock of its keys, or one `base_delay` when a
+    /// key already has as many attempts in flight as it may still fail.
     pub fn check(
         &self,
         subjects: &[Subject],
         source: Option<IpAddr>,
         now: Instant,
-    ) -> Result<(), Duration> {
+    ) -> Result<AttemptGuard<'_>, Duration> {
         if !self.config.enabled {
-            return Ok(());
+            return Ok(AttemptGuard {
+                throttle: self,
+                keys: Vec::new(),
+            });
         }
-        let entries = self.entries.lock();
-        let wait = Self::keys(subjects, source)
+        let keys = Self::keys(subjects, source);
+        let mut entries = self.entries.lock();
+        let wait = keys
             .iter()
             .filter_map(|k| entries.get(k)?.locked_until)
             .map(|until| until.saturating_duration_since(now))
             .max()
             .unwrap_or_default();
-        if wait.is_zero() { Ok(()) } else { Err(wait) }
+        if !wait.is_zero() {
+            return Err(wait);
+        }
+        let crowded = keys.iter().any(|k| {
+            entries.get(k).is_some_and(|e| {
+                let failures =
+                    if now.saturating_duration_since(e.last_failure) >= self.config.forget_after {
+                        0
+                    } else {
+                        e.failures
+                    };
+                let may_run = (self.allowance(k) + 1).saturating_sub(failures).max(1);
+                e.pending >= may_run
+            })
+        });
+        if crowded {
+            return Err(self.config.base_delay);
+        }
+        for key in &keys {
+            entries
+                .entry(key.clone())
+                .or_insert(Entry {
+                    failures: 0,
+                    last_failure: now,
+                    locked_until: None,
+                    pending: 0,
+                })
+                .pending += 1;
+        }
+        Ok(AttemptGuard {
+            throttle: self,
+            keys,
+        })
     }
 
     /// Counts a failed sign-in of `subject` from `source`.
@@ -177,11 +252,12 @@ impl SignInThrottle {
         if entries.len() >= MAX_KEYS {
             let forget = self.config.forget_after;
             entries.retain(|_, e| {
-                e.locked_until.is_some_and(|t| t > now)
+                e.pending > 0
+                    || e.locked_until.is_some_and(|t| t > now)
                     || now.saturating_duration_since(e.last_failure) < forget
             });
             if entries.len() >= MAX_KEYS {
-                entries.retain(|_, e| e.locked_until.is_some_and(|t| t > now));
+                entries.retain(|_, e| e.pending > 0 || e.locked_until.is_some_and(|t| t > now));
             }
         }
         for key in Self::keys(std::slice::from_ref(subject), source) {
@@ -190,6 +266,7 @@ impl SignInThrottle {
                 failures: 0,
                 last_failure: now,
                 locked_until: None,
+                pending: 0,
             });
             if now.saturating_duration_since(e.last_failure) >= self.config.forget_after {
                 e.failures = 0;
@@ -215,7 +292,10 @@ impl SignInThrottle {
         }
         let mut entries = self.entries.lock();
         for key in Self::keys(std::slice::from_ref(subject), source) {
-            entries.remove(&key);
+            if let Some(e) = entries.get_mut(&key) {
+                e.failures = 0;
+                e.locked_until = None;
+            }
         }
     }
 
@@ -271,7 +351,7 @@ mod tests {
         for _ in 0..2 {
             t.record_failure(&app, A, now);
         }
-        assert_eq!(t.check(std::slice::from_ref(&app), A, now), Ok(()));
+        assert!(t.check(std::slice::from_ref(&app), A, now).is_ok());
         let mut locks = Vec::new();
         for _ in 0..3 {
             t.record_failure(&app, A, now);
@@ -284,12 +364,39 @@ mod tests {
         );
         // Another source, another subject: not locked by this pair (the source A is
         // at its allowance of 4, the subject below 6).
-        assert_eq!(t.check(&[Subject::app("client-2")], B, now), Ok(()));
-        assert_eq!(t.check(std::slice::from_ref(&app), B, now), Ok(()));
+        assert!(t.check(&[Subject::app("client-2")], B, now).is_ok());
+        assert!(t.check(std::slice::from_ref(&app), B, now).is_ok());
         // Case does not make a new subject.
         assert!(t.check(&[Subject::app("CLIENT-1")], A, now).is_err());
         t.record_success(&app, A);
-        assert_eq!(t.check(&[app], A, now), Ok(()));
+        assert!(t.check(&[app], A, now).is_ok());
+    }
+
+    #[test]
+    fn attempts_in_flight_count_against_the_allowance() {
+        let t = SignInThrottle::new(config());
+        let now = Instant::now();
+        let app = Subject::app("client-1");
+        // The pair allows 2 free failures: 3 attempts may be checked at once (if all
+        // fail, the third starts the back-off), a fourth waits.
+        let held: Vec<_> = (0..3)
+            .map(|_| t.check(std::slice::from_ref(&app), A, now).unwrap())
+            .collect();
+        assert_eq!(
+            t.check(std::slice::from_ref(&app), A, now).unwrap_err(),
+            Duration::from_secs(1)
+        );
+        drop(held);
+        assert!(t.check(std::slice::from_ref(&app), A, now).is_ok());
+        // Past the allowance (and its lock), one attempt at a time.
+        for _ in 0..3 {
+            t.record_failure(&app, A, now);
+        }
+        let later = now + Duration::from_secs(2);
+        let one = t.check(std::slice::from_ref(&app), A, later).unwrap();
+        assert!(t.check(std::slice::from_ref(&app), A, later).is_err());
+        drop(one);
+        assert!(t.check(std::slice::from_ref(&app), A, later).is_ok());
     }
 
     #[test]
@@ -300,13 +407,14 @@ mod tests {
             t.record_failure(&Subject::user(&format!("user{i}")), A, now);
         }
         assert_eq!(
-            t.check(&[Subject::user("someone-else")], A, now),
-            Err(Duration::from_secs(1))
+            t.check(&[Subject::user("someone-else")], A, now)
+                .unwrap_err(),
+            Duration::from_secs(1)
         );
-        assert_eq!(t.check(&[Subject::user("someone-else")], B, now), Ok(()));
+        assert!(t.check(&[Subject::user("someone-else")], B, now).is_ok());
         let later = now + Duration::from_secs(2 * 3600);
         t.record_failure(&Subject::user("user0"), A, later);
-        assert_eq!(t.check(&[Subject::user("user0")], A, later), Ok(()));
+        assert!(t.check(&[Subject::user("user0")], A, later).is_ok());
     }
 
     #[test]
@@ -319,7 +427,7 @@ mod tests {
         for _ in 0..50 {
             t.record_failure(&Subject::app("x"), A, now);
         }
-        assert_eq!(t.check(&[Subject::app("x")], A, now), Ok(()));
+        assert!(t.check(&[Subject::app("x")], A, now).is_ok());
         assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
         assert_eq!(retry_after_secs(Duration::from_millis(2001)), 3);
         assert_eq!(retry_after_secs(Duration::from_secs(4)), 4);

@@ -418,17 +418,28 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Every log line of this test binary, from every thread. A process-wide subscriber:
+/// a thread-scoped one (`set_default`) races with other tests' threads over tracing's
+/// global callsite interest cache and can miss events.
+fn captured_log() -> &'static Captured {
+    static LOG: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || sink.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in this test binary");
+        captured
+    })
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn each_failed_sign_in_is_logged_with_who_and_where_but_never_the_secret() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    // The server runs on this (current) thread, so this thread's subscriber sees it.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = captured_log();
     let s = serve(|_| {}).await;
     let app = s
         .identity
@@ -453,9 +464,10 @@ async fn each_failed_sign_in_is_logged_with_who_and_where_but_never_the_secret()
         400
     );
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    // Other tests log too: this test's lines name its application.
     let failures: Vec<&str> = log
         .lines()
-        .filter(|l| l.contains("sign-in failed"))
+        .filter(|l| l.contains("sign-in failed") && l.contains(app.client_id.as_str()))
         .collect();
     assert_eq!(failures.len(), 2, "{log}");
     assert!(
