@@ -7,7 +7,6 @@ use crate::{
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
 use parking_lot::Mutex;
-use rayon::prelude::*;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +17,7 @@ CREATE TABLE IF NOT EXISTS devices (
     group_id    INTEGER NOT NULL,
     sequence    INTEGER NOT NULL,
     reported_at TEXT NOT NULL,
-    state       TEXT NOT NULL
+    state       BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS devices_by_group ON devices(group_id, device_id);
 CREATE TABLE IF NOT EXISTS kb_records (
@@ -59,6 +58,22 @@ CREATE TABLE IF NOT EXISTS settings (
     value TEXT NOT NULL
 );
 "#;
+
+/// The layout version of a data directory's `state.db`, kept in `PRAGMA user_version`:
+///
+/// * 0: releases up to c70fe8a, device state as JSON (text, or bytes);
+/// * 1: device state in the state codec's binary layout ([`state_codec::FORMAT_V1`]).
+///
+/// [`SqliteStore::open`] migrates an older file to this version; a file of a newer
+/// version (written by a later release) is refused rather than misread.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Rows re-encoded per transaction by the migration to schema version 1.
+const MIGRATION_BATCH: usize = 500;
+
+/// The setting that holds the migration's progress (the last device id re-encoded), so
+/// an interrupted migration resumes where it stopped.
+const MIGRATION_CURSOR: &str = "migration.state_v1.cursor";
 
 /// How long a connection waits for another writer's lock before SQLite answers BUSY.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -119,10 +134,106 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.execute_batch(SCHEMA)?;
-        Ok(SqliteStore {
+        let mut store = SqliteStore {
             path: path.to_owned(),
             writer: Mutex::new(conn),
-        })
+        };
+        store.migrate(MIGRATION_BATCH)?;
+        Ok(store)
+    }
+
+    /// The file's schema version (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64> {
+        schema_version_of(&self.writer.lock())
+    }
+
+    /// Brings the file to [`SCHEMA_VERSION`]: device states still in an earlier
+    /// release's JSON are re-encoded with [`state_codec::encode`], `batch` rows per
+    /// transaction, in device id order. Each transaction also records the last device id
+    /// done, so a migration that is interrupted (killed, power lost) resumes there on the
+    /// next open; rows written meanwhile by this release are already current and are
+    /// left alone. The version is set in the transaction that finishes.
+    fn migrate(&mut self, batch: usize) -> Result<()> {
+        let conn = self.writer.get_mut();
+        let version = schema_version_of(conn)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "{} has schema version {version}, newer than this release reads ({SCHEMA_VERSION}); use the release that wrote it",
+                self.path.display()
+            )));
+        }
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let total: i64 = conn.query_row("SELECT count(*) FROM devices", [], |r| r.get(0))?;
+        let started = std::time::Instant::now();
+        if total > 0 {
+            tracing::info!(
+                path = %self.path.display(),
+                devices = total,
+                "migrating state.db to schema version {SCHEMA_VERSION}: re-encoding device state"
+            );
+        }
+        let (mut done, mut reencoded) = (0u64, 0u64);
+        loop {
+            let step = write_transaction(conn, |tx| migrate_batch(tx, batch))?;
+            done += step.rows;
+            reencoded += step.reencoded;
+            if step.rows == 0 {
+                break;
+            }
+            tracing::info!(
+                done,
+                devices = total,
+                reencoded,
+                "migrating device state: {done}/{total} rows"
+            );
+        }
+        write_transaction(conn, |tx| {
+            tx.execute("DELETE FROM settings WHERE key = ?1", [MIGRATION_CURSOR])?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            Ok(())
+        })?;
+        if total > 0 {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            tracing::info!(
+                reencoded,
+                seconds = started.elapsed().as_secs_f64(),
+                "state.db is at schema version {SCHEMA_VERSION}"
+            );
+        }
+        Ok(())
+    }
+
+    /// The one scan of the devices table: every state column's bytes, ordered by
+    /// (group id, device id), in batches of up to `batch` rows, inside one read
+    /// transaction on its own connection (a consistent view while reports keep arriving).
+    fn scan_rows(
+        &self,
+        batch: usize,
+        visit: &mut dyn FnMut(&[Vec<u8>]) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
+        let mut conn = self.reader()?;
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let mut stmt = tx
+            .prepare("SELECT state FROM devices ORDER BY group_id, device_id")
+            .map_err(StoreError::from)?;
+        let mut rows = stmt.query([]).map_err(StoreError::from)?;
+        let batch = batch.max(1);
+        let mut raw: Vec<Vec<u8>> = Vec::with_capacity(batch);
+        loop {
+            let row = rows.next().map_err(StoreError::from)?;
+            if let Some(row) = row {
+                raw.push(state_bytes(row, 0).map_err(StoreError::from)?);
+            }
+            if raw.len() == batch || (row.is_none() && !raw.is_empty()) {
+                visit(&raw)?;
+                raw.clear();
+            }
+            if row.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     fn reader(&self) -> Result<Connection> {
@@ -216,6 +327,63 @@ fn apply_in(
         }
     }
     Ok(outcomes)
+}
+
+/// What one migration transaction did.
+struct MigrationStep {
+    /// Rows visited (0: the migration is complete).
+    rows: u64,
+    /// Rows re-encoded (the others were current already).
+    reencoded: u64,
+}
+
+/// One transaction of [`SqliteStore::migrate`]: the next `batch` rows after the stored
+/// cursor, re-encoded where needed, and the cursor moved past them.
+fn migrate_batch(tx: &rusqlite::Transaction<'_>, batch: usize) -> Result<MigrationStep> {
+    let cursor: String = tx
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            [MIGRATION_CURSOR],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_default();
+    let rows: Vec<(String, Vec<u8>)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT device_id, state FROM devices WHERE device_id > ?1 ORDER BY device_id LIMIT ?2",
+        )?;
+        stmt.query_map(params![cursor, batch as i64], |r| {
+            Ok((r.get(0)?, state_bytes(r, 1)?))
+        })?
+        .collect::<std::result::Result<_, _>>()?
+    };
+    let mut reencoded = 0;
+    {
+        let mut put = tx.prepare_cached("UPDATE devices SET state = ?2 WHERE device_id = ?1")?;
+        for (id, state) in &rows {
+            if state_codec::is_current(state) {
+                continue;
+            }
+            let decoded = state_codec::decode(state)
+                .map_err(|e| StoreError::Corrupt(format!("device {id}: {e}")))?;
+            put.execute(params![id, state_codec::encode(&decoded)?])?;
+            reencoded += 1;
+        }
+    }
+    if let Some((last, _)) = rows.last() {
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [MIGRATION_CURSOR, last],
+        )?;
+    }
+    Ok(MigrationStep {
+        rows: rows.len() as u64,
+        reencoded,
+    })
+}
+
+fn schema_version_of(conn: &Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
 }
 
 /// The body of [`SqliteStore::kb_commit`] (and `kb_import`), inside its transaction.
@@ -356,9 +524,7 @@ impl StateStore for SqliteStore {
                 raw.push(bytes);
             }
         }
-        raw.par_iter()
-            .map(|s| state_codec::decode(s))
-            .collect::<Result<Vec<_>>>()
+        state_codec::decode_all(&raw)
     }
 
     fn checkpoint(&self) -> Result<()> {
@@ -374,32 +540,18 @@ impl StateStore for SqliteStore {
             Vec<DeviceState>,
         ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
     ) -> Result<(), ScanError> {
-        // A read transaction on its own connection: a consistent view while reports keep arriving.
-        let mut conn = self.reader()?;
-        let tx = conn.transaction().map_err(StoreError::from)?;
-        let mut stmt = tx
-            .prepare("SELECT state FROM devices ORDER BY group_id, device_id")
-            .map_err(StoreError::from)?;
-        let mut rows = stmt.query([]).map_err(StoreError::from)?;
-        let batch = batch.max(1);
-        let mut raw: Vec<Vec<u8>> = Vec::with_capacity(batch);
-        loop {
-            let row = rows.next().map_err(StoreError::from)?;
-            if let Some(row) = row {
-                raw.push(state_bytes(row, 0).map_err(StoreError::from)?);
-            }
-            if raw.len() == batch || (row.is_none() && !raw.is_empty()) {
-                let states = raw
-                    .par_iter()
-                    .map(|s| state_codec::decode(s))
-                    .collect::<Result<Vec<_>>>()?;
-                raw.clear();
-                visit(states).map_err(ScanError::Visitor)?;
-            }
-            if row.is_none() {
-                return Ok(());
-            }
-        }
+        self.scan_rows(batch, &mut |raw| {
+            let states = state_codec::decode_all(raw)?;
+            visit(states).map_err(ScanError::Visitor)
+        })
+    }
+
+    fn scan_state_bytes(
+        &self,
+        batch: usize,
+        visit: &mut dyn FnMut(&[Vec<u8>]) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Result<(), ScanError> {
+        self.scan_rows(batch, &mut |raw| visit(raw).map_err(ScanError::Visitor))
     }
 
     fn kb_import(
