@@ -950,6 +950,165 @@ mod tests {
         assert_eq!(ingest.device_count().unwrap(), 7);
     }
 
+    /// A store of `n` devices whose rows are then put back the way releases before this
+    /// one kept them: JSON text (before c70fe8a) and JSON bytes (c70fe8a), schema version 0.
+    fn legacy_store(path: &Path, n: u8) -> Vec<DeviceState> {
+        let store = SqliteStore::open(path).unwrap();
+        let reports: Vec<DeviceReport> = (0..n)
+            .map(|i| {
+                let mut r = report(1, "2026-01-01T00:00:00Z", &[("a", "1"), ("b", "2")]);
+                r.device_id = DeviceId::parse(&format!("{i:040x}")).unwrap();
+                r
+            })
+            .collect();
+        store.apply_reports(&reports, Utc::now()).unwrap();
+        let states: Vec<DeviceState> = reports
+            .iter()
+            .map(|r| store.device(r.device_id.as_str()).unwrap().unwrap())
+            .collect();
+        drop(store);
+        let conn = Connection::open(path).unwrap();
+        for (i, s) in states.iter().enumerate() {
+            let id = s.report.device_id.as_str();
+            if i % 2 == 0 {
+                let text = serde_json::to_string(s).unwrap();
+                conn.execute(
+                    "UPDATE devices SET state = ?2 WHERE device_id = ?1",
+                    [id, &text],
+                )
+                .unwrap();
+            } else {
+                let bytes = serde_json::to_vec(s).unwrap();
+                conn.execute(
+                    "UPDATE devices SET state = ?2 WHERE device_id = ?1",
+                    params![id, bytes],
+                )
+                .unwrap();
+            }
+        }
+        conn.pragma_update(None, "user_version", 0).unwrap();
+        states
+    }
+
+    fn legacy_rows(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM devices WHERE hex(substr(CAST(state AS BLOB), 1, 1)) <> '01'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn opening_migrates_json_rows_to_the_binary_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let states = legacy_store(&path, 7);
+        assert_eq!(legacy_rows(&path), 7);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(legacy_rows(&path), 0);
+        assert_eq!(store.get_setting(MIGRATION_CURSOR).unwrap(), None);
+        for s in &states {
+            assert_eq!(
+                &store.device(s.report.device_id.as_str()).unwrap().unwrap(),
+                s
+            );
+        }
+        // Reports keep applying on the migrated rows (first-seen times carried over).
+        let mut r = report(2, "2026-01-02T00:00:00Z", &[("a", "1"), ("c", "1")]);
+        r.device_id = states[0].report.device_id.clone();
+        store.apply_reports(&[r], Utc::now()).unwrap();
+        let s = store
+            .device(states[0].report.device_id.as_str())
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.first_seen, states[0].first_seen);
+        assert_eq!(s.software_first_seen[0], states[0].software_first_seen[0]);
+    }
+
+    /// A migration stopped after some batches (killed, power lost) resumes after the
+    /// last committed batch; rows this release wrote meanwhile are left as they are.
+    #[test]
+    fn an_interrupted_migration_resumes_where_it_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let states = legacy_store(&path, 9);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let step = write_transaction(&mut conn, |tx| migrate_batch(tx, 4)).unwrap();
+            assert_eq!((step.rows, step.reencoded), (4, 4));
+            assert_eq!(schema_version_of(&conn).unwrap(), 0);
+        }
+        assert_eq!(legacy_rows(&path), 5);
+        let cursor: String = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                [MIGRATION_CURSOR],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(cursor, states[3].report.device_id.as_str());
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(legacy_rows(&path), 0);
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let mut scanned = Vec::new();
+        store
+            .scan_devices(4, &mut |b| {
+                scanned.extend(b);
+                Ok(())
+            })
+            .unwrap();
+        scanned.sort_by(|a, b| a.report.device_id.cmp(&b.report.device_id));
+        assert_eq!(scanned, states);
+    }
+
+    #[test]
+    fn a_file_from_a_newer_release_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(SqliteStore::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let e = SqliteStore::open(&path).err().expect("refused");
+        assert!(e.to_string().contains("newer than this release"), "{e}");
+    }
+
+    #[test]
+    fn raw_scan_returns_the_stored_bytes_in_scan_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let reports: Vec<DeviceReport> = (0..5u8)
+            .map(|i| {
+                let mut r = report(1, "2026-01-01T00:00:00Z", &[("a", "1")]);
+                r.device_id = DeviceId::parse(&format!("{i:040x}")).unwrap();
+                r
+            })
+            .collect();
+        store.apply_reports(&reports, Utc::now()).unwrap();
+        let (mut raw, mut decoded) = (Vec::new(), Vec::new());
+        store
+            .scan_state_bytes(2, &mut |b| {
+                raw.extend(b.iter().cloned());
+                Ok(())
+            })
+            .unwrap();
+        store
+            .scan_devices(2, &mut |b| {
+                decoded.extend(b);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(raw.len(), 5);
+        assert!(raw.iter().all(|r| state_codec::is_current(r)));
+        assert_eq!(state_codec::decode_all(&raw).unwrap(), decoded);
+    }
+
     #[test]
     fn busy_and_locked_are_transient() {
         let busy_snapshot = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(517), None);
