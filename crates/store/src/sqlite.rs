@@ -211,7 +211,7 @@ impl SqliteStore {
     fn scan_rows(
         &self,
         batch: usize,
-        visit: &mut dyn FnMut(&[Vec<u8>]) -> Result<(), ScanError>,
+        visit: &mut dyn FnMut(Vec<Vec<u8>>) -> Result<(), ScanError>,
     ) -> Result<(), ScanError> {
         let mut conn = self.reader()?;
         let tx = conn.transaction().map_err(StoreError::from)?;
@@ -227,8 +227,7 @@ impl SqliteStore {
                 raw.push(state_bytes(row, 0).map_err(StoreError::from)?);
             }
             if raw.len() == batch || (row.is_none() && !raw.is_empty()) {
-                visit(&raw)?;
-                raw.clear();
+                visit(std::mem::replace(&mut raw, Vec::with_capacity(batch)))?;
             }
             if row.is_none() {
                 return Ok(());
@@ -540,9 +539,32 @@ impl StateStore for SqliteStore {
             Vec<DeviceState>,
         ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
     ) -> Result<(), ScanError> {
-        self.scan_rows(batch, &mut |raw| {
-            let states = state_codec::decode_all(raw)?;
-            visit(states).map_err(ScanError::Visitor)
+        // The row scan runs on its own thread, one batch ahead, so reading the next rows
+        // overlaps decoding and visiting this batch.
+        let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                self.scan_rows(batch, &mut |raw| {
+                    // A closed channel: the visitor stopped the scan (its error is returned).
+                    sender
+                        .send(raw)
+                        .map_err(|_| ScanError::Visitor("scan stopped".into()))
+                })
+            });
+            let mut visited = Ok(());
+            for raw in &batches {
+                visited = state_codec::decode_all(&raw)
+                    .map_err(ScanError::from)
+                    .and_then(|states| visit(states).map_err(ScanError::Visitor));
+                if visited.is_err() {
+                    break;
+                }
+            }
+            drop(batches);
+            let read = reader.join().unwrap_or_else(|_| {
+                Err(StoreError::Corrupt("the scan thread panicked".into()).into())
+            });
+            visited.and(read)
         })
     }
 
@@ -551,7 +573,7 @@ impl StateStore for SqliteStore {
         batch: usize,
         visit: &mut dyn FnMut(&[Vec<u8>]) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
     ) -> Result<(), ScanError> {
-        self.scan_rows(batch, &mut |raw| visit(raw).map_err(ScanError::Visitor))
+        self.scan_rows(batch, &mut |raw| visit(&raw).map_err(ScanError::Visitor))
     }
 
     fn kb_import(
