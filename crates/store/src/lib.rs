@@ -53,6 +53,12 @@ impl StoreError {
     }
 }
 
+/// What a scan's visitor may answer to stop the scan.
+pub type VisitError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The visitor of [`StateStore::scan_state_bytes`]: one batch of stored state bytes.
+pub type RawVisitor<'a> = dyn FnMut(&[Vec<u8>]) -> Result<(), VisitError> + 'a;
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// A device's current state: its latest accepted report plus what the store derives
@@ -184,11 +190,7 @@ pub trait StateStore: Send + Sync {
     /// rows' stored state bytes, as [`state_codec::encode`] wrote them (or an earlier
     /// release). It measures the store's raw scan rate (`posture bench`); a store that
     /// cannot give it answers [`StoreError::Unsupported`].
-    fn scan_state_bytes(
-        &self,
-        batch: usize,
-        visit: &mut dyn FnMut(&[Vec<u8>]) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Result<(), ScanError> {
+    fn scan_state_bytes(&self, batch: usize, visit: &mut RawVisitor<'_>) -> Result<(), ScanError> {
         let _ = (batch, visit);
         Err(StoreError::Unsupported("a raw state scan").into())
     }

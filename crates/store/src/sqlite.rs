@@ -1,8 +1,8 @@
 //! The embedded SQLite implementation of [`StateStore`].
 
 use crate::{
-    ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, Result, ScanError,
-    SnapshotMeta, StateStore, StoreError, state_codec,
+    ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, RawVisitor, Result,
+    ScanError, SnapshotMeta, StateStore, StoreError, state_codec,
 };
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
@@ -568,11 +568,7 @@ impl StateStore for SqliteStore {
         })
     }
 
-    fn scan_state_bytes(
-        &self,
-        batch: usize,
-        visit: &mut dyn FnMut(&[Vec<u8>]) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Result<(), ScanError> {
+    fn scan_state_bytes(&self, batch: usize, visit: &mut RawVisitor<'_>) -> Result<(), ScanError> {
         self.scan_rows(batch, &mut |raw| visit(&raw).map_err(ScanError::Visitor))
     }
 
@@ -802,6 +798,11 @@ fn kb_version_of(conn: &Connection) -> Result<u64> {
         s.parse()
             .map_err(|_| StoreError::Corrupt(format!("kb_version {s:?}")))
     })
+}
+
+/// A state column's bytes, whether stored as a blob or (by earlier releases) as text.
+fn state_bytes(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Vec<u8>> {
+    Ok(row.get_ref(index)?.as_bytes()?.to_vec())
 }
 
 #[cfg(test)]
@@ -1140,9 +1141,4 @@ mod tests {
         let constraint = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(19), None);
         assert!(!StoreError::from(constraint).is_busy());
     }
-}
-
-/// A state column's bytes, whether stored as a blob or (by earlier releases) as text.
-fn state_bytes(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Vec<u8>> {
-    Ok(row.get_ref(index)?.as_bytes()?.to_vec())
 }
