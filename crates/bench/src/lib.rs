@@ -4,7 +4,8 @@
 //! (`cargo bench -p bench --bench auth`).
 //! `exports`: the via-files exports against compression alone, pigz and DuckDB (`posture
 //! bench --exports`, `cargo run --release -p bench --example export_bench`). `scale`: seed,
-//! publish, paging and delta at scale (`posture bench`). `ingest`: report ingestion through
+//! publish, paging and delta at scale (`posture bench`), with `state_scan`, the
+//! store's raw and decoded state scan rates. `ingest`: report ingestion through
 //! the HTTP API (`posture bench-ingest`). `child` runs `posture serve` as the measured server.
 
 pub mod auth;
@@ -13,3 +14,4 @@ pub mod error;
 pub mod exports;
 pub mod ingest;
 pub mod scale;
+pub mod state_scan;

@@ -7,6 +7,9 @@
 //!    timing the first byte and the whole of each page, counting records;
 //! 5. read the server's peak RSS (VmHWM) from /proc.
 //!
+//! Between 2 and 3, the state scan (`crate::state_scan`): the store's raw row scan and
+//! the decoded scan publish does, on the same data directory.
+//!
 //! Seeding, publishing and advancing are the caller's (`Operations`): the benchmark times
 //! the very code the `posture` subcommands run.
 
@@ -81,6 +84,8 @@ pub struct BenchReport {
     pub delta_ttfb_first_page_ms: Option<f64>,
     pub delta_records: Option<u64>,
     pub exports: Option<serde_json::Value>,
+    /// The store's raw and decoded state scans (`crate::state_scan`).
+    pub state_scan: Option<crate::state_scan::StateScan>,
 }
 
 fn uuid_for_bench() -> String {
@@ -122,6 +127,17 @@ pub fn run(
             "bench: publish {:.1}s (assessment {:.1}s)",
             published.seconds, published.assess_seconds
         );
+    }
+    {
+        eprintln!("bench: state scan (raw and decoded) ...");
+        let (path, store) = crate::child::open_store(data_dir)?;
+        let scan = crate::state_scan::measure(
+            store.as_ref(),
+            &path.join("state.db"),
+            snapshot::BuildOptions::default().batch,
+        )?;
+        eprintln!("{}", scan.summary());
+        report.state_scan = Some(scan);
     }
     {
         let snapshots = open_snapshots(data_dir, usize::MAX)?;
@@ -179,6 +195,10 @@ pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
         report.walk_mb_per_s,
         report.server_peak_rss_mb
     );
+    if let Some(s) = &report.state_scan {
+        out.push('\n');
+        out.push_str(&s.summary());
+    }
     if let Some(g) = &report.gzip_walk {
         out.push('\n');
         out.push_str(&g.summary(report));

@@ -11,6 +11,8 @@
 //!   (idempotent re-delivery);
 //! * software first-seen times survive re-reports: a package keeps the time it was
 //!   first reported until it disappears from the device;
+//! * a device's state is laid out in one place, [`state_codec`] (every store keeps its
+//!   bytes); a store opened on an earlier release's data migrates it first;
 //! * a knowledge-base import is one transaction, and re-importing identical content
 //!   changes nothing (not even the KB version).
 
@@ -36,6 +38,8 @@ pub enum StoreError {
     },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    #[error("this store does not support {0}")]
+    Unsupported(&'static str),
 }
 
 impl StoreError {
@@ -48,6 +52,12 @@ impl StoreError {
         }
     }
 }
+
+/// What a scan's visitor may answer to stop the scan.
+pub type VisitError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The visitor of [`StateStore::scan_state_bytes`]: one batch of stored state bytes.
+pub type RawVisitor<'a> = dyn FnMut(&[Vec<u8>]) -> Result<(), VisitError> + 'a;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -176,6 +186,14 @@ pub trait StateStore: Send + Sync {
             Vec<DeviceState>,
         ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
     ) -> Result<(), ScanError>;
+    /// The same scan as [`StateStore::scan_devices`] without decoding: each batch is the
+    /// rows' stored state bytes, as [`state_codec::encode`] wrote them (or an earlier
+    /// release). It measures the store's raw scan rate (`posture bench`); a store that
+    /// cannot give it answers [`StoreError::Unsupported`].
+    fn scan_state_bytes(&self, batch: usize, visit: &mut RawVisitor<'_>) -> Result<(), ScanError> {
+        let _ = (batch, visit);
+        Err(StoreError::Unsupported("a raw state scan").into())
+    }
     /// Stores a parsed feed file's records in one transaction.
     fn kb_import(
         &self,

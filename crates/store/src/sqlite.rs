@@ -1,13 +1,12 @@
 //! The embedded SQLite implementation of [`StateStore`].
 
 use crate::{
-    ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, Result, ScanError,
-    SnapshotMeta, StateStore, StoreError, state_codec,
+    ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, RawVisitor, Result,
+    ScanError, SnapshotMeta, StateStore, StoreError, state_codec,
 };
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
 use parking_lot::Mutex;
-use rayon::prelude::*;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +17,7 @@ CREATE TABLE IF NOT EXISTS devices (
     group_id    INTEGER NOT NULL,
     sequence    INTEGER NOT NULL,
     reported_at TEXT NOT NULL,
-    state       TEXT NOT NULL
+    state       BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS devices_by_group ON devices(group_id, device_id);
 CREATE TABLE IF NOT EXISTS kb_records (
@@ -59,6 +58,22 @@ CREATE TABLE IF NOT EXISTS settings (
     value TEXT NOT NULL
 );
 "#;
+
+/// The layout version of a data directory's `state.db`, kept in `PRAGMA user_version`:
+///
+/// * 0: releases up to c70fe8a, device state as JSON (text, or bytes);
+/// * 1: device state in the state codec's binary layout ([`state_codec::FORMAT_V1`]).
+///
+/// [`SqliteStore::open`] migrates an older file to this version; a file of a newer
+/// version (written by a later release) is refused rather than misread.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Rows re-encoded per transaction by the migration to schema version 1.
+const MIGRATION_BATCH: usize = 500;
+
+/// The setting that holds the migration's progress (the last device id re-encoded), so
+/// an interrupted migration resumes where it stopped.
+const MIGRATION_CURSOR: &str = "migration.state_v1.cursor";
 
 /// How long a connection waits for another writer's lock before SQLite answers BUSY.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -119,10 +134,105 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.execute_batch(SCHEMA)?;
-        Ok(SqliteStore {
+        let mut store = SqliteStore {
             path: path.to_owned(),
             writer: Mutex::new(conn),
-        })
+        };
+        store.migrate(MIGRATION_BATCH)?;
+        Ok(store)
+    }
+
+    /// The file's schema version (`PRAGMA user_version`).
+    pub fn schema_version(&self) -> Result<i64> {
+        schema_version_of(&self.writer.lock())
+    }
+
+    /// Brings the file to [`SCHEMA_VERSION`]: device states still in an earlier
+    /// release's JSON are re-encoded with [`state_codec::encode`], `batch` rows per
+    /// transaction, in device id order. Each transaction also records the last device id
+    /// done, so a migration that is interrupted (killed, power lost) resumes there on the
+    /// next open; rows written meanwhile by this release are already current and are
+    /// left alone. The version is set in the transaction that finishes.
+    fn migrate(&mut self, batch: usize) -> Result<()> {
+        let conn = self.writer.get_mut();
+        let version = schema_version_of(conn)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "{} has schema version {version}, newer than this release reads ({SCHEMA_VERSION}); use the release that wrote it",
+                self.path.display()
+            )));
+        }
+        if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        let total: i64 = conn.query_row("SELECT count(*) FROM devices", [], |r| r.get(0))?;
+        let started = std::time::Instant::now();
+        if total > 0 {
+            tracing::info!(
+                path = %self.path.display(),
+                devices = total,
+                "migrating state.db to schema version {SCHEMA_VERSION}: re-encoding device state"
+            );
+        }
+        let (mut done, mut reencoded) = (0u64, 0u64);
+        loop {
+            let step = write_transaction(conn, |tx| migrate_batch(tx, batch))?;
+            done += step.rows;
+            reencoded += step.reencoded;
+            if step.rows == 0 {
+                break;
+            }
+            tracing::info!(
+                done,
+                devices = total,
+                reencoded,
+                "migrating device state: {done}/{total} rows"
+            );
+        }
+        write_transaction(conn, |tx| {
+            tx.execute("DELETE FROM settings WHERE key = ?1", [MIGRATION_CURSOR])?;
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            Ok(())
+        })?;
+        if total > 0 {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            tracing::info!(
+                reencoded,
+                seconds = started.elapsed().as_secs_f64(),
+                "state.db is at schema version {SCHEMA_VERSION}"
+            );
+        }
+        Ok(())
+    }
+
+    /// The one scan of the devices table: every state column's bytes, ordered by
+    /// (group id, device id), in batches of up to `batch` rows, inside one read
+    /// transaction on its own connection (a consistent view while reports keep arriving).
+    fn scan_rows(
+        &self,
+        batch: usize,
+        visit: &mut dyn FnMut(Vec<Vec<u8>>) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
+        let mut conn = self.reader()?;
+        let tx = conn.transaction().map_err(StoreError::from)?;
+        let mut stmt = tx
+            .prepare("SELECT state FROM devices ORDER BY group_id, device_id")
+            .map_err(StoreError::from)?;
+        let mut rows = stmt.query([]).map_err(StoreError::from)?;
+        let batch = batch.max(1);
+        let mut raw: Vec<Vec<u8>> = Vec::with_capacity(batch);
+        loop {
+            let row = rows.next().map_err(StoreError::from)?;
+            if let Some(row) = row {
+                raw.push(state_bytes(row, 0).map_err(StoreError::from)?);
+            }
+            if raw.len() == batch || (row.is_none() && !raw.is_empty()) {
+                visit(std::mem::replace(&mut raw, Vec::with_capacity(batch)))?;
+            }
+            if row.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     fn reader(&self) -> Result<Connection> {
@@ -216,6 +326,63 @@ fn apply_in(
         }
     }
     Ok(outcomes)
+}
+
+/// What one migration transaction did.
+struct MigrationStep {
+    /// Rows visited (0: the migration is complete).
+    rows: u64,
+    /// Rows re-encoded (the others were current already).
+    reencoded: u64,
+}
+
+/// One transaction of [`SqliteStore::migrate`]: the next `batch` rows after the stored
+/// cursor, re-encoded where needed, and the cursor moved past them.
+fn migrate_batch(tx: &rusqlite::Transaction<'_>, batch: usize) -> Result<MigrationStep> {
+    let cursor: String = tx
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            [MIGRATION_CURSOR],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_default();
+    let rows: Vec<(String, Vec<u8>)> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT device_id, state FROM devices WHERE device_id > ?1 ORDER BY device_id LIMIT ?2",
+        )?;
+        stmt.query_map(params![cursor, batch as i64], |r| {
+            Ok((r.get(0)?, state_bytes(r, 1)?))
+        })?
+        .collect::<std::result::Result<_, _>>()?
+    };
+    let mut reencoded = 0;
+    {
+        let mut put = tx.prepare_cached("UPDATE devices SET state = ?2 WHERE device_id = ?1")?;
+        for (id, state) in &rows {
+            if state_codec::is_current(state) {
+                continue;
+            }
+            let decoded = state_codec::decode(state)
+                .map_err(|e| StoreError::Corrupt(format!("device {id}: {e}")))?;
+            put.execute(params![id, state_codec::encode(&decoded)?])?;
+            reencoded += 1;
+        }
+    }
+    if let Some((last, _)) = rows.last() {
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [MIGRATION_CURSOR, last],
+        )?;
+    }
+    Ok(MigrationStep {
+        rows: rows.len() as u64,
+        reencoded,
+    })
+}
+
+fn schema_version_of(conn: &Connection) -> Result<i64> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
 }
 
 /// The body of [`SqliteStore::kb_commit`] (and `kb_import`), inside its transaction.
@@ -356,9 +523,7 @@ impl StateStore for SqliteStore {
                 raw.push(bytes);
             }
         }
-        raw.par_iter()
-            .map(|s| state_codec::decode(s))
-            .collect::<Result<Vec<_>>>()
+        state_codec::decode_all(&raw)
     }
 
     fn checkpoint(&self) -> Result<()> {
@@ -374,32 +539,37 @@ impl StateStore for SqliteStore {
             Vec<DeviceState>,
         ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
     ) -> Result<(), ScanError> {
-        // A read transaction on its own connection: a consistent view while reports keep arriving.
-        let mut conn = self.reader()?;
-        let tx = conn.transaction().map_err(StoreError::from)?;
-        let mut stmt = tx
-            .prepare("SELECT state FROM devices ORDER BY group_id, device_id")
-            .map_err(StoreError::from)?;
-        let mut rows = stmt.query([]).map_err(StoreError::from)?;
-        let batch = batch.max(1);
-        let mut raw: Vec<Vec<u8>> = Vec::with_capacity(batch);
-        loop {
-            let row = rows.next().map_err(StoreError::from)?;
-            if let Some(row) = row {
-                raw.push(state_bytes(row, 0).map_err(StoreError::from)?);
+        // The row scan runs on its own thread, one batch ahead, so reading the next rows
+        // overlaps decoding and visiting this batch.
+        let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || {
+                self.scan_rows(batch, &mut |raw| {
+                    // A closed channel: the visitor stopped the scan (its error is returned).
+                    sender
+                        .send(raw)
+                        .map_err(|_| ScanError::Visitor("scan stopped".into()))
+                })
+            });
+            let mut visited = Ok(());
+            for raw in &batches {
+                visited = state_codec::decode_all(&raw)
+                    .map_err(ScanError::from)
+                    .and_then(|states| visit(states).map_err(ScanError::Visitor));
+                if visited.is_err() {
+                    break;
+                }
             }
-            if raw.len() == batch || (row.is_none() && !raw.is_empty()) {
-                let states = raw
-                    .par_iter()
-                    .map(|s| state_codec::decode(s))
-                    .collect::<Result<Vec<_>>>()?;
-                raw.clear();
-                visit(states).map_err(ScanError::Visitor)?;
-            }
-            if row.is_none() {
-                return Ok(());
-            }
-        }
+            drop(batches);
+            let read = reader.join().unwrap_or_else(|_| {
+                Err(StoreError::Corrupt("the scan thread panicked".into()).into())
+            });
+            visited.and(read)
+        })
+    }
+
+    fn scan_state_bytes(&self, batch: usize, visit: &mut RawVisitor<'_>) -> Result<(), ScanError> {
+        self.scan_rows(batch, &mut |raw| visit(&raw).map_err(ScanError::Visitor))
     }
 
     fn kb_import(
@@ -801,6 +971,165 @@ mod tests {
         }
         writer.join().unwrap();
         assert_eq!(ingest.device_count().unwrap(), 7);
+    }
+
+    /// A store of `n` devices whose rows are then put back the way releases before this
+    /// one kept them: JSON text (before c70fe8a) and JSON bytes (c70fe8a), schema version 0.
+    fn legacy_store(path: &Path, n: u8) -> Vec<DeviceState> {
+        let store = SqliteStore::open(path).unwrap();
+        let reports: Vec<DeviceReport> = (0..n)
+            .map(|i| {
+                let mut r = report(1, "2026-01-01T00:00:00Z", &[("a", "1"), ("b", "2")]);
+                r.device_id = DeviceId::parse(&format!("{i:040x}")).unwrap();
+                r
+            })
+            .collect();
+        store.apply_reports(&reports, Utc::now()).unwrap();
+        let states: Vec<DeviceState> = reports
+            .iter()
+            .map(|r| store.device(r.device_id.as_str()).unwrap().unwrap())
+            .collect();
+        drop(store);
+        let conn = Connection::open(path).unwrap();
+        for (i, s) in states.iter().enumerate() {
+            let id = s.report.device_id.as_str();
+            if i % 2 == 0 {
+                let text = serde_json::to_string(s).unwrap();
+                conn.execute(
+                    "UPDATE devices SET state = ?2 WHERE device_id = ?1",
+                    [id, &text],
+                )
+                .unwrap();
+            } else {
+                let bytes = serde_json::to_vec(s).unwrap();
+                conn.execute(
+                    "UPDATE devices SET state = ?2 WHERE device_id = ?1",
+                    params![id, bytes],
+                )
+                .unwrap();
+            }
+        }
+        conn.pragma_update(None, "user_version", 0).unwrap();
+        states
+    }
+
+    fn legacy_rows(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM devices WHERE hex(substr(CAST(state AS BLOB), 1, 1)) <> '01'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn opening_migrates_json_rows_to_the_binary_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let states = legacy_store(&path, 7);
+        assert_eq!(legacy_rows(&path), 7);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(legacy_rows(&path), 0);
+        assert_eq!(store.get_setting(MIGRATION_CURSOR).unwrap(), None);
+        for s in &states {
+            assert_eq!(
+                &store.device(s.report.device_id.as_str()).unwrap().unwrap(),
+                s
+            );
+        }
+        // Reports keep applying on the migrated rows (first-seen times carried over).
+        let mut r = report(2, "2026-01-02T00:00:00Z", &[("a", "1"), ("c", "1")]);
+        r.device_id = states[0].report.device_id.clone();
+        store.apply_reports(&[r], Utc::now()).unwrap();
+        let s = store
+            .device(states[0].report.device_id.as_str())
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.first_seen, states[0].first_seen);
+        assert_eq!(s.software_first_seen[0], states[0].software_first_seen[0]);
+    }
+
+    /// A migration stopped after some batches (killed, power lost) resumes after the
+    /// last committed batch; rows this release wrote meanwhile are left as they are.
+    #[test]
+    fn an_interrupted_migration_resumes_where_it_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let states = legacy_store(&path, 9);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            let step = write_transaction(&mut conn, |tx| migrate_batch(tx, 4)).unwrap();
+            assert_eq!((step.rows, step.reencoded), (4, 4));
+            assert_eq!(schema_version_of(&conn).unwrap(), 0);
+        }
+        assert_eq!(legacy_rows(&path), 5);
+        let cursor: String = Connection::open(&path)
+            .unwrap()
+            .query_row(
+                "SELECT value FROM settings WHERE key = ?1",
+                [MIGRATION_CURSOR],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(cursor, states[3].report.device_id.as_str());
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(legacy_rows(&path), 0);
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let mut scanned = Vec::new();
+        store
+            .scan_devices(4, &mut |b| {
+                scanned.extend(b);
+                Ok(())
+            })
+            .unwrap();
+        scanned.sort_by(|a, b| a.report.device_id.cmp(&b.report.device_id));
+        assert_eq!(scanned, states);
+    }
+
+    #[test]
+    fn a_file_from_a_newer_release_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(SqliteStore::open(&path).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let e = SqliteStore::open(&path).err().expect("refused");
+        assert!(e.to_string().contains("newer than this release"), "{e}");
+    }
+
+    #[test]
+    fn raw_scan_returns_the_stored_bytes_in_scan_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
+        let reports: Vec<DeviceReport> = (0..5u8)
+            .map(|i| {
+                let mut r = report(1, "2026-01-01T00:00:00Z", &[("a", "1")]);
+                r.device_id = DeviceId::parse(&format!("{i:040x}")).unwrap();
+                r
+            })
+            .collect();
+        store.apply_reports(&reports, Utc::now()).unwrap();
+        let (mut raw, mut decoded) = (Vec::new(), Vec::new());
+        store
+            .scan_state_bytes(2, &mut |b| {
+                raw.extend(b.iter().cloned());
+                Ok(())
+            })
+            .unwrap();
+        store
+            .scan_devices(2, &mut |b| {
+                decoded.extend(b);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(raw.len(), 5);
+        assert!(raw.iter().all(|r| state_codec::is_current(r)));
+        assert_eq!(state_codec::decode_all(&raw).unwrap(), decoded);
     }
 
     #[test]

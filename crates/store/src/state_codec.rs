@@ -1,17 +1,703 @@
 //! How a device's state is laid out in a store's row: one encoding shared by every
-//! `StateStore`, so each store only moves bytes.
+//! `StateStore`, so each store only moves bytes. This module is the only place the
+//! layout is defined.
 //!
-//! Today the bytes are the state's JSON. Decoding also accepts the bytes of rows written
-//! by earlier releases (JSON text), so a data directory keeps opening after an upgrade.
+//! A row is a compact binary record, [`FORMAT_V1`] (its first byte) followed by the
+//! state's fields in a fixed order, with no field names:
+//!
+//! * unsigned integers are LEB128 varints, signed ones zigzag varints;
+//! * a string is a varint `len << 1` followed by its UTF-8 bytes, or `index << 1 | 1`,
+//!   a reference to the `index`-th string written inline earlier in the same record
+//!   (vendors, versions, setting values and paths repeat within a device);
+//! * a time is seconds (zigzag, relative to the report's `reportedAt`) and nanoseconds;
+//! * optional fields of software entries and of the antivirus state are flag bits;
+//! * gathered facts (arbitrary JSON values) are tagged values.
+//!
+//! [`decode`] also reads the rows of earlier releases, which held the state's JSON (as
+//! text or as bytes): a row whose first byte is `{` (or JSON whitespace) is JSON. The
+//! SQLite store re-encodes such rows when it opens a data directory (see
+//! `sqlite::SqliteStore::open`); [`is_current`] tells which rows still need it.
 
-use crate::{DeviceState, Result};
+use crate::{DeviceState, Result, StoreError};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use model::report::Distro;
+use model::{
+    AvState, DeviceId, DeviceReport, EndOfSupport, GroupRef, InstalledSoftware, OsInfo, OsKind,
+    ScanResult, SourcePackage,
+};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The first byte of a row in the current layout.
+pub const FORMAT_V1: u8 = 0x01;
+
+/// How deep gathered facts nest at most (serde_json refuses deeper input, so no
+/// accepted report comes near it); a deeper record is corrupt.
+const MAX_DEPTH: usize = 128;
 
 /// The bytes a store keeps for `state`.
 pub fn encode(state: &DeviceState) -> Result<Vec<u8>> {
-    Ok(serde_json::to_vec(state)?)
+    let mut w = Writer::with_capacity(256 + 160 * state.report.software.len());
+    w.buf.push(FORMAT_V1);
+    w.state(state);
+    Ok(w.buf)
 }
 
-/// The state stored as `bytes` (by [`encode`], or by an earlier release).
+/// The state stored as `bytes` (by [`encode`], or the JSON of an earlier release).
 pub fn decode(bytes: &[u8]) -> Result<DeviceState> {
-    Ok(serde_json::from_slice(bytes)?)
+    match bytes.first() {
+        Some(&FORMAT_V1) => {
+            let mut r = Reader::new(bytes, 1);
+            let state = r.state()?;
+            if r.pos != bytes.len() {
+                return Err(r.corrupt("bytes after the record"));
+            }
+            Ok(state)
+        }
+        Some(b'{' | b' ' | b'\t' | b'\n' | b'\r') => Ok(serde_json::from_slice(bytes)?),
+        Some(other) => Err(StoreError::Corrupt(format!(
+            "device state: unknown format byte {other:#04x}"
+        ))),
+        None => Err(StoreError::Corrupt("device state: empty row".into())),
+    }
+}
+
+/// Whether `bytes` are in the current layout (a row of an earlier release is not, and
+/// is re-encoded by a store's migration).
+pub fn is_current(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&FORMAT_V1)
+}
+
+/// Decodes a batch of rows in parallel (the scan path of every store), in order.
+pub fn decode_all<B: AsRef<[u8]> + Sync>(rows: &[B]) -> Result<Vec<DeviceState>> {
+    rows.par_iter().map(|r| decode(r.as_ref())).collect()
+}
+
+struct Writer<'a> {
+    buf: Vec<u8>,
+    /// Strings written inline so far, by their index.
+    seen: FxHashMap<&'a str, u32>,
+}
+
+impl<'a> Writer<'a> {
+    fn with_capacity(n: usize) -> Self {
+        Writer {
+            buf: Vec::with_capacity(n),
+            seen: FxHashMap::default(),
+        }
+    }
+
+    fn uvar(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.buf.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.buf.push(v as u8);
+    }
+
+    fn ivar(&mut self, v: i64) {
+        self.uvar(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    fn len(&mut self, n: usize) {
+        self.uvar(n as u64);
+    }
+
+    fn str(&mut self, s: &'a str) {
+        let next = self.seen.len() as u32;
+        match self.seen.entry(s) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let index = u64::from(*e.get());
+                self.uvar(index << 1 | 1);
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(next);
+                self.uvar((s.len() as u64) << 1);
+                self.buf.extend_from_slice(s.as_bytes());
+            }
+        }
+    }
+
+    fn opt_str(&mut self, s: &'a Option<String>) {
+        match s {
+            Some(s) => {
+                self.buf.push(1);
+                self.str(s);
+            }
+            None => self.buf.push(0),
+        }
+    }
+
+    fn time(&mut self, t: &DateTime<Utc>, base: i64) {
+        self.ivar(t.timestamp().wrapping_sub(base));
+        self.uvar(u64::from(t.timestamp_subsec_nanos()));
+    }
+
+    fn state(&mut self, s: &'a DeviceState) {
+        let r = &s.report;
+        let base = r.reported_at.timestamp();
+        self.str(r.device_id.as_str());
+        self.uvar(r.sequence);
+        self.ivar(base);
+        self.uvar(u64::from(r.reported_at.timestamp_subsec_nanos()));
+        self.time(&s.first_seen, base);
+        self.time(&s.received_at, base);
+        self.opt_str(&r.device_name);
+        self.os(&r.os);
+        match &r.group {
+            Some(g) => {
+                self.buf.push(1);
+                self.uvar(u64::from(g.id));
+                self.str(&g.name);
+            }
+            None => self.buf.push(0),
+        }
+        self.len(r.software.len());
+        for sw in &r.software {
+            self.software(sw);
+        }
+        self.len(s.software_first_seen.len());
+        for t in &s.software_first_seen {
+            self.time(t, base);
+        }
+        self.len(r.settings.len());
+        for (k, v) in &r.settings {
+            self.str(k);
+            self.str(v);
+        }
+        match &r.av {
+            Some(av) => {
+                self.buf.push(1);
+                self.av(av, base);
+            }
+            None => self.buf.push(0),
+        }
+        self.len(r.facts.len());
+        for (k, v) in &r.facts {
+            self.str(k);
+            self.value(v);
+        }
+    }
+
+    fn os(&mut self, os: &'a OsInfo) {
+        self.buf.push(match os.kind {
+            OsKind::Windows => 0,
+            OsKind::Mac => 1,
+            OsKind::Linux => 2,
+        });
+        self.str(&os.platform);
+        self.str(&os.version);
+        self.opt_str(&os.architecture);
+        match &os.distro {
+            Some(d) => {
+                self.buf.push(1);
+                self.str(&d.id);
+                self.str(&d.version_id);
+            }
+            None => self.buf.push(0),
+        }
+    }
+
+    fn software(&mut self, sw: &'a InstalledSoftware) {
+        let mut flags = 0u8;
+        for (bit, present) in [
+            sw.cpe.is_some(),
+            sw.ecosystem.is_some(),
+            !sw.disk_paths.is_empty(),
+            !sw.registry_paths.is_empty(),
+            sw.end_of_support.is_some(),
+            sw.end_of_support.as_ref().is_some_and(|e| e.date.is_some()),
+            sw.source.is_some(),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            flags |= u8::from(present) << bit;
+        }
+        self.buf.push(flags);
+        self.str(&sw.vendor);
+        self.str(&sw.name);
+        self.str(&sw.version);
+        if let Some(cpe) = &sw.cpe {
+            self.str(cpe);
+        }
+        if let Some(e) = &sw.ecosystem {
+            self.str(e);
+        }
+        for paths in [&sw.disk_paths, &sw.registry_paths] {
+            if !paths.is_empty() {
+                self.len(paths.len());
+                for p in paths {
+                    self.str(p);
+                }
+            }
+        }
+        if let Some(eos) = &sw.end_of_support {
+            self.str(&eos.status);
+            if let Some(d) = eos.date {
+                self.ivar(i64::from(d.num_days_from_ce()));
+            }
+        }
+        if let Some(src) = &sw.source {
+            self.str(&src.name);
+            self.str(&src.version);
+        }
+    }
+
+    fn av(&mut self, av: &'a AvState, base: i64) {
+        let present = [
+            av.mode.is_some(),
+            av.engine_version.is_some(),
+            av.platform_version.is_some(),
+            av.signature_version.is_some(),
+            av.engine_updated_at.is_some(),
+            av.platform_updated_at.is_some(),
+            av.signature_updated_at.is_some(),
+            av.signature_published_at.is_some(),
+            av.cloud_protection.is_some(),
+            av.quick_scan.is_some(),
+            av.full_scan.is_some(),
+        ];
+        let flags = present
+            .iter()
+            .enumerate()
+            .fold(0u64, |f, (bit, p)| f | u64::from(*p) << bit);
+        self.uvar(flags);
+        if let Some(m) = av.mode {
+            self.buf.push(m);
+        }
+        for s in [
+            &av.engine_version,
+            &av.platform_version,
+            &av.signature_version,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.str(s);
+        }
+        for t in [
+            &av.engine_updated_at,
+            &av.platform_updated_at,
+            &av.signature_updated_at,
+            &av.signature_published_at,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            self.time(t, base);
+        }
+        if let Some(c) = &av.cloud_protection {
+            self.str(c);
+        }
+        for scan in [&av.quick_scan, &av.full_scan].into_iter().flatten() {
+            self.str(&scan.status);
+            self.opt_str(&scan.error);
+            self.time(&scan.time, base);
+        }
+    }
+
+    fn value(&mut self, v: &'a Value) {
+        match v {
+            Value::Null => self.buf.push(0),
+            Value::Bool(false) => self.buf.push(1),
+            Value::Bool(true) => self.buf.push(2),
+            Value::Number(n) => {
+                if let Some(u) = n.as_u64() {
+                    self.buf.push(3);
+                    self.uvar(u);
+                } else if let Some(i) = n.as_i64() {
+                    self.buf.push(4);
+                    self.ivar(i);
+                } else {
+                    // Neither integer form: a finite f64 (serde_json holds no other).
+                    self.buf.push(5);
+                    let f = n.as_f64().unwrap_or(0.0);
+                    self.buf.extend_from_slice(&f.to_le_bytes());
+                }
+            }
+            Value::String(s) => {
+                self.buf.push(6);
+                self.str(s);
+            }
+            Value::Array(a) => {
+                self.buf.push(7);
+                self.len(a.len());
+                for x in a {
+                    self.value(x);
+                }
+            }
+            Value::Object(o) => {
+                self.buf.push(8);
+                self.len(o.len());
+                for (k, x) in o {
+                    self.str(k);
+                    self.value(x);
+                }
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    /// Strings read inline so far, for back-references.
+    strings: Vec<&'a str>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(buf: &'a [u8], pos: usize) -> Self {
+        Reader {
+            buf,
+            pos,
+            strings: Vec::with_capacity(64),
+        }
+    }
+
+    fn corrupt(&self, what: &str) -> StoreError {
+        StoreError::Corrupt(format!("device state: {what} at byte {}", self.pos))
+    }
+
+    fn byte(&mut self) -> Result<u8> {
+        let b = *self
+            .buf
+            .get(self.pos)
+            .ok_or_else(|| self.corrupt("record ends early"))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn flag(&mut self) -> Result<bool> {
+        match self.byte()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(self.corrupt("bad presence byte")),
+        }
+    }
+
+    fn uvar(&mut self) -> Result<u64> {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = self.byte()?;
+            if shift == 63 && b > 1 {
+                return Err(self.corrupt("varint overflows"));
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(v);
+            }
+            shift += 7;
+            if shift > 63 {
+                return Err(self.corrupt("varint overflows"));
+            }
+        }
+    }
+
+    fn ivar(&mut self) -> Result<i64> {
+        let u = self.uvar()?;
+        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        u32::try_from(self.uvar()?).map_err(|_| self.corrupt("value out of range"))
+    }
+
+    /// A count of items that take at least one byte each (bounded by what is left, so a
+    /// corrupt count cannot ask for a huge allocation).
+    fn len(&mut self) -> Result<usize> {
+        let n = self.uvar()?;
+        if n > (self.buf.len() - self.pos) as u64 {
+            return Err(self.corrupt("count exceeds the record"));
+        }
+        Ok(n as usize)
+    }
+
+    fn str(&mut self) -> Result<&'a str> {
+        let code = self.uvar()?;
+        if code & 1 == 1 {
+            return usize::try_from(code >> 1)
+                .ok()
+                .and_then(|i| self.strings.get(i).copied())
+                .ok_or_else(|| self.corrupt("string reference out of range"));
+        }
+        let len = usize::try_from(code >> 1).map_err(|_| self.corrupt("string too long"))?;
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&e| e <= self.buf.len())
+            .ok_or_else(|| self.corrupt("string ends past the record"))?;
+        let s = std::str::from_utf8(&self.buf[self.pos..end])
+            .map_err(|_| self.corrupt("string is not UTF-8"))?;
+        self.pos = end;
+        self.strings.push(s);
+        Ok(s)
+    }
+
+    fn string(&mut self) -> Result<String> {
+        Ok(self.str()?.to_owned())
+    }
+
+    fn opt_string(&mut self) -> Result<Option<String>> {
+        Ok(if self.flag()? {
+            Some(self.string()?)
+        } else {
+            None
+        })
+    }
+
+    fn time(&mut self, base: i64) -> Result<DateTime<Utc>> {
+        let secs = self.ivar()?.wrapping_add(base);
+        let nanos = self.u32()?;
+        DateTime::from_timestamp(secs, nanos).ok_or_else(|| self.corrupt("time out of range"))
+    }
+
+    fn state(&mut self) -> Result<DeviceState> {
+        let device_id = DeviceId::parse(self.str()?).map_err(|_| self.corrupt("bad device id"))?;
+        let sequence = self.uvar()?;
+        let base = self.ivar()?;
+        let reported_at = self.time_at(base)?;
+        let first_seen = self.time(base)?;
+        let received_at = self.time(base)?;
+        let device_name = self.opt_string()?;
+        let os = self.os()?;
+        let group = if self.flag()? {
+            Some(GroupRef {
+                id: self.u32()?,
+                name: self.string()?,
+            })
+        } else {
+            None
+        };
+        let n = self.len()?;
+        let mut software = Vec::with_capacity(n);
+        for _ in 0..n {
+            software.push(self.software()?);
+        }
+        let n = self.len()?;
+        let mut software_first_seen = Vec::with_capacity(n);
+        for _ in 0..n {
+            software_first_seen.push(self.time(base)?);
+        }
+        let mut settings = BTreeMap::new();
+        for _ in 0..self.len()? {
+            let k = self.string()?;
+            settings.insert(k, self.string()?);
+        }
+        let av = if self.flag()? {
+            Some(self.av(base)?)
+        } else {
+            None
+        };
+        let mut facts = BTreeMap::new();
+        for _ in 0..self.len()? {
+            let k = self.string()?;
+            facts.insert(k, self.value(0)?);
+        }
+        Ok(DeviceState {
+            report: DeviceReport {
+                device_id,
+                sequence,
+                reported_at,
+                device_name,
+                os,
+                group,
+                software,
+                settings,
+                av,
+                facts,
+            },
+            first_seen,
+            software_first_seen,
+            received_at,
+        })
+    }
+
+    /// The report's own time: `base` seconds (already read) and nanoseconds.
+    fn time_at(&mut self, base: i64) -> Result<DateTime<Utc>> {
+        let nanos = self.u32()?;
+        DateTime::from_timestamp(base, nanos).ok_or_else(|| self.corrupt("time out of range"))
+    }
+
+    fn os(&mut self) -> Result<OsInfo> {
+        let kind = match self.byte()? {
+            0 => OsKind::Windows,
+            1 => OsKind::Mac,
+            2 => OsKind::Linux,
+            _ => return Err(self.corrupt("bad OS kind")),
+        };
+        Ok(OsInfo {
+            kind,
+            platform: self.string()?,
+            version: self.string()?,
+            architecture: self.opt_string()?,
+            distro: if self.flag()? {
+                Some(Distro {
+                    id: self.string()?,
+                    version_id: self.string()?,
+                })
+            } else {
+                None
+            },
+        })
+    }
+
+    fn paths(&mut self, present: bool) -> Result<Vec<String>> {
+        if !present {
+            return Ok(Vec::new());
+        }
+        let n = self.len()?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(self.string()?);
+        }
+        Ok(out)
+    }
+
+    fn software(&mut self) -> Result<InstalledSoftware> {
+        let flags = self.byte()?;
+        if flags >> 7 != 0 {
+            return Err(self.corrupt("bad software flags"));
+        }
+        let has = |bit: u8| flags & (1 << bit) != 0;
+        let vendor = self.string()?;
+        let name = self.string()?;
+        let version = self.string()?;
+        let cpe = if has(0) { Some(self.string()?) } else { None };
+        let ecosystem = if has(1) { Some(self.string()?) } else { None };
+        let disk_paths = self.paths(has(2))?;
+        let registry_paths = self.paths(has(3))?;
+        let end_of_support = if has(4) {
+            let status = self.string()?;
+            let date = if has(5) {
+                let days =
+                    i32::try_from(self.ivar()?).map_err(|_| self.corrupt("date out of range"))?;
+                Some(
+                    NaiveDate::from_num_days_from_ce_opt(days)
+                        .ok_or_else(|| self.corrupt("date out of range"))?,
+                )
+            } else {
+                None
+            };
+            Some(EndOfSupport { status, date })
+        } else if has(5) {
+            return Err(self.corrupt("bad software flags"));
+        } else {
+            None
+        };
+        let source = if has(6) {
+            Some(SourcePackage {
+                name: self.string()?,
+                version: self.string()?,
+            })
+        } else {
+            None
+        };
+        Ok(InstalledSoftware {
+            vendor,
+            name,
+            version,
+            cpe,
+            ecosystem,
+            disk_paths,
+            registry_paths,
+            end_of_support,
+            source,
+        })
+    }
+
+    fn av(&mut self, base: i64) -> Result<AvState> {
+        let flags = self.uvar()?;
+        if flags >> 11 != 0 {
+            return Err(self.corrupt("bad antivirus flags"));
+        }
+        let has = |bit: u32| flags & (1 << bit) != 0;
+        let mode = if has(0) { Some(self.byte()?) } else { None };
+        let text = |r: &mut Self, bit| -> Result<Option<String>> {
+            Ok(if has(bit) { Some(r.string()?) } else { None })
+        };
+        let engine_version = text(self, 1)?;
+        let platform_version = text(self, 2)?;
+        let signature_version = text(self, 3)?;
+        let time = |r: &mut Self, bit| -> Result<Option<DateTime<Utc>>> {
+            Ok(if has(bit) { Some(r.time(base)?) } else { None })
+        };
+        let engine_updated_at = time(self, 4)?;
+        let platform_updated_at = time(self, 5)?;
+        let signature_updated_at = time(self, 6)?;
+        let signature_published_at = time(self, 7)?;
+        let cloud_protection = if has(8) { Some(self.string()?) } else { None };
+        let scan = |r: &mut Self, bit| -> Result<Option<ScanResult>> {
+            Ok(if has(bit) {
+                Some(ScanResult {
+                    status: r.string()?,
+                    error: r.opt_string()?,
+                    time: r.time(base)?,
+                })
+            } else {
+                None
+            })
+        };
+        let quick_scan = scan(self, 9)?;
+        let full_scan = scan(self, 10)?;
+        Ok(AvState {
+            mode,
+            engine_version,
+            platform_version,
+            signature_version,
+            engine_updated_at,
+            platform_updated_at,
+            signature_updated_at,
+            signature_published_at,
+            cloud_protection,
+            quick_scan,
+            full_scan,
+        })
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value> {
+        if depth > MAX_DEPTH {
+            return Err(self.corrupt("facts nest too deep"));
+        }
+        Ok(match self.byte()? {
+            0 => Value::Null,
+            1 => Value::Bool(false),
+            2 => Value::Bool(true),
+            3 => Value::from(self.uvar()?),
+            4 => Value::from(self.ivar()?),
+            5 => {
+                let end = self.pos + 8;
+                let bytes: [u8; 8] = self
+                    .buf
+                    .get(self.pos..end)
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or_else(|| self.corrupt("record ends early"))?;
+                self.pos = end;
+                serde_json::Number::from_f64(f64::from_le_bytes(bytes))
+                    .map(Value::Number)
+                    .ok_or_else(|| self.corrupt("number is not finite"))?
+            }
+            6 => Value::String(self.string()?),
+            7 => {
+                let n = self.len()?;
+                let mut a = Vec::with_capacity(n);
+                for _ in 0..n {
+                    a.push(self.value(depth + 1)?);
+                }
+                Value::Array(a)
+            }
+            8 => {
+                let mut o = serde_json::Map::new();
+                for _ in 0..self.len()? {
+                    let k = self.string()?;
+                    o.insert(k, self.value(depth + 1)?);
+                }
+                Value::Object(o)
+            }
+            _ => return Err(self.corrupt("bad value tag")),
+        })
+    }
 }
