@@ -175,13 +175,20 @@ pub fn run(
         )));
     }
 
-    eprintln!("bench-kb: publishing against the demo KB ({} NVD records) ...", report.demo_kb_records);
+    eprintln!(
+        "bench-kb: publishing against the demo KB ({} NVD records) ...",
+        report.demo_kb_records
+    );
     ops.publish(data_dir, args.quiet).map_err(operation)?;
     report.demo_publish = measured_publish(ops, data_dir, args.quiet)?;
     eprintln!("bench-kb: demo publish {:.1}s", report.demo_publish.seconds);
 
     let kb_dir = kb_dir(&path, args.records);
-    eprintln!("bench-kb: generating {} records into {} ...", args.records, kb_dir.display());
+    eprintln!(
+        "bench-kb: generating {} records into {} ...",
+        args.records,
+        kb_dir.display()
+    );
     let started = Instant::now();
     let generated = emulator::write_scaled_kb(&options, &kb_dir, &|_| {})
         .map_err(|e| operation(Box::new(e)))?;
@@ -264,7 +271,12 @@ fn incremental_sync(
     };
     let started = Instant::now();
     let outcome = runtime
-        .block_on(feeds::sync(store.as_ref(), &config, sync_now, &feeds::NoProgress))
+        .block_on(feeds::sync(
+            store.as_ref(),
+            &config,
+            sync_now,
+            &feeds::NoProgress,
+        ))
         .map_err(|e| operation(Box::new(e)))?;
     report.sync_seconds = started.elapsed().as_secs_f64();
     report.sync_updated = outcome.updated + outcome.inserted;
@@ -303,13 +315,19 @@ async fn fixture(
             };
             let (Some(start), Some(end)) = (date("lastModStartDate"), date("lastModEndDate"))
             else {
-                return (StatusCode::BAD_REQUEST, "lastModStartDate and lastModEndDate required")
+                return (
+                    StatusCode::BAD_REQUEST,
+                    "lastModStartDate and lastModEndDate required",
+                )
                     .into_response();
             };
             if end - start > Duration::days(120) || start < since - Duration::days(1) {
                 return (StatusCode::BAD_REQUEST, "bad lastMod window").into_response();
             }
-            let index: usize = q.get("startIndex").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let index: usize = q
+                .get("startIndex")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             if index == 0 {
                 page.as_ref().clone().into_response()
             } else {
@@ -338,7 +356,12 @@ pub fn summary(r: &KbScaleReport) -> String {
     let p = |f: &PublishFigures| {
         format!(
             "{:.1}s (matching {:.1}s over {} distinct software versions; {} findings, {} vulnerability rows), peak RSS {:.0} MB",
-            f.seconds, f.assess_seconds, f.distinct_software, f.findings, f.vulnerability_rows, f.peak_rss_mb
+            f.seconds,
+            f.assess_seconds,
+            f.distinct_software,
+            f.findings,
+            f.vulnerability_rows,
+            f.peak_rss_mb
         )
     };
     format!(

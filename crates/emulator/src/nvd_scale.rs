@@ -126,10 +126,8 @@ pub fn write_scaled_kb(
             let records = kb::parse_nvd(&bytes, &name)?;
             let shape = ShapeStats::of(&records);
             std::fs::write(&path, &bytes).map_err(|e| write_err(&path, e))?;
-            let n = done.fetch_add(
-                (end - start) as u64,
-                std::sync::atomic::Ordering::Relaxed,
-            ) + (end - start) as u64;
+            let n = done.fetch_add((end - start) as u64, std::sync::atomic::Ordering::Relaxed)
+                + (end - start) as u64;
             progress(n);
             Ok((path, bytes.len() as u64, shape))
         })
@@ -163,7 +161,11 @@ pub fn write_scaled_kb(
 /// spread evenly over it, as modified upstream at `modified_at`: `lastModified` is that
 /// time, `vulnStatus` is `Modified` and the description says `[UPDATED]`. What an
 /// incremental sync fetches after NVD changed `count` records.
-pub fn scaled_kb_update(opts: &ScaledKbOptions, count: usize, modified_at: DateTime<Utc>) -> Vec<u8> {
+pub fn scaled_kb_update(
+    opts: &ScaledKbOptions,
+    count: usize,
+    modified_at: DateTime<Utc>,
+) -> Vec<u8> {
     let gen_ = Generator::new(opts);
     let total = gen_.total();
     let count = count.min(total);
@@ -195,13 +197,7 @@ fn replace_field(json: &str, key: &str, value: &str) -> String {
     format!("{}{value}{}", &json[..start], &json[end..])
 }
 
-fn page_document(
-    n: usize,
-    start: usize,
-    total: usize,
-    now: NaiveDateTime,
-    body: &str,
-) -> Vec<u8> {
+fn page_document(n: usize, start: usize, total: usize, now: NaiveDateTime, body: &str) -> Vec<u8> {
     let mut out = String::with_capacity(body.len() + 200);
     let _ = write!(
         out,
@@ -293,7 +289,9 @@ fn syllables(mut n: usize) -> String {
 
 fn universe(seed: u64) -> Vec<BulkProduct> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x756e_6976_6572_7365);
-    let suffixes = ["", "", "", "soft", "tech", "labs", "systems", "networks", "project"];
+    let suffixes = [
+        "", "", "", "soft", "tech", "labs", "systems", "networks", "project",
+    ];
     let mut out = Vec::with_capacity(VENDORS * 4);
     for v in 0..VENDORS {
         let suffix = suffixes[rng.random_range(0..suffixes.len())];
@@ -315,7 +313,8 @@ fn universe(seed: u64) -> Vec<BulkProduct> {
             } else {
                 (name_word.to_owned(), None)
             };
-            let target_sw = (firmware.is_none() && rng.random::<f64>() < 0.08).then_some("wordpress");
+            let target_sw =
+                (firmware.is_none() && rng.random::<f64>() < 0.08).then_some("wordpress");
             out.push(BulkProduct {
                 vendor: vendor.clone(),
                 name,
@@ -409,8 +408,8 @@ impl<'o> Generator<'o> {
         let roll = rng.random::<f64>();
         let (status, configured) = match roll {
             x if x < 0.05 => ("Rejected", false),
-            x if x < 0.09 => ("Awaiting Analysis", false),
-            x if x < 0.12 => ("Received", false),
+            x if x < 0.10 => ("Awaiting Analysis", false),
+            x if x < 0.14 => ("Received", false),
             x if x < 0.55 => ("Analyzed", true),
             _ => ("Modified", true),
         };
@@ -460,12 +459,15 @@ impl<'o> Generator<'o> {
             fleet_history(rng, part, p, min, &mut main.nodes[0]);
         } else {
             let n = match rng.random::<f64>() {
-                x if x < 0.78 => 1,
-                x if x < 0.95 => rng.random_range(2..=3),
+                x if x < 0.70 => 1,
+                x if x < 0.94 => rng.random_range(2..=3),
                 _ => rng.random_range(4..=8),
             };
             let first = self.popular(rng);
-            title = format!("{} {}", self.universe[first].vendor, self.universe[first].name);
+            title = format!(
+                "{} {}",
+                self.universe[first].vendor, self.universe[first].name
+            );
             let mut products = vec![first];
             for _ in 1..n {
                 let next = if rng.random::<f64>() < 0.5 {
@@ -683,9 +685,9 @@ fn bulk_criteria(rng: &mut ChaCha8Rng, p: &BulkProduct, out: &mut Vec<String>) {
     if style < 0.10 {
         let version = if rng.random::<f64>() < 0.5 { "*" } else { "-" };
         out.push(vulnerable_match(&criteria_name(p, version, "*"), [None; 4]));
-    } else if style < 0.65 {
+    } else if style < 0.72 {
         // Ranges: one per release line, newest lines first.
-        let lines = 1 + (rng.random::<f64>().powi(3) * 6.0) as u32;
+        let lines = 1 + (rng.random::<f64>().powi(2) * 6.0) as u32;
         let top = line(rng);
         for l in 0..lines.min(top + 1) {
             let major = top - l;
@@ -714,9 +716,9 @@ fn bulk_criteria(rng: &mut ChaCha8Rng, p: &BulkProduct, out: &mut Vec<String>) {
     } else {
         // Exact versions: consecutive releases of one line, some with an update.
         let count = match rng.random::<f64>() {
-            x if x < 0.35 => 1,
-            x if x < 0.65 => rng.random_range(2..=4),
-            x if x < 0.9 => rng.random_range(5..=10),
+            x if x < 0.25 => 1,
+            x if x < 0.55 => rng.random_range(2..=4),
+            x if x < 0.85 => rng.random_range(5..=10),
             _ => rng.random_range(11..=40),
         };
         let major = line(rng);
@@ -729,20 +731,17 @@ fn bulk_criteria(rng: &mut ChaCha8Rng, p: &BulkProduct, out: &mut Vec<String>) {
             } else {
                 "*"
             };
-            out.push(vulnerable_match(&criteria_name(p, &version, update), [None; 4]));
+            out.push(vulnerable_match(
+                &criteria_name(p, &version, update),
+                [None; 4],
+            ));
         }
     }
 }
 
 /// Criteria of a fleet product's long history: every version they name is older than
 /// `min`, the oldest release the fleet installs, so they never match the fleet.
-fn fleet_history(
-    rng: &mut ChaCha8Rng,
-    part: Part,
-    p: &Product,
-    min: &str,
-    out: &mut Vec<String>,
-) {
+fn fleet_history(rng: &mut ChaCha8Rng, part: Part, p: &Product, min: &str, out: &mut Vec<String>) {
     let any = cpe23(part, p.vendor, p.name, "*");
     if rng.random::<f64>() < 0.55 {
         let start = format!("0.{}", rng.random_range(0..9));
@@ -763,7 +762,10 @@ fn fleet_history(
     for j in 0..count {
         let version = format!("0.{minor}.{j}");
         if kb::version::compare(&version, min) == std::cmp::Ordering::Less {
-            out.push(vulnerable_match(&cpe23(part, p.vendor, p.name, &version), [None; 4]));
+            out.push(vulnerable_match(
+                &cpe23(part, p.vendor, p.name, &version),
+                [None; 4],
+            ));
         }
     }
     if out.is_empty() {

@@ -81,7 +81,10 @@ fn the_shape_follows_the_real_nvd_sample() {
     assert!(got.criteria_per_record >= 4.0, "{got}");
     assert!(generated.shape.products > 5_000, "{:?}", generated.shape);
     assert!(generated.shape.vendors > 2_000, "{:?}", generated.shape);
-    assert!(got.and_configurations > 0.05 && got.platform_criteria > 0.01, "{got}");
+    assert!(
+        got.and_configurations > 0.05 && got.platform_criteria > 0.01,
+        "{got}"
+    );
     assert!(generated.shape.start_excluding > 0 && generated.shape.end_including > 0);
     let Some(sample) = testkit::tools::require_shared_data("nvd/nvdcve-2.0-sample.json") else {
         return;
@@ -95,15 +98,40 @@ fn the_shape_follows_the_real_nvd_sample() {
             "{what}: generated {a:.3}, real sample {b:.3}"
         );
     };
-    near("criteria per record", got.criteria_per_record, real.criteria_per_record, 1.5);
+    near(
+        "criteria per record",
+        got.criteria_per_record,
+        real.criteria_per_record,
+        1.5,
+    );
     near("ranges", got.ranges, real.ranges, 0.08);
     near("exact", got.exact, real.exact, 0.08);
     near("any version", got.any_version, real.any_version, 0.04);
-    near("AND configurations", got.and_configurations, real.and_configurations, 0.06);
-    near("platform criteria", got.platform_criteria, real.platform_criteria, 0.03);
-    near("unconfigured", got.unconfigured_records, real.unconfigured_records, 0.06);
+    near(
+        "AND configurations",
+        got.and_configurations,
+        real.and_configurations,
+        0.06,
+    );
+    near(
+        "platform criteria",
+        got.platform_criteria,
+        real.platform_criteria,
+        0.03,
+    );
+    near(
+        "unconfigured",
+        got.unconfigured_records,
+        real.unconfigured_records,
+        0.06,
+    );
     near("endExcluding", got.end_excluding, real.end_excluding, 0.08);
-    near("startIncluding", got.start_including, real.start_including, 0.08);
+    near(
+        "startIncluding",
+        got.start_including,
+        real.start_including,
+        0.08,
+    );
 }
 
 /// Bulk records name the fleet's products only with versions older than every release
@@ -128,7 +156,10 @@ fn bulk_records_do_not_change_what_the_fleet_matches() {
                 .iter()
                 .filter(|&&i| i >= demo)
                 .count();
-            for os in ["cpe:2.3:o:microsoft:windows:-:*:*:*:*:*:*:*", "cpe:2.3:o:apple:macos:14.0:*:*:*:*:*:*:*"] {
+            for os in [
+                "cpe:2.3:o:microsoft:windows:-:*:*:*:*:*:*:*",
+                "cpe:2.3:o:apple:macos:14.0:*:*:*:*:*:*:*",
+            ] {
                 let platform = [kb::Cpe::parse(os).unwrap()];
                 for m in matcher.match_software(&cpe, &platform) {
                     assert!(

@@ -92,8 +92,7 @@ impl ShapeStats {
                     self.platform_criteria += 1;
                     continue;
                 }
-                if let (Some(v), Some(p)) = (cm.criteria.vendor.key(), cm.criteria.product.key())
-                {
+                if let (Some(v), Some(p)) = (cm.criteria.vendor.key(), cm.criteria.product.key()) {
                     if !self.vendor_set.contains(&v) {
                         self.vendor_set.insert(v.clone());
                     }

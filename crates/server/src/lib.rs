@@ -239,7 +239,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
             let warnings = health::stale_warnings(&feeds, max_age);
             (feeds, warnings)
         }
-        Err(e) => (Vec::new(), vec![format!("cannot read the feeds' state: {e}")]),
+        Err(e) => (
+            Vec::new(),
+            vec![format!("cannot read the feeds' state: {e}")],
+        ),
     };
     let body = serde_json::json!({
         "status": if warnings.is_empty() { "ok" } else { "warn" },

@@ -27,7 +27,12 @@ async fn healthz(w: &testkit::world::World, clock: Clock, max_age: Duration) -> 
 async fn healthz_lists_feed_ages_and_warns_when_a_feed_is_older_than_the_threshold() {
     let w = testkit::world::seeded(20, 5, testkit::world::utc(2026, 11, 18, 0), 2);
     // Seeding imported the synthetic NVD and KEV feeds just now.
-    let fresh = healthz(&w, Clock::Fixed(Utc::now() + Duration::hours(1)), Duration::hours(48)).await;
+    let fresh = healthz(
+        &w,
+        Clock::Fixed(Utc::now() + Duration::hours(1)),
+        Duration::hours(48),
+    )
+    .await;
     assert_eq!(fresh["status"], "ok", "{fresh}");
     assert_eq!(fresh["warnings"], serde_json::json!([]));
     let feeds = fresh["feeds"].as_array().unwrap();
@@ -41,17 +46,35 @@ async fn healthz_lists_feed_ages_and_warns_when_a_feed_is_older_than_the_thresho
     }
 
     // Three days later the same feeds are past the 48 h threshold.
-    let stale = healthz(&w, Clock::Fixed(Utc::now() + Duration::days(3)), Duration::hours(48)).await;
+    let stale = healthz(
+        &w,
+        Clock::Fixed(Utc::now() + Duration::days(3)),
+        Duration::hours(48),
+    )
+    .await;
     assert_eq!(stale["status"], "warn", "{stale}");
     let warnings = stale["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), feeds.len(), "{stale}");
     assert!(
-        warnings.iter().any(|w| w.as_str().unwrap().contains("feed nvd")),
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("feed nvd")),
         "{stale}"
     );
-    assert!(stale["feeds"].as_array().unwrap().iter().all(|f| f["stale"] == true));
+    assert!(
+        stale["feeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["stale"] == true)
+    );
 
     // A longer threshold accepts them.
-    let lenient = healthz(&w, Clock::Fixed(Utc::now() + Duration::days(3)), Duration::days(7)).await;
+    let lenient = healthz(
+        &w,
+        Clock::Fixed(Utc::now() + Duration::days(3)),
+        Duration::days(7),
+    )
+    .await;
     assert_eq!(lenient["status"], "ok", "{lenient}");
 }

@@ -60,10 +60,7 @@ pub fn generate_options(
     let fleet = emulator::fleet_state(store)?;
     Ok(emulator::ScaledKbOptions {
         records: args.records,
-        seed: args
-            .seed
-            .or(fleet.as_ref().map(|f| f.seed))
-            .unwrap_or(42),
+        seed: args.seed.or(fleet.as_ref().map(|f| f.seed)).unwrap_or(42),
         now: fleet.map_or_else(crate::cmd::seed::fleet_now, |f| f.base_now),
         page_size: args.page_size,
     })
@@ -174,9 +171,8 @@ pub fn run(data_dir: &Path, command: KbCommand, json: bool) -> Result<()> {
             let options = generate_options(dir.store.as_ref(), &args)?;
             let progress = bar(options.records as u64, "generating", json);
             let started = std::time::Instant::now();
-            let generated = emulator::write_scaled_kb(&options, &args.out, &|n| {
-                progress.set_position(n)
-            })?;
+            let generated =
+                emulator::write_scaled_kb(&options, &args.out, &|n| progress.set_position(n))?;
             progress.finish_and_clear();
             let seconds = started.elapsed().as_secs_f64();
             print(json, &generated, || {
