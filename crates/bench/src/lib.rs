@@ -6,12 +6,15 @@
 //! bench --exports`, `cargo run --release -p bench --example export_bench`). `scale`: seed,
 //! publish, paging and delta at scale (`posture bench`), with `state_scan`, the
 //! store's raw and decoded state scan rates. `ingest`: report ingestion through
-//! the HTTP API (`posture bench-ingest`). `child` runs `posture serve` as the measured server.
+//! the HTTP API (`posture bench-ingest`). `kbscale`: an NVD-sized knowledge base (import,
+//! publish against it and against the demo KB, an incremental sync; `posture bench-kb`).
+//! `child` runs `posture serve` as the measured server.
 
 pub mod auth;
 pub mod child;
 pub mod error;
 pub mod exports;
 pub mod ingest;
+pub mod kbscale;
 pub mod scale;
 pub mod state_scan;

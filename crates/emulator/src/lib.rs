@@ -73,6 +73,7 @@
 pub mod clock;
 pub mod devices;
 pub mod evolve;
+pub mod nvd_scale;
 pub mod products;
 pub mod seed;
 pub mod synthetic_kb;
@@ -81,6 +82,7 @@ pub mod travel;
 pub use clock::{FleetState, fleet_state, service_now};
 pub use devices::{FleetConfig, GROUPS, device_report, reports};
 pub use evolve::{Advance, evolve_report};
+pub use nvd_scale::{ScaledKb, ScaledKbOptions, scaled_kb_update, write_scaled_kb};
 pub use seed::{SeedOutcome, seed_fleet};
 pub use synthetic_kb::{SyntheticFeeds, feed_update, platform_cpes, synthetic_feeds};
 pub use travel::{AdvanceOutcome, advance_fleet};
@@ -97,6 +99,8 @@ pub enum EmulatorError {
     NoFleet,
     #[error("the emulator's stored state is unreadable: {0}")]
     BadState(String),
+    #[error("generated feed refused by the importer: {0}")]
+    Generated(#[from] kb::ImportError),
     #[error("cannot write {path}: {source}")]
     Write {
         path: String,

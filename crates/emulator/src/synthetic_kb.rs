@@ -123,7 +123,7 @@ struct Kev {
 }
 
 #[derive(Clone, Debug)]
-struct Synth {
+pub(crate) struct Synth {
     id: String,
     published: NaiveDateTime,
     last_modified: NaiveDateTime,
@@ -140,17 +140,17 @@ struct Synth {
 }
 
 #[derive(Debug)]
-struct Profile {
-    cwe: &'static str,
-    vector: &'static str,
+pub(crate) struct Profile {
+    pub(crate) cwe: &'static str,
+    pub(crate) vector: &'static str,
     /// KEV-style vulnerability kind.
-    kind: &'static str,
+    pub(crate) kind: &'static str,
     /// Description after the product: `{c}` component, `{i}` input.
-    text: &'static str,
-    weight: f64,
+    pub(crate) text: &'static str,
+    pub(crate) weight: f64,
 }
 
-static PROFILES: [Profile; 14] = [
+pub(crate) static PROFILES: [Profile; 14] = [
     Profile {
         cwe: "CWE-787",
         vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:U/C:H/I:H/A:H",
@@ -251,7 +251,7 @@ static PROFILES: [Profile; 14] = [
     },
 ];
 
-const COMPONENTS: [&str; 12] = [
+pub(crate) const COMPONENTS: [&str; 12] = [
     "the file parser",
     "the network protocol handler",
     "the installer",
@@ -265,7 +265,7 @@ const COMPONENTS: [&str; 12] = [
     "the archive extractor",
     "the IPC layer",
 ];
-const INPUTS: [&str; 8] = [
+pub(crate) const INPUTS: [&str; 8] = [
     "a crafted file",
     "a crafted network packet",
     "a malicious web page",
@@ -552,7 +552,7 @@ impl Ctx<'_> {
 }
 
 /// All synthetic records, in publication order, with ids assigned.
-fn synthesize(seed: u64, now: DateTime<Utc>) -> Vec<Synth> {
+pub(crate) fn synthesize(seed: u64, now: DateTime<Utc>) -> Vec<Synth> {
     let products = catalogue();
     let mut all = Vec::new();
     for (pi, p) in products.iter().enumerate() {
@@ -580,7 +580,7 @@ fn synthesize(seed: u64, now: DateTime<Utc>) -> Vec<Synth> {
 // ---------------------------------------------------------------------------
 // CVSS.
 
-fn metric<'v>(vector: &'v str, key: &str) -> &'v str {
+pub(crate) fn metric<'v>(vector: &'v str, key: &str) -> &'v str {
     vector
         .split('/')
         .find_map(|kv| kv.strip_prefix(key).and_then(|r| r.strip_prefix(':')))
@@ -589,7 +589,7 @@ fn metric<'v>(vector: &'v str, key: &str) -> &'v str {
 
 /// CVSS v3.1 base score, exploitability and impact sub-scores of one of the profiles'
 /// vectors (constants of this module, all valid; the tests score every profile).
-fn cvss31(vector: &str) -> (f64, f64, f64) {
+pub(crate) fn cvss31(vector: &str) -> (f64, f64, f64) {
     let scores = match kb::cvss::scores_v3(vector) {
         Ok((scores, _)) => scores,
         Err(e) => panic!("synthetic profile vector: {e}"),
@@ -598,7 +598,7 @@ fn cvss31(vector: &str) -> (f64, f64, f64) {
 }
 
 /// The CVSS v2 vector corresponding to a v3.1 vector, and its scores.
-fn cvss2(v3: &str) -> (String, f64, f64, f64) {
+pub(crate) fn cvss2(v3: &str) -> (String, f64, f64, f64) {
     let av = match metric(v3, "AV") {
         "N" => "N",
         "A" => "A",
@@ -620,7 +620,7 @@ fn cvss2(v3: &str) -> (String, f64, f64, f64) {
     (vector, scores.base, scores.exploitability, scores.impact)
 }
 
-fn word(vector: &str, key: &str) -> &'static str {
+pub(crate) fn word(vector: &str, key: &str) -> &'static str {
     match (key, metric(vector, key)) {
         ("AV", "N") => "NETWORK",
         ("AV", "A") => "ADJACENT_NETWORK",
@@ -635,7 +635,7 @@ fn word(vector: &str, key: &str) -> &'static str {
     }
 }
 
-fn word2(v2: &str, key: &str) -> &'static str {
+pub(crate) fn word2(v2: &str, key: &str) -> &'static str {
     match (key, metric(v2, key)) {
         ("AV", "N") => "NETWORK",
         ("AV", "A") => "ADJACENT_NETWORK",
@@ -655,16 +655,16 @@ fn word2(v2: &str, key: &str) -> &'static str {
 // ---------------------------------------------------------------------------
 // Rendering (hand-written JSON, in NVD's key order).
 
-fn q(s: &str) -> String {
+pub(crate) fn q(s: &str) -> String {
     serde_json::to_string(s).expect("serialising a string cannot fail")
 }
 
-fn ts(t: NaiveDateTime) -> String {
+pub(crate) fn ts(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
 }
 
 /// A GUID-shaped id derived from text (NVD's matchCriteriaId is one per distinct criteria+range).
-fn guid(text: &str) -> String {
+pub(crate) fn guid(text: &str) -> String {
     let hash = |salt: u64| {
         let mut h = 0xcbf2_9ce4_8422_2325u64 ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         for b in text.bytes() {
@@ -716,7 +716,7 @@ fn affected_text(r: &Synth) -> String {
     format!("{text}{more}")
 }
 
-fn render_record(out: &mut String, r: &Synth, products: &[Product]) {
+pub(crate) fn render_record(out: &mut String, r: &Synth, products: &[Product]) {
     let p = &products[r.product];
     let src = q(SOURCE);
     let _ = write!(
@@ -898,7 +898,7 @@ fn vendor_project(vendor: &str) -> String {
     }
 }
 
-fn render_kev(cves: &[Synth], now: DateTime<Utc>) -> Vec<u8> {
+pub(crate) fn render_kev(cves: &[Synth], now: DateTime<Utc>) -> Vec<u8> {
     let products = catalogue();
     let mut listed: Vec<&Synth> = cves.iter().filter(|r| r.kev.is_some()).collect();
     listed.sort_by(|a, b| {

@@ -27,6 +27,9 @@
 //!   implementation: [`dpkg`] (Debian, Ubuntu), [`rpm`] (Red Hat, Rocky,
 //!   Alma), [`pep440`] (PyPI), [`semver`] (npm, SEMVER ranges), [`apk`]
 //!   (Alpine).
+//! * [`shape`]: the shape of a set of NVD records (criteria per record, ranges,
+//!   exact versions, AND/platform nodes), measured to calibrate and check the
+//!   emulator's NVD-sized synthetic knowledge base ([`shape::ShapeStats`]).
 //! * [`cvss`]: CVSS v3.x and v2 base-score calculators for vector strings.
 //! * [`coverage`]: whether installed software can be assessed at all, and why
 //!   not ([`coverage::classify`]), shared by `posture coverage` and the report
@@ -54,6 +57,7 @@ pub mod osv;
 pub mod pep440;
 pub mod rpm;
 pub mod semver;
+pub mod shape;
 pub mod version;
 
 pub use cpe::{Component, Cpe, CpeError, TargetOs};

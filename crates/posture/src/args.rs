@@ -30,6 +30,10 @@ pub struct ServeArgs {
     pub kb_sync_every: Option<std::time::Duration>,
     #[command(flatten)]
     pub kb_sync: crate::cmd::kb::SyncArgs,
+    /// A feed not synced or imported for longer than this makes `/healthz` answer
+    /// `status: warn` naming it (and sets `posture_kb_feed_stale{feed}` to 1).
+    #[arg(long, env = "POSTURE_KB_MAX_AGE", value_parser = agent::parse_duration, default_value = "48h")]
+    pub kb_max_age: std::time::Duration,
     /// How far back `sinceTime` may reach on the delta endpoint, in days (MDE: 14).
     #[arg(long, env = "POSTURE_DELTA_WINDOW_DAYS", default_value_t = 14)]
     pub delta_window_days: u32,

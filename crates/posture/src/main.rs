@@ -131,6 +131,9 @@ pub enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Measure report ingestion through the HTTP API at scale (see README, "Benchmarks").
     BenchIngest(cmd::bench::IngestBenchArgs),
+    /// Measure the knowledge base at NVD's size: import, publish against it and against
+    /// the demo KB, an incremental sync (see README, "Benchmarks").
+    BenchKb(cmd::bench::KbBenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -169,5 +172,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::IngestKeys { command } => cmd::ingest_keys::run(data_dir, command, json),
         Command::Bench(args) => cmd::bench::run(data_dir, &args, json),
         Command::BenchIngest(args) => cmd::bench::run_ingest(data_dir, &args, json),
+        Command::BenchKb(args) => cmd::bench::run_kb(data_dir, &args, json),
     }
 }

@@ -43,6 +43,9 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
         let snapshots = Arc::new(snapshots);
         let mut config = ApiConfig::new(base_url.clone());
         config.delta_window = chrono::Duration::days(i64::from(s.delta_window_days));
+        let kb_max_age = chrono::Duration::from_std(s.kb_max_age)
+            .context("--kb-max-age is too long")?;
+        config.kb_max_age = kb_max_age;
         let state = AppState {
             snapshots: snapshots.clone(),
             config: Arc::new(config),
@@ -78,7 +81,7 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
         if let Some(every) = s.publish_every {
             tokio::spawn(publish_loop(dir.clone(), snapshots.clone(), p.clone(), every));
         }
-        tokio::spawn(kb_sync_loop(dir.clone(), s.kb_sync.clone(), s.kb_sync_every));
+        tokio::spawn(kb_sync_loop(dir.clone(), s.kb_sync.clone(), s.kb_sync_every, kb_max_age));
         // Snapshots published by other processes (`posture publish`, `advance`) become visible here.
         let watched = snapshots.clone();
         tokio::spawn(async move {
@@ -246,26 +249,30 @@ async fn publish_loop(
 }
 
 /// Exports each feed's age (`posture_kb_feed_age_seconds{feed}`, from its last sync or
-/// import) every minute and, with `--kb-sync-every`, syncs the feeds on that schedule.
-/// A sync changes only the KB; the next scheduled publish reassesses against it.
+/// import) and whether it is older than `--kb-max-age` (`posture_kb_feed_stale{feed}`,
+/// 0 or 1; the figures `/healthz` shows, from `server::health`) every minute and, with
+/// `--kb-sync-every`, syncs the feeds on that schedule. A sync changes only the KB (one
+/// KB version); the next publish loads that version and reassesses every device.
 async fn kb_sync_loop(
     dir: DataDir,
     args: crate::cmd::kb::SyncArgs,
     every: Option<std::time::Duration>,
+    max_age: chrono::Duration,
 ) {
     let dir = Arc::new(dir);
     let mut next_sync = every.map(|e| tokio::time::Instant::now() + e);
     loop {
         let d = dir.clone();
-        if let Ok(Ok(states)) =
-            tokio::task::spawn_blocking(move || ingest::feed_states(d.store.as_ref())).await
+        if let Ok(Ok(feeds)) = tokio::task::spawn_blocking(move || {
+            server::health::feed_health(d.store.as_ref(), chrono::Utc::now(), max_age)
+        })
+        .await
         {
-            let now = chrono::Utc::now();
-            for f in states {
-                if let Some(last) = f.last_sync.max(f.last_import) {
-                    metrics::gauge!("posture_kb_feed_age_seconds", "feed" => f.feed.clone())
-                        .set((now - last).num_seconds() as f64);
-                }
+            for f in feeds {
+                metrics::gauge!("posture_kb_feed_age_seconds", "feed" => f.feed.clone())
+                    .set(f.age_seconds as f64);
+                metrics::gauge!("posture_kb_feed_stale", "feed" => f.feed.clone())
+                    .set(if f.stale { 1.0 } else { 0.0 });
             }
         }
         tokio::time::sleep(std::time::Duration::from_secs(60)).await;

@@ -20,6 +20,7 @@ pub mod compression;
 pub mod endpoints;
 pub mod faults;
 mod handlers;
+pub mod health;
 pub mod ingest_api;
 pub mod listener;
 pub mod metadata;
@@ -56,6 +57,9 @@ pub struct ApiConfig {
     pub request_timeout: Duration,
     /// The service's clock, against which `sinceTime` is checked.
     pub clock: Clock,
+    /// A knowledge-base feed not synced or imported for longer than this makes
+    /// `/healthz` warn (default 48 hours).
+    pub kb_max_age: chrono::Duration,
 }
 
 /// Where the service's present comes from. The delta window (`sinceTime` at most
@@ -102,6 +106,7 @@ impl ApiConfig {
             delta_window: chrono::Duration::days(14),
             request_timeout: Duration::from_secs(600),
             clock: Clock::Wall,
+            kb_max_age: chrono::Duration::hours(48),
         }
     }
 }
@@ -215,13 +220,39 @@ async fn serve_endpoint(
     Ok(compression::encode_response(response, coding))
 }
 
+/// Liveness and freshness: the snapshot served, and each knowledge-base feed's age
+/// (`status` is `warn`, with `warnings`, when a feed is older than
+/// [`ApiConfig::kb_max_age`] or the feeds' state cannot be read; the answer is 200
+/// either way: the API still serves).
 async fn healthz(State(state): State<AppState>) -> Response {
     let latest = state.snapshots.latest();
+    let max_age = state.config.kb_max_age;
+    let now = state.config.clock.now();
+    let snapshots = state.snapshots.clone();
+    let feeds = tokio::task::spawn_blocking(move || {
+        health::feed_health(snapshots.store(), now, max_age).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    let (feeds, warnings) = match feeds {
+        Ok(feeds) => {
+            let warnings = health::stale_warnings(&feeds, max_age);
+            (feeds, warnings)
+        }
+        Err(e) => (
+            Vec::new(),
+            vec![format!("cannot read the feeds' state: {e}")],
+        ),
+    };
     let body = serde_json::json!({
-        "status": "ok",
+        "status": if warnings.is_empty() { "ok" } else { "warn" },
         "snapshot": latest.as_ref().map(|s| s.time_path().to_owned()),
         "generatedAt": latest.as_ref().map(|s| model::timefmt::generated(&s.manifest.generated_at)),
         "devices": latest.as_ref().map(|s| s.manifest.devices),
+        "kbVersion": latest.as_ref().map(|s| s.manifest.kb_version),
+        "kbMaxAgeHours": max_age.num_hours(),
+        "feeds": feeds,
+        "warnings": warnings,
     });
     axum::Json(body).into_response()
 }

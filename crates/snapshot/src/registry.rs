@@ -243,8 +243,10 @@ impl Snapshots {
         Ok(self.latest().map(|s| s.manifest.seq) != before)
     }
 
-    /// The store this registry publishes from (and registers snapshots in).
-    pub(crate) fn store(&self) -> &dyn StateStore {
+    /// The store this registry publishes from (and registers snapshots in). Outside
+    /// this crate it is read (the server's `/healthz` reads the feeds' sync state); every
+    /// write of state goes through `ingest`.
+    pub fn store(&self) -> &dyn StateStore {
         self.store.as_ref()
     }
 

@@ -66,6 +66,23 @@ pub struct IngestBenchArgs {
     pub gzip: bool,
 }
 
+#[derive(clap::Args, Debug)]
+pub struct KbBenchArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub devices: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Records of the NVD-sized knowledge base.
+    #[arg(long, default_value_t = emulator::nvd_scale::NVD_RECORDS)]
+    pub records: usize,
+    /// Records changed upstream for the incremental sync.
+    #[arg(long, default_value_t = 1000)]
+    pub changed: usize,
+    /// Reuse a data directory seeded with the demo KB only (skips seeding).
+    #[arg(long)]
+    pub reuse: bool,
+}
+
 /// The scale benchmark's operations: the code `posture seed`, `publish` and `advance` run.
 struct Subcommands;
 
@@ -130,6 +147,24 @@ pub fn run_ingest(data_dir: &Path, args: &IngestBenchArgs, json: bool) -> Result
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{}", ::bench::ingest::summary(&report));
+    }
+    Ok(())
+}
+
+pub fn run_kb(data_dir: &Path, args: &KbBenchArgs, json: bool) -> Result<()> {
+    let options = ::bench::kbscale::KbScaleOptions {
+        devices: args.devices,
+        seed: args.seed,
+        records: args.records,
+        changed: args.changed,
+        reuse: args.reuse,
+        quiet: json,
+    };
+    let report = ::bench::kbscale::run(data_dir, &options, &Subcommands)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", ::bench::kbscale::summary(&report));
     }
     Ok(())
 }

@@ -27,6 +27,43 @@ pub enum KbCommand {
     /// Fetch the configured feeds (NVD, OSV, KEV, EPSS) and commit what changed as one
     /// KB version. A feed that fails leaves its part of the KB as it was.
     Sync(SyncArgs),
+    /// Write an NVD-sized synthetic knowledge base as NVD CVE API 2.0 pages (plus its
+    /// KEV catalogue) for `kb import` or a fixture server: the demo feed's records first
+    /// (the same ones `seed` imports), then bulk records of NVD's shape over thousands of
+    /// synthetic vendors. In a seeded data directory the fleet's seed and clock are used,
+    /// so the demo records are identical to the imported ones.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GenerateArgs {
+    /// Records in all (NVD holds about 250,000).
+    #[arg(long, default_value_t = emulator::nvd_scale::NVD_RECORDS)]
+    pub records: usize,
+    /// Directory the page files are written to (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Seed (default: the seeded fleet's, else 42).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Records per page file (at most 2,000, NVD's largest page).
+    #[arg(long, default_value_t = emulator::nvd_scale::PAGE_SIZE)]
+    pub page_size: usize,
+}
+
+/// The options `kb generate` runs with: the seeded fleet's seed and clock when there
+/// is one, so its demo records equal the imported ones.
+pub fn generate_options(
+    store: &dyn ingest::StateStore,
+    args: &GenerateArgs,
+) -> Result<emulator::ScaledKbOptions> {
+    let fleet = emulator::fleet_state(store)?;
+    Ok(emulator::ScaledKbOptions {
+        records: args.records,
+        seed: args.seed.or(fleet.as_ref().map(|f| f.seed)).unwrap_or(42),
+        now: fleet.map_or_else(crate::cmd::seed::fleet_now, |f| f.base_now),
+        page_size: args.page_size,
+    })
 }
 
 /// Feed locations and NVD access for `kb sync` (and `serve --kb-sync-every`).
@@ -128,6 +165,28 @@ pub fn run(data_dir: &Path, command: KbCommand, json: bool) -> Result<()> {
                     imports.inserted, imports.updated, imports.unchanged, imports.kb_version
                 ));
                 lines.join("\n")
+            })
+        }
+        KbCommand::Generate(args) => {
+            let options = generate_options(dir.store.as_ref(), &args)?;
+            let progress = bar(options.records as u64, "generating", json);
+            let started = std::time::Instant::now();
+            let generated =
+                emulator::write_scaled_kb(&options, &args.out, &|n| progress.set_position(n))?;
+            progress.finish_and_clear();
+            let seconds = started.elapsed().as_secs_f64();
+            print(json, &generated, || {
+                format!(
+                    "{} records ({} of the demo feed) in {} pages, {} criteria, {:.0} MB in {seconds:.1}s under {}\n{}\nimport with: posture kb import {}/*.json",
+                    generated.records,
+                    generated.demo_records,
+                    generated.pages.len(),
+                    generated.shape.criteria,
+                    generated.bytes as f64 / 1e6,
+                    args.out.display(),
+                    generated.proportions,
+                    args.out.display()
+                )
             })
         }
         KbCommand::Status => {

@@ -21,7 +21,7 @@ pub fn run(data_dir: &Path, fleet: &FleetArgs, no_kb: bool, json: bool) -> Resul
 }
 
 /// The synthetic fleet's clock: now, to the hour, so a re-seed within the hour is identical.
-fn fleet_now() -> DateTime<Utc> {
+pub fn fleet_now() -> DateTime<Utc> {
     let now = Utc::now();
     now.with_minute(0)
         .and_then(|t| t.with_second(0))
