@@ -10,7 +10,7 @@
 //! Seeding, publishing and advancing are the caller's (`Operations`): the benchmark times
 //! the very code the `posture` subcommands run.
 
-use crate::child::{open_snapshots, peak_rss_mb, spawn_server};
+use crate::child::{holds_data, open_snapshots, peak_rss_mb, spawn_server};
 use crate::error::{BenchError, BoxError};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -49,6 +49,8 @@ pub struct ScaleOptions {
     pub quiet: bool,
     /// The `posture` executable the server runs as.
     pub posture: PathBuf,
+    /// The `--store` URL (PostgreSQL); `None`: the data directory's SQLite file.
+    pub store: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -103,9 +105,9 @@ pub fn run(
         ..Default::default()
     };
     if !args.reuse {
-        if data_dir.join("state.db").exists() {
+        if holds_data(data_dir, args.store.as_deref())? {
             return Err(BenchError::Failed(format!(
-                "{} already holds data; bench needs a fresh --data-dir (or pass --reuse)",
+                "{} (or its --store) already holds data; bench needs a fresh --data-dir and store (or pass --reuse)",
                 data_dir.display()
             )));
         }
@@ -124,7 +126,7 @@ pub fn run(
         );
     }
     {
-        let snapshots = open_snapshots(data_dir, usize::MAX)?;
+        let snapshots = open_snapshots(data_dir, args.store.as_deref(), usize::MAX)?;
         let latest = snapshots
             .latest()
             .ok_or_else(|| BenchError::Failed("no snapshot to serve".into()))?;
@@ -137,7 +139,7 @@ pub fn run(
         report.vulnerability_rows = latest.rows(snapshot::ExportKind::Vulnerabilities);
     }
     if args.exports {
-        let snapshots = open_snapshots(data_dir, usize::MAX)?;
+        let snapshots = open_snapshots(data_dir, args.store.as_deref(), usize::MAX)?;
         let latest = snapshots
             .latest()
             .ok_or_else(|| BenchError::Failed("no snapshot to export".into()))?;
@@ -152,7 +154,7 @@ pub fn run(
         eprintln!("{}", crate::exports::summary(&figures));
         report.exports = Some(serde_json::to_value(&figures)?);
     }
-    let (mut child, base) = spawn_server(&args.posture, data_dir)?;
+    let (mut child, base) = spawn_server(&args.posture, data_dir, args.store.as_deref())?;
     let result = walk(&base, child.id(), args, &mut report, data_dir, ops);
     let _ = child.kill();
     let _ = child.wait();
@@ -297,7 +299,7 @@ fn delta(
     runtime: &tokio::runtime::Runtime,
     ops: &dyn Operations,
 ) -> Result<(), BenchError> {
-    let previous = open_snapshots(data_dir, 2)?
+    let previous = open_snapshots(data_dir, args.store.as_deref(), 2)?
         .latest()
         .ok_or_else(|| BenchError::Failed("no snapshot".into()))?
         .manifest

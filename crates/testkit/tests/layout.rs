@@ -35,6 +35,7 @@ const PURE: &[&str] = &["model", "kb", "assess"];
 /// the pure crates must not have.
 const IO_DEPENDENCIES: &[&str] = &[
     "rusqlite",
+    "postgres",
     "tokio",
     "tokio-util",
     "reqwest",

@@ -4,7 +4,7 @@
 
 use crate::args::{FleetArgs, PublishArgs};
 use crate::cmd::{advance, publish, seed};
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use ::bench::error::BoxError;
 use anyhow::{Context, Result};
 use snapshot::PublishReport;
@@ -66,25 +66,37 @@ pub struct IngestBenchArgs {
     pub gzip: bool,
 }
 
-/// The scale benchmark's operations: the code `posture seed`, `publish` and `advance` run.
-struct Subcommands;
+/// The scale benchmark's operations: the code `posture seed`, `publish` and `advance` run,
+/// on the data directory the benchmark names and the command's `--store`.
+struct Subcommands {
+    store: Option<String>,
+}
+
+impl Subcommands {
+    fn open(&self, data_dir: &Path) -> Result<DataDir> {
+        DataDir::open(&Location {
+            path: data_dir.to_owned(),
+            store: self.store.clone(),
+        })
+    }
+}
 
 impl ::bench::scale::Operations for Subcommands {
     fn seed(&self, data_dir: &Path, devices: u32, seed: u64, quiet: bool) -> Result<f64, BoxError> {
-        let dir = DataDir::open(data_dir)?;
+        let dir = self.open(data_dir)?;
         let seeded = seed::seed(&dir, &FleetArgs { devices, seed }, true, quiet)?;
         Ok(seeded.seconds)
     }
 
     fn publish(&self, data_dir: &Path, quiet: bool) -> Result<PublishReport, BoxError> {
-        let dir = DataDir::open(data_dir)?;
+        let dir = self.open(data_dir)?;
         let publish = bench_publish_args();
         let snapshots = dir.snapshots(publish.retain)?;
         Ok(publish::publish(&dir, &snapshots, &publish, quiet)?)
     }
 
     fn advance(&self, data_dir: &Path, hours: u32) -> Result<PublishReport, BoxError> {
-        let dir = DataDir::open(data_dir)?;
+        let dir = self.open(data_dir)?;
         let snapshots = dir.snapshots(2)?;
         let publish = bench_publish_args();
         Ok(advance::advance(&dir, &snapshots, hours, &publish, true)?.publish)
@@ -95,7 +107,7 @@ fn posture_executable() -> Result<std::path::PathBuf> {
     std::env::current_exe().context("cannot find the posture executable")
 }
 
-pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, args: &BenchArgs, json: bool) -> Result<()> {
     let options = ::bench::scale::ScaleOptions {
         devices: args.devices,
         seed: args.seed,
@@ -105,8 +117,12 @@ pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
         advance_hours: args.advance_hours,
         quiet: json,
         posture: posture_executable()?,
+        store: data_dir.store.clone(),
     };
-    let report = ::bench::scale::run(data_dir, &options, &Subcommands)?;
+    let ops = Subcommands {
+        store: data_dir.store.clone(),
+    };
+    let report = ::bench::scale::run(&data_dir.path, &options, &ops)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -115,7 +131,7 @@ pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn run_ingest(data_dir: &Path, args: &IngestBenchArgs, json: bool) -> Result<()> {
+pub fn run_ingest(data_dir: &Location, args: &IngestBenchArgs, json: bool) -> Result<()> {
     let options = ::bench::ingest::IngestOptions {
         reports: args.reports,
         software: args.software,
@@ -124,8 +140,9 @@ pub fn run_ingest(data_dir: &Path, args: &IngestBenchArgs, json: bool) -> Result
         concurrency: args.concurrency,
         gzip: args.gzip,
         posture: posture_executable()?,
+        store: data_dir.store.clone(),
     };
-    let report = ::bench::ingest::run(data_dir, &options)?;
+    let report = ::bench::ingest::run(&data_dir.path, &options)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
