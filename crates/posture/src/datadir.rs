@@ -31,9 +31,11 @@ impl DataDir {
             .with_context(|| format!("cannot resolve data directory {}", path.display()))?;
         let store = StoreLocation::parse(location.store.as_deref(), &path.join("state.db"))
             .context("bad --store")?;
-        let opened = store
-            .open()
-            .with_context(|| format!("cannot open the state store {}", store.describe()))?;
+        // A PostgreSQL error names the (redacted) URL itself.
+        let opened = store.open().with_context(|| match &store {
+            StoreLocation::Sqlite(db) => format!("cannot open state store {}", db.display()),
+            StoreLocation::Postgres(_) => "cannot open the state store".to_owned(),
+        })?;
         Ok(DataDir {
             path: path.to_owned(),
             store: opened,

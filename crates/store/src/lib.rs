@@ -48,11 +48,11 @@ pub enum StoreError {
     #[error("invalid store URL {url}: {reason}")]
     BadUrl { url: String, reason: String },
     /// The server could not be reached or refused the connection; `url` is redacted.
-    #[error("cannot connect to PostgreSQL at {url}: {}", crate::postgres::describe(.source))]
+    /// (The client's error is in the message, whole, so it is not also a `source`.)
+    #[error("cannot connect to PostgreSQL at {url}: {}", crate::postgres::describe(.error))]
     Connect {
         url: String,
-        #[source]
-        source: ::postgres::Error,
+        error: ::postgres::Error,
     },
     /// The database was migrated by a newer release than this binary.
     #[error(
@@ -70,7 +70,7 @@ impl StoreError {
     pub fn is_busy(&self) -> bool {
         match self {
             StoreError::Sqlite(e) => sqlite::is_busy(e),
-            StoreError::Postgres(e) | StoreError::Connect { source: e, .. } => {
+            StoreError::Postgres(e) | StoreError::Connect { error: e, .. } => {
                 crate::postgres::is_busy(e)
             }
             _ => false,

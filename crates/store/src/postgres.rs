@@ -84,7 +84,10 @@ pub(crate) fn describe(e: &::postgres::Error) -> String {
     let mut s = e.to_string();
     let mut cause = std::error::Error::source(e);
     while let Some(c) = cause {
-        s.push_str(&format!(": {c}"));
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(&format!(": {text}"));
+        }
         cause = c.source();
     }
     s
@@ -227,9 +230,9 @@ impl Pool {
         let mut client = self
             .config
             .connect(NoTls)
-            .map_err(|source| StoreError::Connect {
+            .map_err(|error| StoreError::Connect {
                 url: self.url.clone(),
-                source,
+                error,
             })?;
         let lock_timeout: String = client
             .query_one("SELECT current_setting('lock_timeout')", &[])?
@@ -254,14 +257,36 @@ impl Pool {
 }
 
 pub struct PostgresStore {
+    inner: Inner,
+}
+
+/// The store's connections and settings; its `StateStore` methods talk to the server
+/// directly and must not run on an async runtime's thread (see [`off_runtime`]).
+struct Inner {
     pool: Pool,
     copy_min_rows: usize,
+}
+
+/// Runs `f` where the synchronous client may block: directly on an ordinary thread; on
+/// a thread driving a tokio runtime (the server calls a few store methods from async
+/// code), through `block_in_place` (multi-threaded runtime) or on a scoped thread.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Err(_) => f(),
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        Ok(_) => std::thread::scope(|s| {
+            s.spawn(f)
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }),
+    }
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStore")
-            .field("url", &self.pool.url)
+            .field("url", &self.inner.pool.url)
             .finish()
     }
 }
@@ -273,7 +298,7 @@ impl PostgresStore {
     pub fn open(url: &str) -> Result<Self> {
         let redacted = redact_url(url);
         let mut config = Config::from_str(url).map_err(|e| {
-            let mut reason = e.to_string();
+            let mut reason = describe(&e);
             for p in passwords_in(url) {
                 reason = reason.replace(&p, "***");
             }
@@ -288,7 +313,7 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("posture");
         }
-        let store = PostgresStore {
+        let store = Inner {
             pool: Pool {
                 config,
                 url: redacted,
@@ -296,6 +321,15 @@ impl PostgresStore {
             },
             copy_min_rows: COPY_MIN_ROWS,
         };
+        off_runtime(|| store.prepare())?;
+        Ok(PostgresStore { inner: store })
+    }
+}
+
+impl Inner {
+    /// Checks the database and brings its schema up to date.
+    fn prepare(&self) -> Result<()> {
+        let store = self;
         let mut conn = store.pool.get()?;
         let encoding: String = conn.query_one("SHOW server_encoding", &[])?.get(0);
         if encoding != "UTF8" {
@@ -307,15 +341,16 @@ impl PostgresStore {
             });
         }
         migrate(&mut conn)?;
-        drop(conn);
-        Ok(store)
+        Ok(())
     }
+}
 
+impl PostgresStore {
     /// The smallest batch written with `COPY` (for measuring the bulk path against
     /// row-by-row statements; `usize::MAX` turns `COPY` off).
     #[doc(hidden)]
     pub fn with_copy_min_rows(mut self, rows: usize) -> Self {
-        self.copy_min_rows = rows.max(1);
+        self.inner.copy_min_rows = rows.max(1);
         self
     }
 
@@ -323,7 +358,9 @@ impl PostgresStore {
     pub fn schema_version() -> i64 {
         MIGRATIONS.last().map_or(0, |m| m.0)
     }
+}
 
+impl Inner {
     /// Runs `work` in a write transaction holding the advisory lock `lock`, retrying
     /// the whole transaction on a serialization failure or deadlock.
     fn write<T>(
@@ -759,7 +796,7 @@ fn decode_all(raw: &[Vec<u8>]) -> Result<Vec<DeviceState>> {
     raw.par_iter().map(|s| state_codec::decode(s)).collect()
 }
 
-impl PostgresStore {
+impl Inner {
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<::postgres::Row>> {
         Ok(self.pool.get()?.query(sql, params)?)
     }
@@ -769,7 +806,7 @@ impl PostgresStore {
     }
 }
 
-impl StateStore for PostgresStore {
+impl StateStore for Inner {
     fn apply_reports(
         &self,
         reports: &[DeviceReport],
@@ -1065,6 +1102,107 @@ impl StateStore for PostgresStore {
 
     fn delete_setting(&self, key: &str) -> Result<bool> {
         Ok(self.execute("DELETE FROM settings WHERE key = $1", &[&key])? > 0)
+    }
+}
+
+/// Every method off the async runtime's threads ([`off_runtime`]), then [`Inner`]'s.
+impl StateStore for PostgresStore {
+    fn apply_reports(
+        &self,
+        reports: &[DeviceReport],
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<ApplyOutcome>> {
+        off_runtime(|| self.inner.apply_reports(reports, received_at))
+    }
+    fn device_count(&self) -> Result<u64> {
+        off_runtime(|| self.inner.device_count())
+    }
+    fn device(&self, id: &str) -> Result<Option<DeviceState>> {
+        off_runtime(|| self.inner.device(id))
+    }
+    fn device_ids(&self) -> Result<Vec<String>> {
+        off_runtime(|| self.inner.device_ids())
+    }
+    fn devices(&self, ids: &[String]) -> Result<Vec<DeviceState>> {
+        off_runtime(|| self.inner.devices(ids))
+    }
+    fn checkpoint(&self) -> Result<()> {
+        off_runtime(|| self.inner.checkpoint())
+    }
+    fn scan_devices(
+        &self,
+        batch: usize,
+        visit: &mut dyn FnMut(
+            Vec<DeviceState>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Result<(), ScanError> {
+        // The visitor is not `Send`: only `block_in_place` can take it off the runtime.
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match Handle::try_current() {
+            Err(_) => self.inner.scan_devices(batch, visit),
+            Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| self.inner.scan_devices(batch, visit))
+            }
+            Ok(_) => Err(ScanError::Store(StoreError::Corrupt(
+                "scan_devices called on a single-threaded async runtime; call it from a blocking thread".into(),
+            ))),
+        }
+    }
+    fn kb_import(
+        &self,
+        file_digest: &str,
+        file_name: &str,
+        records: &[KbRecord],
+    ) -> Result<KbImportOutcome> {
+        off_runtime(|| self.inner.kb_import(file_digest, file_name, records))
+    }
+    fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome> {
+        off_runtime(|| self.inner.kb_commit(change))
+    }
+    fn feed_states(&self) -> Result<Vec<FeedState>> {
+        off_runtime(|| self.inner.feed_states())
+    }
+    fn put_feed_cursor(&self, feed: &str, cursor: &str) -> Result<()> {
+        off_runtime(|| self.inner.put_feed_cursor(feed, cursor))
+    }
+    fn stage_feed_part(&self, feed: &str, part: u64, body: &[u8]) -> Result<()> {
+        off_runtime(|| self.inner.stage_feed_part(feed, part, body))
+    }
+    fn staged_feed_parts(&self, feed: &str) -> Result<Vec<(u64, Vec<u8>)>> {
+        off_runtime(|| self.inner.staged_feed_parts(feed))
+    }
+    fn clear_feed_staging(&self, feed: &str) -> Result<()> {
+        off_runtime(|| self.inner.clear_feed_staging(feed))
+    }
+    fn kb_source_counts(&self) -> Result<Vec<(String, u64)>> {
+        off_runtime(|| self.inner.kb_source_counts())
+    }
+    fn kb_records(&self, source: &str) -> Result<Vec<KbRecord>> {
+        off_runtime(|| self.inner.kb_records(source))
+    }
+    fn kb_version(&self) -> Result<u64> {
+        off_runtime(|| self.inner.kb_version())
+    }
+    fn snapshots(&self) -> Result<Vec<SnapshotMeta>> {
+        off_runtime(|| self.inner.snapshots())
+    }
+    fn register_snapshot(&self, meta: &SnapshotMeta) -> Result<()> {
+        off_runtime(|| self.inner.register_snapshot(meta))
+    }
+    fn unregister_snapshot(&self, seq: u64) -> Result<()> {
+        off_runtime(|| self.inner.unregister_snapshot(seq))
+    }
+    fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        off_runtime(|| self.inner.get_setting(key))
+    }
+    fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        off_runtime(|| self.inner.put_setting(key, value))
+    }
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        off_runtime(|| self.inner.settings_with_prefix(prefix))
+    }
+    fn delete_setting(&self, key: &str) -> Result<bool> {
+        off_runtime(|| self.inner.delete_setting(key))
     }
 }
 

@@ -106,6 +106,7 @@ suite!(
     settings,
     concurrent_writers_in_two_handles_never_fail,
     checkpoint_and_reopen_keep_everything,
+    methods_work_from_async_code,
 );
 
 fn at(s: &str) -> DateTime<Utc> {
@@ -789,4 +790,35 @@ fn postgres_unreachable_server_and_bad_urls_are_errors_without_the_password() {
         StoreLocation::parse(None, std::path::Path::new("/d/state.db")).unwrap(),
         StoreLocation::Sqlite("/d/state.db".into())
     );
+}
+
+/// The server calls some store methods from async code: on both runtime flavours they
+/// must work (PostgreSQL's synchronous client steps off the runtime's thread).
+fn methods_work_from_async_code(f: &Fixture) {
+    let store = f.open();
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    multi.block_on(async {
+        store.put_setting("k", "v").unwrap();
+        store
+            .apply_reports(&[report(1, 1, "2026-01-01T00:00:00Z", &[])], Utc::now())
+            .unwrap();
+        let mut n = 0;
+        store
+            .scan_devices(10, &mut |b| {
+                n += b.len();
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(n, 1);
+    });
+    let single = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    single.block_on(async {
+        assert_eq!(store.get_setting("k").unwrap().as_deref(), Some("v"));
+        assert_eq!(store.snapshots().unwrap(), []);
+    });
 }
