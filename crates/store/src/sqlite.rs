@@ -586,6 +586,11 @@ fn kb_version_of(conn: &Connection) -> Result<u64> {
     })
 }
 
+/// A state column's bytes, whether stored as a blob or (by earlier releases) as text.
+fn state_bytes(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Vec<u8>> {
+    Ok(row.get_ref(index)?.as_bytes()?.to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     // The behaviour of every StateStore method is tested against both stores in
@@ -601,9 +606,4 @@ mod tests {
         let constraint = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(19), None);
         assert!(!StoreError::from(constraint).is_busy());
     }
-}
-
-/// A state column's bytes, whether stored as a blob or (by earlier releases) as text.
-fn state_bytes(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Vec<u8>> {
-    Ok(row.get_ref(index)?.as_bytes()?.to_vec())
 }

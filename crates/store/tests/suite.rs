@@ -171,7 +171,7 @@ fn reports_replace_state_keep_first_seen_and_are_idempotent(f: &Fixture) {
         [ApplyOutcome::AlreadyApplied]
     );
     let r2 = report(1, 2, "2026-01-02T00:00:00Z", &[("a", "1"), ("b", "2")]);
-    store.apply_reports(&[r2.clone()], now).unwrap();
+    store.apply_reports(std::slice::from_ref(&r2), now).unwrap();
     let s = store.device(&id(1)).unwrap().unwrap();
     assert_eq!(
         rfc(&s.software_first_seen),
