@@ -6,11 +6,20 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use store::{SqliteStore, StateStore};
+use store::{StateStore, StoreLocation};
 
 /// Starts `<posture> serve` on a free loopback port as a child process; returns it and its base URL.
-pub fn spawn_server(posture: &Path, data_dir: &Path) -> Result<(Child, String), BenchError> {
-    let mut child = Command::new(posture)
+/// `store` is the `--store` URL when the state is not the data directory's SQLite file.
+pub fn spawn_server(
+    posture: &Path,
+    data_dir: &Path,
+    store: Option<&str>,
+) -> Result<(Child, String), BenchError> {
+    let mut command = Command::new(posture);
+    if let Some(url) = store {
+        command.arg("--store").arg(url);
+    }
+    let mut child = command
         // The data path is measured here; authentication and limits have their own
         // benchmark (`cargo bench -p bench --bench auth`).
         .args([
@@ -63,8 +72,11 @@ pub fn peak_rss_mb(pid: u32) -> Result<f64, BenchError> {
 }
 
 /// The data directory (created when missing, made absolute) and its state store
-/// (`state.db`, the layout `posture` uses).
-pub fn open_store(data_dir: &Path) -> Result<(PathBuf, Arc<dyn StateStore>), BenchError> {
+/// (`state.db`, the layout `posture` uses, or the `--store` URL `store`).
+pub fn open_store(
+    data_dir: &Path,
+    store: Option<&str>,
+) -> Result<(PathBuf, Arc<dyn StateStore>), BenchError> {
     std::fs::create_dir_all(data_dir).map_err(BenchError::io(format!(
         "cannot create data directory {}",
         data_dir.display()
@@ -73,12 +85,25 @@ pub fn open_store(data_dir: &Path) -> Result<(PathBuf, Arc<dyn StateStore>), Ben
         "cannot resolve data directory {}",
         data_dir.display()
     )))?;
-    let store = SqliteStore::open(&path.join("state.db"))?;
-    Ok((path, Arc::new(store)))
+    let store = StoreLocation::parse(store, &path.join("state.db"))?.open()?;
+    Ok((path, store))
+}
+
+/// Whether the data directory (or the `--store` database) already holds state.
+pub fn holds_data(data_dir: &Path, store: Option<&str>) -> Result<bool, BenchError> {
+    if store.is_none() {
+        return Ok(data_dir.join("state.db").exists());
+    }
+    let (_, opened) = open_store(data_dir, store)?;
+    Ok(opened.device_count()? > 0 || !opened.snapshots()?.is_empty())
 }
 
 /// The snapshots of the data directory, keeping `retain`.
-pub fn open_snapshots(data_dir: &Path, retain: usize) -> Result<snapshot::Snapshots, BenchError> {
-    let (path, store) = open_store(data_dir)?;
+pub fn open_snapshots(
+    data_dir: &Path,
+    store: Option<&str>,
+    retain: usize,
+) -> Result<snapshot::Snapshots, BenchError> {
+    let (path, store) = open_store(data_dir, store)?;
     Ok(snapshot::Snapshots::open(&path, store, retain)?)
 }

@@ -1,7 +1,7 @@
 //! The ingest benchmark (`posture bench-ingest`): synthetic reports, padded to a given size,
 //! posted as NDJSON batches by concurrent clients to a `posture serve` child process.
 
-use crate::child::{open_store, peak_rss_mb, spawn_server};
+use crate::child::{holds_data, open_store, peak_rss_mb, spawn_server};
 use crate::error::BenchError;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,8 @@ pub struct IngestOptions {
     pub gzip: bool,
     /// The `posture` executable the server runs as.
     pub posture: PathBuf,
+    /// The `--store` URL (PostgreSQL); `None`: the data directory's SQLite file.
+    pub store: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -74,16 +76,17 @@ fn padded_report(
 
 /// Runs the benchmark on the fresh `data_dir`.
 pub fn run(data_dir: &Path, args: &IngestOptions) -> Result<IngestBenchReport, BenchError> {
-    if data_dir.join("state.db").exists() {
+    let store_url = args.store.as_deref();
+    if holds_data(data_dir, store_url)? {
         return Err(BenchError::Failed(format!(
-            "{} already holds data; bench-ingest needs a fresh --data-dir",
+            "{} (or its --store) already holds data; bench-ingest needs a fresh --data-dir and store",
             data_dir.display()
         )));
     }
-    let (_, store) = open_store(data_dir)?;
+    let (_, store) = open_store(data_dir, store_url)?;
     let key = ingest::keys::create_key(store.as_ref(), "bench")?.key;
     drop(store);
-    let (mut child, base) = spawn_server(&args.posture, data_dir)?;
+    let (mut child, base) = spawn_server(&args.posture, data_dir, store_url)?;
     let url = format!("{base}/ingest/v1/reports");
     let pid = child.id();
     let result = post_all(&url, &key, args);
@@ -91,7 +94,7 @@ pub fn run(data_dir: &Path, args: &IngestOptions) -> Result<IngestBenchReport, B
     let _ = child.kill();
     let _ = child.wait();
     let (seconds, bytes) = result?;
-    let (_, store) = open_store(data_dir)?;
+    let (_, store) = open_store(data_dir, store_url)?;
     let stored = store.device_count()?;
     if stored != u64::from(args.reports) {
         return Err(BenchError::Failed(format!(

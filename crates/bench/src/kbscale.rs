@@ -153,7 +153,7 @@ pub fn run(
                 .map_err(operation)?,
         );
     }
-    let (path, store) = open_store(data_dir)?;
+    let (path, store) = open_store(data_dir, None)?;
     let fleet = emulator::fleet_state(store.as_ref())
         .map_err(|e| operation(Box::new(e)))?
         .ok_or_else(|| BenchError::Failed("the data directory has no synthetic fleet".into()))?;

@@ -13,7 +13,7 @@
 //! Seeding, publishing and advancing are the caller's (`Operations`): the benchmark times
 //! the very code the `posture` subcommands run.
 
-use crate::child::{open_snapshots, peak_rss_mb, spawn_server};
+use crate::child::{holds_data, open_snapshots, peak_rss_mb, spawn_server};
 use crate::error::{BenchError, BoxError};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -52,6 +52,8 @@ pub struct ScaleOptions {
     pub quiet: bool,
     /// The `posture` executable the server runs as.
     pub posture: PathBuf,
+    /// The `--store` URL (PostgreSQL); `None`: the data directory's SQLite file.
+    pub store: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -108,9 +110,9 @@ pub fn run(
         ..Default::default()
     };
     if !args.reuse {
-        if data_dir.join("state.db").exists() {
+        if holds_data(data_dir, args.store.as_deref())? {
             return Err(BenchError::Failed(format!(
-                "{} already holds data; bench needs a fresh --data-dir (or pass --reuse)",
+                "{} (or its --store) already holds data; bench needs a fresh --data-dir and store (or pass --reuse)",
                 data_dir.display()
             )));
         }
@@ -130,7 +132,7 @@ pub fn run(
     }
     {
         eprintln!("bench: state scan (raw and decoded) ...");
-        let (path, store) = crate::child::open_store(data_dir)?;
+        let (path, store) = crate::child::open_store(data_dir, args.store.as_deref())?;
         let scan = crate::state_scan::measure(
             store.as_ref(),
             &path.join("state.db"),
@@ -140,7 +142,7 @@ pub fn run(
         report.state_scan = Some(scan);
     }
     {
-        let snapshots = open_snapshots(data_dir, usize::MAX)?;
+        let snapshots = open_snapshots(data_dir, args.store.as_deref(), usize::MAX)?;
         let latest = snapshots
             .latest()
             .ok_or_else(|| BenchError::Failed("no snapshot to serve".into()))?;
@@ -153,7 +155,7 @@ pub fn run(
         report.vulnerability_rows = latest.rows(snapshot::ExportKind::Vulnerabilities);
     }
     if args.exports {
-        let snapshots = open_snapshots(data_dir, usize::MAX)?;
+        let snapshots = open_snapshots(data_dir, args.store.as_deref(), usize::MAX)?;
         let latest = snapshots
             .latest()
             .ok_or_else(|| BenchError::Failed("no snapshot to export".into()))?;
@@ -168,7 +170,7 @@ pub fn run(
         eprintln!("{}", crate::exports::summary(&figures));
         report.exports = Some(serde_json::to_value(&figures)?);
     }
-    let (mut child, base) = spawn_server(&args.posture, data_dir)?;
+    let (mut child, base) = spawn_server(&args.posture, data_dir, args.store.as_deref())?;
     let result = walk(&base, child.id(), args, &mut report, data_dir, ops);
     let _ = child.kill();
     let _ = child.wait();
@@ -310,7 +312,7 @@ fn delta(
     runtime: &tokio::runtime::Runtime,
     ops: &dyn Operations,
 ) -> Result<(), BenchError> {
-    let previous = open_snapshots(data_dir, 2)?
+    let previous = open_snapshots(data_dir, args.store.as_deref(), 2)?
         .latest()
         .ok_or_else(|| BenchError::Failed("no snapshot".into()))?
         .manifest

@@ -1,10 +1,19 @@
-//! The data directory: `state.db` (SQLite state store) and `snapshots/`.
+//! The data directory (`state.db`, the SQLite state store by default; `snapshots/`,
+//! exports, identity files) and the state store it is opened with (`--store`).
 
 use anyhow::{Context, Result};
 use snapshot::Snapshots;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
-use store::{SqliteStore, StateStore};
+use store::{StateStore, StoreLocation};
+
+/// Where a command keeps its data: the data directory, and the state store when it is
+/// not the directory's own SQLite file (`--store postgres://...`).
+#[derive(Clone, Debug)]
+pub struct Location {
+    pub path: PathBuf,
+    pub store: Option<String>,
+}
 
 #[derive(Clone)]
 pub struct DataDir {
@@ -13,18 +22,23 @@ pub struct DataDir {
 }
 
 impl DataDir {
-    pub fn open(path: &Path) -> Result<DataDir> {
+    pub fn open(location: &Location) -> Result<DataDir> {
+        let path = &location.path;
         std::fs::create_dir_all(path)
             .with_context(|| format!("cannot create data directory {}", path.display()))?;
         // Absolute from here on: relative paths break as soon as a component asks for a parent.
         let path = &std::fs::canonicalize(path)
             .with_context(|| format!("cannot resolve data directory {}", path.display()))?;
-        let db = path.join("state.db");
-        let store = SqliteStore::open(&db)
-            .with_context(|| format!("cannot open state store {}", db.display()))?;
+        let store = StoreLocation::parse(location.store.as_deref(), &path.join("state.db"))
+            .context("bad --store")?;
+        // A PostgreSQL error names the (redacted) URL itself.
+        let opened = store.open().with_context(|| match &store {
+            StoreLocation::Sqlite(db) => format!("cannot open state store {}", db.display()),
+            StoreLocation::Postgres(_) => "cannot open the state store".to_owned(),
+        })?;
         Ok(DataDir {
             path: path.to_owned(),
-            store: Arc::new(store),
+            store: opened,
         })
     }
 

@@ -40,6 +40,11 @@ pub struct Cli {
         default_value = "posture-data"
     )]
     pub data_dir: PathBuf,
+    /// State store: a `postgres://user:password@host:port/database` URL, or `sqlite`
+    /// (the default: `<data-dir>/state.db`). Snapshots, exports and identity files stay in
+    /// the data directory either way.
+    #[arg(long, global = true, env = "POSTURE_STORE", hide_env_values = true)]
+    pub store: Option<String>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -151,7 +156,10 @@ fn main() -> std::process::ExitCode {
 /// Runs the parsed command.
 fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
-    let data_dir = &cli.data_dir;
+    let data_dir = &datadir::Location {
+        path: cli.data_dir,
+        store: cli.store,
+    };
     match cli.command {
         Command::Demo {
             fleet,

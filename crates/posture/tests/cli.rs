@@ -263,7 +263,27 @@ fn demo_serves_with_authentication_and_prints_a_working_token() {
 
 #[test]
 fn reports_acknowledged_before_a_kill_dash_nine_are_all_present_after_restart() {
+    acknowledged_reports_survive_a_kill_dash_nine(None);
+}
+
+/// The same against a real PostgreSQL server (`--store postgres://...`).
+#[test]
+fn reports_acknowledged_before_a_kill_dash_nine_are_all_present_after_restart_on_postgres() {
+    let Some(url) = testkit::postgres::fresh_database() else {
+        return;
+    };
+    acknowledged_reports_survive_a_kill_dash_nine(Some(&url));
+}
+
+fn acknowledged_reports_survive_a_kill_dash_nine(store: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
+    let posture = |dir: &Path| {
+        let mut c = posture(dir);
+        if let Some(url) = store {
+            c.arg("--store").arg(url);
+        }
+        c
+    };
     let key = json(
         posture(dir.path())
             .args(["--json", "ingest-keys", "create", "--name", "agents"])
@@ -271,7 +291,26 @@ fn reports_acknowledged_before_a_kill_dash_nine_are_all_present_after_restart() 
             .unwrap(),
     );
     let key = key["key"].as_str().unwrap().to_owned();
-    let (mut server, line) = serve(dir.path());
+    let mut server = posture(dir.path());
+    server
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--auth",
+            "off",
+            "--limits",
+            "off",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut server = server.spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
     let url = format!("{}/ingest/v1/reports", line.trim());
     let cfg = emulator::FleetConfig::new(40, 77, chrono::Utc::now());
     let client = reqwest::blocking::Client::new();
@@ -299,12 +338,20 @@ fn reports_acknowledged_before_a_kill_dash_nine_are_all_present_after_restart() 
     // SIGKILL right after the last acknowledgement: no shutdown code runs.
     server.kill().unwrap();
     server.wait().unwrap();
-    let store = testkit::world::open_store(dir.path());
-    assert_eq!(store.device_count().unwrap(), acknowledged.len() as u64);
+    let opened = store::StoreLocation::parse(store, &dir.path().join("state.db"))
+        .and_then(|l| l.open())
+        .unwrap();
+    assert_eq!(opened.device_count().unwrap(), acknowledged.len() as u64);
     for id in &acknowledged {
         assert!(
-            store.device(id).unwrap().is_some(),
+            opened.device(id).unwrap().is_some(),
             "acknowledged report of {id} lost"
+        );
+    }
+    if store.is_some() {
+        assert!(
+            !dir.path().join("state.db").exists(),
+            "with --store postgres:// the data directory holds no SQLite store"
         );
     }
 }
@@ -981,4 +1028,77 @@ fn bench_and_bench_ingest_run_end_to_end_at_small_scale() {
     );
     assert_eq!(ingested["reports"], 40);
     assert!(ingested["requestBytes"].as_u64().unwrap() > 0, "{ingested}");
+}
+
+/// `--store postgres://...` on seed, publish, snapshots and kb status: the same fleet
+/// publishes the same rows from PostgreSQL as from SQLite.
+#[test]
+fn the_same_fleet_publishes_the_same_rows_from_postgres_and_sqlite() {
+    let Some(url) = testkit::postgres::fresh_database() else {
+        return;
+    };
+    let mut published = Vec::new();
+    for store in [None, Some(url.as_str())] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let mut c = posture(dir.path());
+            if let Some(url) = store {
+                c.arg("--store").arg(url);
+            }
+            json(c.arg("--json").args(args).output().unwrap())
+        };
+        run(&["seed", "--devices", "300", "--seed", "9"]);
+        let report = run(&["publish"]);
+        let list = run(&["snapshots"]);
+        assert_eq!(list.as_array().unwrap().len(), 1);
+        let kb = run(&["kb", "status"]);
+        assert_eq!(
+            dir.path().join("state.db").exists(),
+            store.is_none(),
+            "the SQLite file only without --store"
+        );
+        published.push((report, kb));
+    }
+    let ((sqlite, sqlite_kb), (pg, pg_kb)) = (&published[0], &published[1]);
+    for field in ["devices", "distinctSoftware", "findings", "rows"] {
+        assert_eq!(sqlite[field], pg[field], "{field}");
+    }
+    assert_eq!(sqlite_kb["kbVersion"], pg_kb["kbVersion"]);
+    assert_eq!(sqlite_kb["records"], pg_kb["records"]);
+    assert_eq!(pg["devices"], 300);
+}
+
+#[test]
+fn a_bad_or_unreachable_store_is_a_clear_error_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    for (url, expect) in [
+        (
+            "postgres://posture:hunter2@127.0.0.1:1/posture",
+            "cannot connect to PostgreSQL at postgres://posture:***@127.0.0.1:1/posture",
+        ),
+        (
+            "postgres://posture:hunter2@127.0.0.1:notaport/posture",
+            "invalid store URL postgres://posture:***@127.0.0.1:notaport/posture",
+        ),
+        (
+            "mysql://posture:hunter2@127.0.0.1/posture",
+            "invalid store URL mysql://posture:***@127.0.0.1/posture",
+        ),
+    ] {
+        for env in [false, true] {
+            let mut c = posture(dir.path());
+            if env {
+                c.env("POSTURE_STORE", url);
+            } else {
+                c.args(["--store", url]);
+            }
+            let out = c.arg("snapshots").output().unwrap();
+            assert!(!out.status.success());
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.starts_with("error: "), "{err}");
+            assert!(err.contains(expect), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
 }

@@ -1,9 +1,11 @@
 //! The state store: the current reported state of every device, the knowledge-base
 //! records, and the registry of published snapshots.
 //!
-//! Everything goes through the [`StateStore`] trait so a PostgreSQL implementation
-//! can be added without touching callers; [`sqlite::SqliteStore`] is the embedded
-//! default (WAL mode, one writer, concurrent readers).
+//! Everything goes through the [`StateStore`] trait. [`sqlite::SqliteStore`] is the
+//! embedded default (WAL mode, one writer, concurrent readers);
+//! [`postgres::PostgresStore`] keeps the same data in a PostgreSQL server (selected by a
+//! `postgres://` URL, see [`StoreLocation`]). Both keep a device's state as the bytes of
+//! [`state_codec`] and share the report-merging rules of [`apply`].
 //!
 //! Invariants enforced here:
 //! * a batch of reports is applied in one transaction: all acknowledged or none;
@@ -16,6 +18,8 @@
 //! * a knowledge-base import is one transaction, and re-importing identical content
 //!   changes nothing (not even the KB version).
 
+pub mod apply;
+pub mod postgres;
 pub mod sqlite;
 pub mod state_codec;
 
@@ -23,6 +27,7 @@ use chrono::{DateTime, Utc};
 use model::DeviceReport;
 use serde::{Deserialize, Serialize};
 
+pub use crate::postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,14 +45,38 @@ pub enum StoreError {
     Corrupt(String),
     #[error("this store does not support {0}")]
     Unsupported(&'static str),
+    /// A PostgreSQL statement or transaction failed (the server's message and SQLSTATE).
+    #[error("PostgreSQL error: {}", crate::postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
+    /// The store URL cannot be used; `url` has its password replaced by `***`.
+    #[error("invalid store URL {url}: {reason}")]
+    BadUrl { url: String, reason: String },
+    /// The server could not be reached or refused the connection; `url` is redacted.
+    /// (The client's error is in the message, whole, so it is not also a `source`.)
+    #[error("cannot connect to PostgreSQL at {url}: {}", crate::postgres::describe(.error))]
+    Connect {
+        url: String,
+        error: ::postgres::Error,
+    },
+    /// The database was migrated by a newer release than this binary.
+    #[error(
+        "the PostgreSQL database is at schema version {found}, newer than this binary's {supported}: \
+         run a posture release that knows version {found} (or a fresh database)"
+    )]
+    SchemaTooNew { found: i64, supported: i64 },
 }
 
 impl StoreError {
-    /// The store is busy with another writer (SQLite `BUSY`/`LOCKED`, including
-    /// `BUSY_SNAPSHOT`) even after waiting and retrying: transient, worth retrying later.
+    /// The store is busy with another writer even after waiting and retrying:
+    /// transient, worth retrying later. SQLite `BUSY`/`LOCKED` (including
+    /// `BUSY_SNAPSHOT`); PostgreSQL serialization failures, deadlocks, lock timeouts and
+    /// too many connections.
     pub fn is_busy(&self) -> bool {
         match self {
             StoreError::Sqlite(e) => sqlite::is_busy(e),
+            StoreError::Postgres(e) | StoreError::Connect { error: e, .. } => {
+                crate::postgres::is_busy(e)
+            }
             _ => false,
         }
     }
@@ -58,6 +87,50 @@ pub type VisitError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The visitor of [`StateStore::scan_state_bytes`]: one batch of stored state bytes.
 pub type RawVisitor<'a> = dyn FnMut(&[Vec<u8>]) -> Result<(), VisitError> + 'a;
+/// Where a process keeps its state: SQLite in a file (the default), or a PostgreSQL
+/// database named by a `postgres://` / `postgresql://` URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreLocation {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// The location named by `--store` (`None`: SQLite at `default_sqlite`). Accepts a
+    /// `postgres://` or `postgresql://` URL, or `sqlite` for the default.
+    pub fn parse(store: Option<&str>, default_sqlite: &std::path::Path) -> Result<Self> {
+        match store.map(str::trim) {
+            None | Some("") | Some("sqlite") => {
+                Ok(StoreLocation::Sqlite(default_sqlite.to_owned()))
+            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(StoreLocation::Postgres(url.to_owned()))
+            }
+            Some(other) => Err(StoreError::BadUrl {
+                url: crate::postgres::redact_url(other),
+                reason: "expected a postgres://user@host:port/database URL, or `sqlite` for \
+                         the data directory's state.db"
+                    .into(),
+            }),
+        }
+    }
+
+    /// Opens (creating or migrating as needed) the store.
+    pub fn open(&self) -> Result<std::sync::Arc<dyn StateStore>> {
+        Ok(match self {
+            StoreLocation::Sqlite(path) => std::sync::Arc::new(SqliteStore::open(path)?),
+            StoreLocation::Postgres(url) => std::sync::Arc::new(PostgresStore::open(url)?),
+        })
+    }
+
+    /// For messages: the path, or the URL with its password replaced by `***`.
+    pub fn describe(&self) -> String {
+        match self {
+            StoreLocation::Sqlite(path) => path.display().to_string(),
+            StoreLocation::Postgres(url) => crate::postgres::redact_url(url),
+        }
+    }
+}
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 

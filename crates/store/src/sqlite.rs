@@ -2,13 +2,12 @@
 
 use crate::{
     ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, RawVisitor, Result,
-    ScanError, SnapshotMeta, StateStore, StoreError, state_codec,
+    ScanError, SnapshotMeta, StateStore, StoreError, apply, state_codec,
 };
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const SCHEMA: &str = r#"
@@ -242,49 +241,6 @@ impl SqliteStore {
     }
 }
 
-type SoftwareKey<'a> = (&'a str, &'a str, &'a str);
-
-fn software_key(sw: &model::InstalledSoftware) -> SoftwareKey<'_> {
-    (&sw.vendor, &sw.name, &sw.version)
-}
-
-/// The new state for `report`, carrying first-seen times over from `previous`.
-fn next_state(
-    report: &DeviceReport,
-    previous: Option<DeviceState>,
-    received_at: DateTime<Utc>,
-) -> DeviceState {
-    let (first_seen, seen): (DateTime<Utc>, HashMap<SoftwareKey<'_>, DateTime<Utc>>) =
-        match &previous {
-            Some(p) => (
-                p.first_seen.min(report.reported_at),
-                p.report
-                    .software
-                    .iter()
-                    .map(software_key)
-                    .zip(p.software_first_seen.iter().copied())
-                    .collect(),
-            ),
-            None => (report.reported_at, HashMap::new()),
-        };
-    let software_first_seen = report
-        .software
-        .iter()
-        .map(|sw| {
-            seen.get(&software_key(sw))
-                .copied()
-                .unwrap_or(report.reported_at)
-                .min(report.reported_at)
-        })
-        .collect();
-    DeviceState {
-        report: report.clone(),
-        first_seen,
-        software_first_seen,
-        received_at,
-    }
-}
-
 /// The body of [`SqliteStore::apply_reports`], inside its transaction.
 fn apply_in(
     tx: &rusqlite::Transaction<'_>,
@@ -306,14 +262,14 @@ fn apply_in(
                 .query_row([id], |r| Ok((r.get(0)?, state_bytes(r, 1)?)))
                 .optional()?;
             let previous = match stored {
-                Some((seq, _)) if seq >= report.sequence as i64 => {
+                Some((seq, _)) if !apply::supersedes(report.sequence, seq) => {
                     outcomes.push(ApplyOutcome::AlreadyApplied);
                     continue;
                 }
                 Some((_, state)) => Some(state_codec::decode(&state)?),
                 None => None,
             };
-            let state = next_state(report, previous, received_at);
+            let state = apply::next_state(report, previous.as_ref(), received_at);
             let group_id = report.group.as_ref().map_or(0, |g| g.id);
             put.execute(params![
                 id,
@@ -807,6 +763,8 @@ fn state_bytes(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Vec<u8
 
 #[cfg(test)]
 mod tests {
+    // The behaviour of every StateStore method is tested against both stores in
+    // tests/suite.rs; here only what is SQLite's own.
     use super::*;
     use model::{DeviceId, GroupRef, InstalledSoftware, OsInfo, OsKind};
 
@@ -845,132 +803,6 @@ mod tests {
             av: None,
             facts: Default::default(),
         }
-    }
-
-    #[test]
-    fn reports_replace_state_keep_first_seen_and_are_idempotent() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
-        let now = Utc::now();
-        let r1 = report(1, "2026-01-01T00:00:00Z", &[("a", "1"), ("b", "1")]);
-        assert_eq!(
-            store.apply_reports(std::slice::from_ref(&r1), now).unwrap(),
-            vec![ApplyOutcome::Applied]
-        );
-        assert_eq!(
-            store.apply_reports(&[r1], now).unwrap(),
-            vec![ApplyOutcome::AlreadyApplied]
-        );
-        let r2 = report(2, "2026-01-02T00:00:00Z", &[("a", "1"), ("b", "2")]);
-        store.apply_reports(&[r2], now).unwrap();
-        let s = store
-            .device("9eaf3a8b5962e0e6b1af9ec756664a9b823df2d1")
-            .unwrap()
-            .unwrap();
-        let seen: Vec<String> = s
-            .software_first_seen
-            .iter()
-            .map(|t| t.to_rfc3339())
-            .collect();
-        assert_eq!(
-            seen,
-            ["2026-01-01T00:00:00+00:00", "2026-01-02T00:00:00+00:00"]
-        );
-        assert_eq!(s.first_seen.to_rfc3339(), "2026-01-01T00:00:00+00:00");
-        assert_eq!(store.device_count().unwrap(), 1);
-    }
-
-    #[test]
-    fn kb_import_is_idempotent() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
-        let recs = vec![
-            KbRecord {
-                source: "nvd".into(),
-                id: "CVE-1".into(),
-                body: "{}".into(),
-            },
-            KbRecord {
-                source: "nvd".into(),
-                id: "CVE-2".into(),
-                body: "{\"a\":1}".into(),
-            },
-        ];
-        let a = store.kb_import("d1", "f.json", &recs).unwrap();
-        assert_eq!((a.inserted, a.kb_version), (2, 1));
-        let b = store.kb_import("d1", "f.json", &recs).unwrap();
-        assert_eq!(
-            (b.inserted, b.updated, b.unchanged, b.kb_version),
-            (0, 0, 2, 1)
-        );
-        let mut changed = recs.clone();
-        changed[1].body = "{\"a\":2}".into();
-        let c = store.kb_import("d2", "f.json", &changed).unwrap();
-        assert_eq!((c.updated, c.kb_version), (1, 2));
-        assert_eq!(store.kb_records("nvd").unwrap()[1].body, "{\"a\":2}");
-    }
-
-    #[test]
-    fn scan_orders_by_group_then_device() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("state.db")).unwrap();
-        let mut reports = Vec::new();
-        for (i, g) in [(3u8, 9u32), (1, 2), (2, 9), (4, 0)] {
-            let mut r = report(1, "2026-01-01T00:00:00Z", &[]);
-            r.device_id = DeviceId::parse(&format!("{:040x}", i)).unwrap();
-            r.group = if g == 0 {
-                None
-            } else {
-                Some(GroupRef {
-                    id: g,
-                    name: format!("g{g}"),
-                })
-            };
-            reports.push(r);
-        }
-        store.apply_reports(&reports, Utc::now()).unwrap();
-        let mut seen = Vec::new();
-        store
-            .scan_devices(3, &mut |batch| {
-                seen.extend(batch.into_iter().map(|s| s.report.device_id.to_string()));
-                Ok(())
-            })
-            .unwrap();
-        let tail: Vec<String> = seen.iter().map(|s| s[38..].to_owned()).collect();
-        assert_eq!(tail, ["04", "01", "02", "03"]);
-    }
-
-    /// Two processes writing the same database (the server's ingest, `kb import`,
-    /// `advance`): with deferred transactions a read that upgrades to a write failed
-    /// with `database is locked` (SQLITE_BUSY_SNAPSHOT, 517) instead of waiting.
-    #[test]
-    fn concurrent_writers_in_two_connections_never_see_database_is_locked() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("state.db");
-        let ingest = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
-        let importer = std::sync::Arc::new(SqliteStore::open(&path).unwrap());
-        let writer = {
-            let ingest = ingest.clone();
-            std::thread::spawn(move || {
-                for seq in 1..=200u64 {
-                    let mut r = report(seq, "2026-01-01T00:00:00Z", &[("a", "1")]);
-                    r.device_id = DeviceId::parse(&format!("{:040x}", seq % 7)).unwrap();
-                    ingest.apply_reports(&[r], Utc::now()).unwrap();
-                }
-            })
-        };
-        for i in 0..200 {
-            let recs = vec![KbRecord {
-                source: "nvd".into(),
-                id: format!("CVE-{}", i % 5),
-                body: format!("{{\"v\":{i}}}"),
-            }];
-            importer
-                .kb_import(&format!("d{i}"), "f.json", &recs)
-                .unwrap();
-        }
-        writer.join().unwrap();
-        assert_eq!(ingest.device_count().unwrap(), 7);
     }
 
     /// A store of `n` devices whose rows are then put back the way releases before this

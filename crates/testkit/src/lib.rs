@@ -3,10 +3,13 @@
 //!
 //! - [`tools`]: the one switch for tests that need an outside tool or the shared data
 //!   (`POSTURE_REQUIRE_TOOLS=1` turns a missing one into a failure).
+//! - [`postgres`]: a throwaway PostgreSQL cluster (one per test binary, a fresh
+//!   database per test) for the tests that run against the PostgreSQL store.
 //! - `world` (feature `world`, on by default): a seeded SQLite store with its snapshot
 //!   registry, publishing at a fixed time, and the API served on a free loopback port.
 //! - `claims` (feature `world`): the claims of a test access token, for identity tests.
 
+pub mod postgres;
 pub mod tools;
 
 #[cfg(feature = "world")]

@@ -36,6 +36,7 @@ const PURE: &[&str] = &["model", "kb", "assess"];
 /// the pure crates must not have.
 const IO_DEPENDENCIES: &[&str] = &[
     "rusqlite",
+    "postgres",
     "tokio",
     "tokio-util",
     "reqwest",

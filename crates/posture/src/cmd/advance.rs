@@ -2,14 +2,13 @@
 
 use crate::args::PublishArgs;
 use crate::cmd::publish::{publish, publish_summary};
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use crate::output::{bar, print};
 use anyhow::Result;
 use serde::Serialize;
 use snapshot::{PublishReport, Snapshots};
-use std::path::Path;
 
-pub fn run(data_dir: &Path, hours: u32, p: &PublishArgs, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, hours: u32, p: &PublishArgs, json: bool) -> Result<()> {
     let dir = DataDir::open(data_dir)?;
     let (snapshots, _) =
         crate::datadir::open_snapshots(&dir, p, &crate::datadir::default_base_url())?;

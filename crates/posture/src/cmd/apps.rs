@@ -1,10 +1,9 @@
 //! `posture apps`: API applications (OAuth2 client credentials), their roles and groups.
 
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use crate::output::print;
 use anyhow::Result;
 use clap::Subcommand;
-use std::path::Path;
 
 #[derive(Subcommand, Debug)]
 pub enum AppCommand {
@@ -39,7 +38,7 @@ pub enum AppCommand {
     },
 }
 
-pub fn run(data_dir: &Path, command: AppCommand, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, command: AppCommand, json: bool) -> Result<()> {
     apps(&DataDir::open(data_dir)?, command, json)
 }
 

@@ -4,7 +4,7 @@
 
 use crate::args::{FleetArgs, PublishArgs};
 use crate::cmd::{advance, publish, seed};
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use ::bench::error::BoxError;
 use anyhow::{Context, Result};
 use snapshot::PublishReport;
@@ -83,25 +83,37 @@ pub struct KbBenchArgs {
     pub reuse: bool,
 }
 
-/// The scale benchmark's operations: the code `posture seed`, `publish` and `advance` run.
-struct Subcommands;
+/// The scale benchmark's operations: the code `posture seed`, `publish` and `advance` run,
+/// on the data directory the benchmark names and the command's `--store`.
+struct Subcommands {
+    store: Option<String>,
+}
+
+impl Subcommands {
+    fn open(&self, data_dir: &Path) -> Result<DataDir> {
+        DataDir::open(&Location {
+            path: data_dir.to_owned(),
+            store: self.store.clone(),
+        })
+    }
+}
 
 impl ::bench::scale::Operations for Subcommands {
     fn seed(&self, data_dir: &Path, devices: u32, seed: u64, quiet: bool) -> Result<f64, BoxError> {
-        let dir = DataDir::open(data_dir)?;
+        let dir = self.open(data_dir)?;
         let seeded = seed::seed(&dir, &FleetArgs { devices, seed }, true, quiet)?;
         Ok(seeded.seconds)
     }
 
     fn publish(&self, data_dir: &Path, quiet: bool) -> Result<PublishReport, BoxError> {
-        let dir = DataDir::open(data_dir)?;
+        let dir = self.open(data_dir)?;
         let publish = bench_publish_args();
         let snapshots = dir.snapshots(publish.retain)?;
         Ok(publish::publish(&dir, &snapshots, &publish, quiet)?)
     }
 
     fn advance(&self, data_dir: &Path, hours: u32) -> Result<PublishReport, BoxError> {
-        let dir = DataDir::open(data_dir)?;
+        let dir = self.open(data_dir)?;
         let snapshots = dir.snapshots(2)?;
         let publish = bench_publish_args();
         Ok(advance::advance(&dir, &snapshots, hours, &publish, true)?.publish)
@@ -112,7 +124,7 @@ fn posture_executable() -> Result<std::path::PathBuf> {
     std::env::current_exe().context("cannot find the posture executable")
 }
 
-pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, args: &BenchArgs, json: bool) -> Result<()> {
     let options = ::bench::scale::ScaleOptions {
         devices: args.devices,
         seed: args.seed,
@@ -122,8 +134,12 @@ pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
         advance_hours: args.advance_hours,
         quiet: json,
         posture: posture_executable()?,
+        store: data_dir.store.clone(),
     };
-    let report = ::bench::scale::run(data_dir, &options, &Subcommands)?;
+    let ops = Subcommands {
+        store: data_dir.store.clone(),
+    };
+    let report = ::bench::scale::run(&data_dir.path, &options, &ops)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -132,7 +148,7 @@ pub fn run(data_dir: &Path, args: &BenchArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn run_ingest(data_dir: &Path, args: &IngestBenchArgs, json: bool) -> Result<()> {
+pub fn run_ingest(data_dir: &Location, args: &IngestBenchArgs, json: bool) -> Result<()> {
     let options = ::bench::ingest::IngestOptions {
         reports: args.reports,
         software: args.software,
@@ -141,8 +157,9 @@ pub fn run_ingest(data_dir: &Path, args: &IngestBenchArgs, json: bool) -> Result
         concurrency: args.concurrency,
         gzip: args.gzip,
         posture: posture_executable()?,
+        store: data_dir.store.clone(),
     };
-    let report = ::bench::ingest::run(data_dir, &options)?;
+    let report = ::bench::ingest::run(&data_dir.path, &options)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -151,7 +168,11 @@ pub fn run_ingest(data_dir: &Path, args: &IngestBenchArgs, json: bool) -> Result
     Ok(())
 }
 
-pub fn run_kb(data_dir: &Path, args: &KbBenchArgs, json: bool) -> Result<()> {
+/// `bench-kb` runs on the data directory's SQLite store (it refuses `--store`).
+pub fn run_kb(data_dir: &Location, args: &KbBenchArgs, json: bool) -> Result<()> {
+    if data_dir.store.is_some() {
+        anyhow::bail!("bench-kb measures the default SQLite store; run it without --store");
+    }
     let options = ::bench::kbscale::KbScaleOptions {
         devices: args.devices,
         seed: args.seed,
@@ -160,7 +181,7 @@ pub fn run_kb(data_dir: &Path, args: &KbBenchArgs, json: bool) -> Result<()> {
         reuse: args.reuse,
         quiet: json,
     };
-    let report = ::bench::kbscale::run(data_dir, &options, &Subcommands)?;
+    let report = ::bench::kbscale::run(&data_dir.path, &options, &Subcommands { store: None })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -1,12 +1,11 @@
 //! `posture coverage`: installed software that cannot be assessed, and why.
 
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use crate::output::print;
 use anyhow::{Context, Result};
 use serde::Serialize;
-use std::path::Path;
 
-pub fn run(data_dir: &Path, device: Option<String>, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, device: Option<String>, json: bool) -> Result<()> {
     let dir = DataDir::open(data_dir)?;
     let report = coverage(&dir, device.as_deref())?;
     print(json, &report, || {

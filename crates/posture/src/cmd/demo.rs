@@ -8,7 +8,7 @@ use crate::datadir::DataDir;
 use anyhow::Result;
 
 pub fn run(
-    data_dir: &std::path::Path,
+    data_dir: &crate::datadir::Location,
     fleet: &FleetArgs,
     s: &ServeArgs,
     p: &PublishArgs,
@@ -20,7 +20,7 @@ pub fn run(
             "Seeding a synthetic fleet of {} devices (seed {}) into {} ...",
             fleet.devices,
             fleet.seed,
-            data_dir.display()
+            data_dir.path.display()
         );
         let report = seed(&dir, fleet, true, json)?;
         eprintln!("  done in {:.1}s", report.seconds);

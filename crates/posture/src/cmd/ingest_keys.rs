@@ -1,10 +1,9 @@
 //! `posture ingest-keys`: the credentials agents use for the report API.
 
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use crate::output::print;
 use anyhow::Result;
 use clap::Subcommand;
-use std::path::Path;
 
 #[derive(Subcommand, Debug)]
 pub enum IngestKeyCommand {
@@ -19,7 +18,7 @@ pub enum IngestKeyCommand {
     Revoke { id: String },
 }
 
-pub fn run(data_dir: &Path, command: IngestKeyCommand, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, command: IngestKeyCommand, json: bool) -> Result<()> {
     let dir = DataDir::open(data_dir)?;
     let store = dir.store.as_ref();
     match command {

@@ -1,11 +1,11 @@
 //! `posture kb import|status|sync`: the knowledge base's feeds.
 
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use crate::output::{bar, print};
 use anyhow::{Context, Result};
 use chrono::Utc;
 use clap::{Args, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum KbCommand {
@@ -149,7 +149,7 @@ impl feeds::Progress for SyncBars {
     }
 }
 
-pub fn run(data_dir: &Path, command: KbCommand, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, command: KbCommand, json: bool) -> Result<()> {
     let dir = DataDir::open(data_dir)?;
     match command {
         KbCommand::Import { files } => {

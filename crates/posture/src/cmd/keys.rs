@@ -1,10 +1,9 @@
 //! `posture keys`: the token signing keys.
 
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use crate::output::print;
 use anyhow::Result;
 use clap::Subcommand;
-use std::path::Path;
 
 #[derive(Subcommand, Debug)]
 pub enum KeyCommand {
@@ -13,7 +12,7 @@ pub enum KeyCommand {
     List,
 }
 
-pub fn run(data_dir: &Path, command: KeyCommand, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, command: KeyCommand, json: bool) -> Result<()> {
     keys(&DataDir::open(data_dir)?, command, json)
 }
 

@@ -1,13 +1,12 @@
 //! `posture publish`: assess every device and publish a snapshot.
 
 use crate::args::PublishArgs;
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use crate::output::{PublishProgress, bar, print};
 use anyhow::Result;
 use snapshot::{BuildOptions, PublishReport, Snapshots};
-use std::path::Path;
 
-pub fn run(data_dir: &Path, p: &PublishArgs, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, p: &PublishArgs, json: bool) -> Result<()> {
     let dir = DataDir::open(data_dir)?;
     let (snapshots, _) =
         crate::datadir::open_snapshots(&dir, p, &crate::datadir::default_base_url())?;

@@ -1,15 +1,14 @@
 //! `posture seed`: the synthetic fleet through the report path, and its knowledge base.
 
 use crate::args::FleetArgs;
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use crate::output::{bar, print};
 use anyhow::Result;
 use chrono::{DateTime, Timelike, Utc};
 use serde::Serialize;
-use std::path::Path;
 use std::time::Instant;
 
-pub fn run(data_dir: &Path, fleet: &FleetArgs, no_kb: bool, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, fleet: &FleetArgs, no_kb: bool, json: bool) -> Result<()> {
     let dir = DataDir::open(data_dir)?;
     let report = seed(&dir, fleet, !no_kb, json)?;
     print(json, &report, || {

@@ -1,11 +1,10 @@
 //! `posture snapshots`: the retained snapshots.
 
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use crate::output::print;
 use anyhow::Result;
-use std::path::Path;
 
-pub fn run(data_dir: &Path, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, json: bool) -> Result<()> {
     let dir = DataDir::open(data_dir)?;
     let list: Vec<_> = dir
         .snapshots(usize::MAX)?

@@ -1,10 +1,9 @@
 //! `posture users`: users for delegated (password grant) tokens.
 
-use crate::datadir::DataDir;
+use crate::datadir::{DataDir, Location};
 use crate::output::print;
 use anyhow::{Context, Result};
 use clap::Subcommand;
-use std::path::Path;
 
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
@@ -24,7 +23,7 @@ pub enum UserCommand {
     },
 }
 
-pub fn run(data_dir: &Path, command: UserCommand, json: bool) -> Result<()> {
+pub fn run(data_dir: &Location, command: UserCommand, json: bool) -> Result<()> {
     users(&DataDir::open(data_dir)?, command, json)
 }
 

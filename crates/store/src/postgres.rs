@@ -1,0 +1,1281 @@
+//! The PostgreSQL implementation of [`StateStore`], selected by a `postgres://` URL.
+//!
+//! * Client: the synchronous `postgres` crate (tokio-postgres driven by its own small
+//!   runtime per connection), because the trait is synchronous and called from blocking
+//!   threads; a small pool of idle connections ([`Pool`]) avoids a connect per call.
+//! * Schema: numbered migrations (`migrations/postgres/NNNN_*.sql`) applied at open in one
+//!   transaction and recorded in `schema_migrations`; a database newer than the binary
+//!   is refused ([`StoreError::SchemaTooNew`]).
+//! * Writers: a batch of reports (and a KB change) is one transaction holding a
+//!   transaction-scoped advisory lock, so report writers are serialised across processes
+//!   exactly as SQLite's single writer is (KB writers have their own lock and do not wait
+//!   for ingest). The batch reads the stored sequences and states it needs in one query,
+//!   merges in memory with the shared rules of [`crate::apply`], then writes new rows
+//!   with binary `COPY` and changed rows with one `UPDATE ... FROM unnest(...)` when the
+//!   batch is large (per-row statements below [`COPY_MIN_ROWS`]). The outcome is
+//!   returned only after `COMMIT` succeeded.
+//! * Scans: `scan_devices` reads in one `REPEATABLE READ, READ ONLY` transaction through
+//!   a server-side cursor, fetching `batch` rows at a time: one consistent snapshot
+//!   while reports keep arriving, in bounded memory.
+//! * Busy: serialization failures and deadlocks are retried a few times; those, lock
+//!   timeouts (`lock_timeout` is 30 s unless the role or URL sets one) and "too many
+//!   connections" make [`StoreError::is_busy`] true.
+
+use crate::{
+    ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, Result, ScanError,
+    SnapshotMeta, StateStore, StoreError, apply, state_codec,
+};
+use ::postgres::binary_copy::BinaryCopyInWriter;
+use ::postgres::error::SqlState;
+use ::postgres::types::{ToSql, Type};
+use ::postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
+use chrono::{DateTime, Utc};
+use model::DeviceReport;
+use parking_lot::Mutex;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The numbered migrations, in order. A release only ever appends to this list.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_initial.sql"))];
+
+/// Advisory lock keys ("postur" and a number): migrations, report writers, KB writers.
+const LOCK_MIGRATE: i64 = 0x706f_7374_7572_0001;
+const LOCK_DEVICES: i64 = 0x706f_7374_7572_0002;
+const LOCK_KB: i64 = 0x706f_7374_7572_0003;
+
+/// Batches with at least this many new (or changed) rows are written with `COPY`
+/// (or one array `UPDATE`); smaller ones row by row, which costs fewer round trips.
+pub const COPY_MIN_ROWS: usize = 32;
+/// Idle connections kept for reuse.
+const MAX_IDLE: usize = 8;
+/// Attempts of a write transaction that met a serialization failure or a deadlock.
+const WRITE_ATTEMPTS: u32 = 5;
+/// Connect timeout when the URL names none.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lock timeout when neither the URL (`options=-c lock_timeout=...`) nor the role or
+/// database sets one: like SQLite's busy timeout.
+const LOCK_TIMEOUT: &str = "30s";
+
+/// PostgreSQL's transient conditions: worth retrying later.
+pub(crate) fn is_busy(e: &::postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::LOCK_NOT_AVAILABLE
+            || *c == SqlState::TOO_MANY_CONNECTIONS
+    })
+}
+
+/// An error's whole story: the server's message, SQLSTATE, detail and hint, or the
+/// client's error and its causes (the `postgres` error alone says only "db error").
+pub(crate) fn describe(e: &::postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = format!("{} ({})", db.message(), db.code().code());
+        if let Some(detail) = db.detail() {
+            s.push_str(&format!("; {detail}"));
+        }
+        if let Some(hint) = db.hint() {
+            s.push_str(&format!("; hint: {hint}"));
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !s.contains(&text) {
+            s.push_str(&format!(": {text}"));
+        }
+        cause = c.source();
+    }
+    s
+}
+
+/// Conflicts a whole write transaction is retried on.
+fn is_retryable(e: &StoreError) -> bool {
+    match e {
+        StoreError::Postgres(e) => e.code().is_some_and(|c| {
+            *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+        }),
+        _ => false,
+    }
+}
+
+/// `url` with its password (in the user-info part or a `password=` parameter)
+/// replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let start = scheme_end + 3;
+        let end = out[start..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| start + i);
+        if let Some(at) = out[start..end].rfind('@')
+            && let Some(colon) = out[start..start + at].find(':')
+        {
+            out.replace_range(start + colon + 1..start + at, "***");
+        }
+    }
+    let mut redacted = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
+        let value = i + "password=".len();
+        redacted.push_str(&rest[..value]);
+        redacted.push_str("***");
+        let end = rest[value..]
+            .find(['&', ' ', '#'])
+            .map_or(rest.len(), |j| value + j);
+        rest = &rest[end..];
+    }
+    redacted.push_str(rest);
+    redacted
+}
+
+/// The password written in `url`, raw and percent-decoded, to scrub from messages.
+fn passwords_in(url: &str) -> Vec<String> {
+    let redacted = redact_url(url);
+    // Walk both strings: every `***` of the redacted one stands for a span of the original.
+    let mut found = Vec::new();
+    let (mut o, mut r) = (0, 0);
+    let (ob, rb) = (url.as_bytes(), redacted.as_bytes());
+    while r < rb.len() {
+        if rb[r..].starts_with(b"***") && !ob[o..].starts_with(b"***") {
+            let next = &redacted[r + 3..];
+            let stop = next.chars().next();
+            let end = match stop {
+                Some(c) => url[o..].find(c).map_or(url.len(), |j| o + j),
+                None => url.len(),
+            };
+            found.push(url[o..end].to_owned());
+            o = end;
+            r += 3;
+        } else {
+            o += 1;
+            r += 1;
+        }
+    }
+    let decoded: Vec<String> = found.iter().map(|p| percent_decode(p)).collect();
+    found.extend(decoded);
+    found.retain(|p| !p.is_empty());
+    found
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(h) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A few connections kept open between calls.
+struct Pool {
+    config: Config,
+    /// The URL with its password redacted, for messages.
+    url: String,
+    idle: Mutex<Vec<Client>>,
+}
+
+struct Pooled<'a> {
+    pool: &'a Pool,
+    client: Option<Client>,
+}
+
+impl std::ops::Deref for Pooled<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client
+            .as_ref()
+            .expect("a pooled connection until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Pooled<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client
+            .as_mut()
+            .expect("a pooled connection until dropped")
+    }
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take()
+            && !client.is_closed()
+        {
+            let mut idle = self.pool.idle.lock();
+            if idle.len() < MAX_IDLE {
+                idle.push(client);
+            }
+        }
+    }
+}
+
+impl Pool {
+    fn connect(&self) -> Result<Client> {
+        let mut client = self
+            .config
+            .connect(NoTls)
+            .map_err(|error| StoreError::Connect {
+                url: self.url.clone(),
+                error,
+            })?;
+        let lock_timeout: String = client
+            .query_one("SELECT current_setting('lock_timeout')", &[])?
+            .get(0);
+        if lock_timeout == "0" {
+            client.batch_execute(&format!("SET lock_timeout = '{LOCK_TIMEOUT}'"))?;
+        }
+        Ok(client)
+    }
+
+    fn get(&self) -> Result<Pooled<'_>> {
+        let idle = self.idle.lock().pop();
+        let client = match idle {
+            Some(c) if !c.is_closed() => c,
+            _ => self.connect()?,
+        };
+        Ok(Pooled {
+            pool: self,
+            client: Some(client),
+        })
+    }
+}
+
+pub struct PostgresStore {
+    inner: Inner,
+}
+
+/// The store's connections and settings; its `StateStore` methods talk to the server
+/// directly and must not run on an async runtime's thread (see [`off_runtime`]).
+struct Inner {
+    pool: Pool,
+    copy_min_rows: usize,
+}
+
+/// Runs `f` where the synchronous client may block: directly on an ordinary thread; on
+/// a thread driving a tokio runtime (the server calls a few store methods from async
+/// code), through `block_in_place` (multi-threaded runtime) or on a scoped thread.
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Err(_) => f(),
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        Ok(_) => std::thread::scope(|s| {
+            s.spawn(f)
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }),
+    }
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("url", &self.inner.pool.url)
+            .finish()
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database named by `url` (`postgres://user:password@host:port/db`,
+    /// or libpq's key=value form) and brings its schema up to date. Errors name the URL
+    /// with its password redacted.
+    pub fn open(url: &str) -> Result<Self> {
+        let redacted = redact_url(url);
+        let mut config = Config::from_str(url).map_err(|e| {
+            let mut reason = describe(&e);
+            for p in passwords_in(url) {
+                reason = reason.replace(&p, "***");
+            }
+            StoreError::BadUrl {
+                url: redacted.clone(),
+                reason,
+            }
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("posture");
+        }
+        let store = Inner {
+            pool: Pool {
+                config,
+                url: redacted,
+                idle: Mutex::new(Vec::new()),
+            },
+            copy_min_rows: COPY_MIN_ROWS,
+        };
+        off_runtime(|| store.prepare())?;
+        Ok(PostgresStore { inner: store })
+    }
+}
+
+impl Inner {
+    /// Checks the database and brings its schema up to date.
+    fn prepare(&self) -> Result<()> {
+        let store = self;
+        let mut conn = store.pool.get()?;
+        let encoding: String = conn.query_one("SHOW server_encoding", &[])?.get(0);
+        if encoding != "UTF8" {
+            return Err(StoreError::BadUrl {
+                url: store.pool.url.clone(),
+                reason: format!(
+                    "the database's encoding is {encoding}; posture needs UTF8 (CREATE DATABASE ... ENCODING 'UTF8')"
+                ),
+            });
+        }
+        migrate(&mut conn)?;
+        Ok(())
+    }
+}
+
+impl PostgresStore {
+    /// The smallest batch written with `COPY` (for measuring the bulk path against
+    /// row-by-row statements; `usize::MAX` turns `COPY` off).
+    #[doc(hidden)]
+    pub fn with_copy_min_rows(mut self, rows: usize) -> Self {
+        self.inner.copy_min_rows = rows.max(1);
+        self
+    }
+
+    /// The schema version this binary migrates to.
+    pub fn schema_version() -> i64 {
+        MIGRATIONS.last().map_or(0, |m| m.0)
+    }
+}
+
+impl Inner {
+    /// Runs `work` in a write transaction holding the advisory lock `lock`, retrying
+    /// the whole transaction on a serialization failure or deadlock.
+    fn write<T>(
+        &self,
+        lock: Option<i64>,
+        mut work: impl FnMut(&mut Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut attempt = 1;
+        loop {
+            let result = (|| {
+                let mut conn = self.pool.get()?;
+                let mut tx = conn.transaction()?;
+                if let Some(key) = lock {
+                    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])?;
+                }
+                let value = work(&mut tx)?;
+                tx.commit()?;
+                Ok(value)
+            })();
+            match result {
+                Err(e) if is_retryable(&e) && attempt < WRITE_ATTEMPTS => {
+                    std::thread::sleep(Duration::from_millis(20 << attempt));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// Applies the missing migrations in one transaction, serialised across processes.
+fn migrate(client: &mut Client) -> Result<()> {
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_MIGRATE])?;
+    // Checked first (under the lock) rather than `IF NOT EXISTS`, whose notice every
+    // open would log.
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        tx.batch_execute(
+            "CREATE TABLE schema_migrations (
+                 version    bigint PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )?;
+    }
+    let found: i64 = tx
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .get(0);
+    let supported = PostgresStore::schema_version();
+    if found > supported {
+        return Err(StoreError::SchemaTooNew { found, supported });
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > found) {
+        tx.batch_execute(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version) VALUES ($1)",
+            &[version],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A device's slot while a batch is merged: what is stored, then what the batch makes.
+struct Slot<'a> {
+    /// The sequence the device is at (stored, then the batch's last applied report).
+    sequence: Option<i64>,
+    /// Stored state bytes, fetched only when some report of the batch supersedes them.
+    stored: Option<Vec<u8>>,
+    existed: bool,
+    new: Option<(DeviceState, &'a DeviceReport)>,
+}
+
+/// The body of [`PostgresStore::apply_reports`], inside its transaction.
+fn apply_in(
+    tx: &mut Transaction<'_>,
+    reports: &[DeviceReport],
+    received_at: DateTime<Utc>,
+    copy_min_rows: usize,
+) -> Result<Vec<ApplyOutcome>> {
+    // The highest sequence each device reaches in the batch: stored states are fetched
+    // only for devices some report will replace.
+    let mut highest: HashMap<&str, i64> = HashMap::with_capacity(reports.len());
+    for r in reports {
+        let s = highest.entry(r.device_id.as_str()).or_insert(i64::MIN);
+        *s = (*s).max(r.sequence as i64);
+    }
+    let (ids, seqs): (Vec<&str>, Vec<i64>) = highest.iter().map(|(k, v)| (*k, *v)).unzip();
+    let rows = tx.query(
+        "SELECT d.device_id, d.sequence, CASE WHEN d.sequence < u.sequence THEN d.state END
+         FROM devices d JOIN unnest($1::text[], $2::int8[]) AS u(device_id, sequence)
+           ON d.device_id = u.device_id",
+        &[&ids, &seqs],
+    )?;
+    let mut slots: HashMap<&str, Slot<'_>> = HashMap::with_capacity(highest.len());
+    let mut stored: HashMap<String, (i64, Option<Vec<u8>>)> = rows
+        .into_iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
+    // Decode (in parallel) the stored states that will be needed.
+    let decoded: HashMap<String, DeviceState> = stored
+        .par_iter_mut()
+        .filter_map(|(id, (_, bytes))| bytes.take().map(|b| (id.clone(), b)))
+        .map(|(id, b)| state_codec::decode(&b).map(|s| (id, s)))
+        .collect::<Result<_>>()?;
+    let mut decoded = decoded;
+    let mut outcomes = Vec::with_capacity(reports.len());
+    for report in reports {
+        let id = report.device_id.as_str();
+        let slot = slots.entry(id).or_insert_with(|| match stored.get(id) {
+            Some((seq, _)) => Slot {
+                sequence: Some(*seq),
+                stored: None,
+                existed: true,
+                new: None,
+            },
+            None => Slot {
+                sequence: None,
+                stored: None,
+                existed: false,
+                new: None,
+            },
+        });
+        if slot
+            .sequence
+            .is_some_and(|s| !apply::supersedes(report.sequence, s))
+        {
+            outcomes.push(ApplyOutcome::AlreadyApplied);
+            continue;
+        }
+        let previous = match slot.new.take() {
+            Some((state, _)) => Some(state),
+            None if slot.existed => match decoded.remove(id) {
+                Some(state) => Some(state),
+                None => match slot.stored.take() {
+                    Some(b) => Some(state_codec::decode(&b)?),
+                    None => {
+                        return Err(StoreError::Corrupt(format!(
+                            "device {id}: stored state was not fetched"
+                        )));
+                    }
+                },
+            },
+            None => None,
+        };
+        let state = apply::next_state(report, previous.as_ref(), received_at);
+        slot.sequence = Some(report.sequence as i64);
+        slot.new = Some((state, report));
+        outcomes.push(ApplyOutcome::Applied);
+    }
+    // Encode the rows to write, in parallel.
+    struct Row<'a> {
+        report: &'a DeviceReport,
+        state: Vec<u8>,
+        existed: bool,
+    }
+    let pending: Vec<(&DeviceState, &DeviceReport, bool)> = slots
+        .values()
+        .filter_map(|s| s.new.as_ref().map(|(st, r)| (st, *r, s.existed)))
+        .collect();
+    let rows: Vec<Row<'_>> = pending
+        .par_iter()
+        .map(|(state, report, existed)| {
+            Ok(Row {
+                report,
+                state: state_codec::encode(state)?,
+                existed: *existed,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let (updates, inserts): (Vec<&Row<'_>>, Vec<&Row<'_>>) = rows.iter().partition(|r| r.existed);
+    let group = |r: &DeviceReport| r.group.as_ref().map_or(0, |g| i64::from(g.id));
+    if inserts.len() >= copy_min_rows {
+        let sink = tx.copy_in(
+            "COPY devices (device_id, group_id, sequence, reported_at, state) FROM STDIN (FORMAT binary)",
+        )?;
+        let mut writer = BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::TEXT,
+                Type::INT8,
+                Type::INT8,
+                Type::TIMESTAMPTZ,
+                Type::BYTEA,
+            ],
+        );
+        for row in &inserts {
+            let r = row.report;
+            writer.write(&[
+                &r.device_id.as_str(),
+                &group(r),
+                &(r.sequence as i64),
+                &r.reported_at,
+                &row.state.as_slice(),
+            ])?;
+        }
+        writer.finish()?;
+    } else if !inserts.is_empty() {
+        let put = tx.prepare(
+            "INSERT INTO devices (device_id, group_id, sequence, reported_at, state) VALUES ($1, $2, $3, $4, $5)",
+        )?;
+        for row in &inserts {
+            let r = row.report;
+            tx.execute(
+                &put,
+                &[
+                    &r.device_id.as_str(),
+                    &group(r),
+                    &(r.sequence as i64),
+                    &r.reported_at,
+                    &row.state.as_slice(),
+                ],
+            )?;
+        }
+    }
+    if updates.len() >= copy_min_rows {
+        let ids: Vec<&str> = updates
+            .iter()
+            .map(|r| r.report.device_id.as_str())
+            .collect();
+        let groups: Vec<i64> = updates.iter().map(|r| group(r.report)).collect();
+        let seqs: Vec<i64> = updates.iter().map(|r| r.report.sequence as i64).collect();
+        let times: Vec<DateTime<Utc>> = updates.iter().map(|r| r.report.reported_at).collect();
+        let states: Vec<&[u8]> = updates.iter().map(|r| r.state.as_slice()).collect();
+        tx.execute(
+            "UPDATE devices d SET group_id = u.group_id, sequence = u.sequence,
+                    reported_at = u.reported_at, state = u.state
+             FROM unnest($1::text[], $2::int8[], $3::int8[], $4::timestamptz[], $5::bytea[])
+                  AS u(device_id, group_id, sequence, reported_at, state)
+             WHERE d.device_id = u.device_id",
+            &[&ids, &groups, &seqs, &times, &states],
+        )?;
+    } else if !updates.is_empty() {
+        let put = tx.prepare(
+            "UPDATE devices SET group_id = $2, sequence = $3, reported_at = $4, state = $5 WHERE device_id = $1",
+        )?;
+        for row in &updates {
+            let r = row.report;
+            tx.execute(
+                &put,
+                &[
+                    &r.device_id.as_str(),
+                    &group(r),
+                    &(r.sequence as i64),
+                    &r.reported_at,
+                    &row.state.as_slice(),
+                ],
+            )?;
+        }
+    }
+    Ok(outcomes)
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// The body of [`PostgresStore::kb_commit`], inside its transaction.
+fn kb_commit_in(
+    tx: &mut Transaction<'_>,
+    change: &KbChange,
+    copy_min_rows: usize,
+) -> Result<KbImportOutcome> {
+    let records = &change.records;
+    // Each distinct key's last occurrence (its body is what the KB ends with).
+    let mut last: HashMap<(&str, &str), usize> = HashMap::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        last.insert((r.source.as_str(), r.id.as_str()), i);
+    }
+    let (sources, ids): (Vec<&str>, Vec<&str>) = last.keys().copied().unzip();
+    // Digests of the stored bodies (not the bodies: a full NVD re-import is ~1 GB).
+    let mut current: HashMap<(String, String), [u8; 32]> = tx
+        .query(
+            "SELECT k.source, k.id, sha256(convert_to(k.body, 'UTF8'))
+             FROM kb_records k JOIN unnest($1::text[], $2::text[]) AS u(source, id)
+               ON k.source = u.source AND k.id = u.id",
+            &[&sources, &ids],
+        )?
+        .into_iter()
+        .map(|row| {
+            let digest: Vec<u8> = row.get(2);
+            let digest: [u8; 32] = digest
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("sha256 of a KB record is not 32 bytes".into()))?;
+            Ok(((row.get(0), row.get(1)), digest))
+        })
+        .collect::<Result<_>>()?;
+    let stored_keys: std::collections::HashSet<(String, String)> =
+        current.keys().cloned().collect();
+    let stored_digests = current.clone();
+    let digests: Vec<[u8; 32]> = records
+        .par_iter()
+        .map(|r| sha256(r.body.as_bytes()))
+        .collect();
+    // Count in order, as applying the records one by one would.
+    let (mut inserted, mut updated, mut unchanged) = (0, 0, 0);
+    for (r, d) in records.iter().zip(&digests) {
+        let key = (r.source.clone(), r.id.clone());
+        match current.get(&key) {
+            Some(old) if old == d => unchanged += 1,
+            Some(_) => {
+                updated += 1;
+                current.insert(key, *d);
+            }
+            None => {
+                inserted += 1;
+                current.insert(key, *d);
+            }
+        }
+    }
+    // Write each key's final body where it differs from what is stored.
+    let mut new_rows: Vec<&KbRecord> = Vec::new();
+    let mut changed_rows: Vec<&KbRecord> = Vec::new();
+    let mut finals: Vec<usize> = last.values().copied().collect();
+    finals.sort_unstable();
+    for i in finals {
+        let r = &records[i];
+        let key = (r.source.clone(), r.id.clone());
+        if !stored_keys.contains(&key) {
+            new_rows.push(r);
+        } else if stored_digests.get(&key) != Some(&digests[i]) {
+            changed_rows.push(r);
+        }
+    }
+    if new_rows.len() >= copy_min_rows {
+        let sink = tx.copy_in("COPY kb_records (source, id, body) FROM STDIN (FORMAT binary)")?;
+        let mut writer = BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::TEXT, Type::TEXT]);
+        for r in &new_rows {
+            writer.write(&[&r.source, &r.id, &r.body])?;
+        }
+        writer.finish()?;
+    } else if !new_rows.is_empty() {
+        let put = tx.prepare("INSERT INTO kb_records (source, id, body) VALUES ($1, $2, $3)")?;
+        for r in &new_rows {
+            tx.execute(&put, &[&r.source, &r.id, &r.body])?;
+        }
+    }
+    if changed_rows.len() >= copy_min_rows {
+        let sources: Vec<&str> = changed_rows.iter().map(|r| r.source.as_str()).collect();
+        let ids: Vec<&str> = changed_rows.iter().map(|r| r.id.as_str()).collect();
+        let bodies: Vec<&str> = changed_rows.iter().map(|r| r.body.as_str()).collect();
+        tx.execute(
+            "UPDATE kb_records k SET body = u.body
+             FROM unnest($1::text[], $2::text[], $3::text[]) AS u(source, id, body)
+             WHERE k.source = u.source AND k.id = u.id",
+            &[&sources, &ids, &bodies],
+        )?;
+    } else if !changed_rows.is_empty() {
+        let put = tx.prepare("UPDATE kb_records SET body = $3 WHERE source = $1 AND id = $2")?;
+        for r in &changed_rows {
+            tx.execute(&put, &[&r.source, &r.id, &r.body])?;
+        }
+    }
+    let mut version = kb_version_in(tx)?;
+    if inserted + updated > 0 {
+        version += 1;
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES ('kb_version', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&version.to_string()],
+        )?;
+    }
+    for f in &change.files {
+        tx.execute(
+            "INSERT INTO kb_files (digest, file_name, imported_at, records) VALUES ($1, $2, now(), $3)
+             ON CONFLICT (digest) DO NOTHING",
+            &[&f.digest, &f.name, &(f.records as i64)],
+        )?;
+    }
+    for f in &change.feeds {
+        let records: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM kb_records WHERE source = $1",
+                &[&f.feed],
+            )?
+            .get(0);
+        tx.execute(
+            "INSERT INTO feed_sync (feed, cursor, last_sync, last_import, records) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (feed) DO UPDATE SET
+               cursor = coalesce(excluded.cursor, feed_sync.cursor),
+               last_sync = coalesce(excluded.last_sync, feed_sync.last_sync),
+               last_import = coalesce(excluded.last_import, feed_sync.last_import),
+               records = excluded.records",
+            &[
+                &f.feed,
+                &f.cursor,
+                &f.synced_at.map(|t| t.to_rfc3339()),
+                &f.imported_at.map(|t| t.to_rfc3339()),
+                &records,
+            ],
+        )?;
+        tx.execute("DELETE FROM feed_staging WHERE feed = $1", &[&f.feed])?;
+    }
+    Ok(KbImportOutcome {
+        file_digest: change
+            .files
+            .iter()
+            .map(|f| f.digest.as_str())
+            .collect::<Vec<_>>()
+            .join(","),
+        records_in_file: change.records.len(),
+        inserted,
+        updated,
+        unchanged,
+        kb_version: version,
+    })
+}
+
+fn kb_version_in(tx: &mut Transaction<'_>) -> Result<u64> {
+    let v: Option<String> = tx
+        .query_opt("SELECT value FROM settings WHERE key = 'kb_version'", &[])?
+        .map(|r| r.get(0));
+    parse_kb_version(v)
+}
+
+fn parse_kb_version(v: Option<String>) -> Result<u64> {
+    v.map_or(Ok(0), |s| {
+        s.parse()
+            .map_err(|_| StoreError::Corrupt(format!("kb_version {s:?}")))
+    })
+}
+
+fn parse_time(what: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(&v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+        })
+        .transpose()
+}
+
+fn decode_all(raw: &[Vec<u8>]) -> Result<Vec<DeviceState>> {
+    raw.par_iter().map(|s| state_codec::decode(s)).collect()
+}
+
+impl Inner {
+    /// Every device's stored state bytes in scan order (group id, device id), `batch`
+    /// rows at a time, from one REPEATABLE READ snapshot while reports keep arriving.
+    fn scan_state_rows(
+        &self,
+        batch: usize,
+        visit: &mut dyn FnMut(&[Vec<u8>]) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
+        let batch = batch.clamp(1, i32::MAX as usize);
+        let mut conn = self.pool.get()?;
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(StoreError::from)?;
+        tx.batch_execute(
+            "DECLARE device_scan NO SCROLL CURSOR FOR
+             SELECT state FROM devices ORDER BY group_id, device_id",
+        )
+        .map_err(StoreError::from)?;
+        let fetch = format!("FETCH FORWARD {batch} FROM device_scan");
+        loop {
+            let rows = tx.query(fetch.as_str(), &[]).map_err(StoreError::from)?;
+            let done = rows.len() < batch;
+            if !rows.is_empty() {
+                let raw: Vec<Vec<u8>> = rows.into_iter().map(|r| r.get(0)).collect();
+                visit(&raw)?;
+            }
+            if done {
+                break;
+            }
+        }
+        tx.commit().map_err(StoreError::from)?;
+        Ok(())
+    }
+}
+
+impl Inner {
+    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<::postgres::Row>> {
+        Ok(self.pool.get()?.query(sql, params)?)
+    }
+
+    fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
+        Ok(self.pool.get()?.execute(sql, params)?)
+    }
+}
+
+impl StateStore for Inner {
+    fn apply_reports(
+        &self,
+        reports: &[DeviceReport],
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<ApplyOutcome>> {
+        if reports.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.write(Some(LOCK_DEVICES), |tx| {
+            apply_in(tx, reports, received_at, self.copy_min_rows)
+        })
+    }
+
+    fn device_count(&self) -> Result<u64> {
+        let n: i64 = self.query("SELECT count(*) FROM devices", &[])?[0].get(0);
+        Ok(n.max(0) as u64)
+    }
+
+    fn device(&self, id: &str) -> Result<Option<DeviceState>> {
+        let rows = self.query("SELECT state FROM devices WHERE device_id = $1", &[&id])?;
+        rows.first()
+            .map(|r| state_codec::decode(r.get::<_, &[u8]>(0)))
+            .transpose()
+    }
+
+    fn device_ids(&self) -> Result<Vec<String>> {
+        Ok(self
+            .query(
+                "SELECT device_id FROM devices ORDER BY group_id, device_id",
+                &[],
+            )?
+            .into_iter()
+            .map(|r| r.get(0))
+            .collect())
+    }
+
+    fn devices(&self, ids: &[String]) -> Result<Vec<DeviceState>> {
+        let mut found: HashMap<String, Vec<u8>> = self
+            .query(
+                "SELECT device_id, state FROM devices WHERE device_id = ANY($1)",
+                &[&ids],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        // In the order asked for, missing ones skipped (a repeated id is repeated).
+        let mut raw = Vec::with_capacity(ids.len());
+        let mut seen = std::collections::HashSet::new();
+        for id in ids {
+            if seen.insert(id.as_str()) {
+                if let Some(b) = found.remove(id) {
+                    raw.push((id.as_str(), b));
+                }
+            } else if let Some((_, b)) = raw.iter().find(|(i, _)| *i == id.as_str()) {
+                raw.push((id.as_str(), b.clone()));
+            }
+        }
+        raw.par_iter()
+            .map(|(_, b)| state_codec::decode(b))
+            .collect()
+    }
+
+    fn checkpoint(&self) -> Result<()> {
+        // Nothing to fold back (the server checkpoints by itself); fresh statistics
+        // after a bulk load keep the planner on the indexes.
+        self.pool
+            .get()?
+            .batch_execute("ANALYZE devices, kb_records")?;
+        Ok(())
+    }
+
+    fn scan_devices(
+        &self,
+        batch: usize,
+        visit: &mut dyn FnMut(
+            Vec<DeviceState>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Result<(), ScanError> {
+        self.scan_state_rows(batch, &mut |raw| {
+            let states = decode_all(raw)?;
+            visit(states).map_err(ScanError::Visitor)
+        })
+    }
+
+    fn scan_state_bytes(
+        &self,
+        batch: usize,
+        visit: &mut crate::RawVisitor<'_>,
+    ) -> Result<(), ScanError> {
+        self.scan_state_rows(batch, &mut |raw| visit(raw).map_err(ScanError::Visitor))
+    }
+
+    fn kb_import(
+        &self,
+        file_digest: &str,
+        file_name: &str,
+        records: &[KbRecord],
+    ) -> Result<KbImportOutcome> {
+        let change = KbChange {
+            files: vec![crate::KbFile {
+                digest: file_digest.to_owned(),
+                name: file_name.to_owned(),
+                records: records.len(),
+            }],
+            records: records.to_vec(),
+            feeds: Vec::new(),
+        };
+        let mut outcome = self.kb_commit(&change)?;
+        outcome.file_digest = file_digest.to_owned();
+        Ok(outcome)
+    }
+
+    fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome> {
+        self.write(Some(LOCK_KB), |tx| {
+            kb_commit_in(tx, change, self.copy_min_rows)
+        })
+    }
+
+    fn feed_states(&self) -> Result<Vec<FeedState>> {
+        self.query(
+            "SELECT feed, cursor, last_sync, last_import, records FROM feed_sync ORDER BY feed",
+            &[],
+        )?
+        .into_iter()
+        .map(|r| {
+            let feed: String = r.get(0);
+            Ok(FeedState {
+                cursor: r.get(1),
+                last_sync: parse_time(&format!("feed {feed} last_sync"), r.get(2))?,
+                last_import: parse_time(&format!("feed {feed} last_import"), r.get(3))?,
+                records: r.get::<_, i64>(4).max(0) as u64,
+                feed,
+            })
+        })
+        .collect()
+    }
+
+    fn put_feed_cursor(&self, feed: &str, cursor: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO feed_sync (feed, cursor) VALUES ($1, $2)
+             ON CONFLICT (feed) DO UPDATE SET cursor = excluded.cursor",
+            &[&feed, &cursor],
+        )?;
+        Ok(())
+    }
+
+    fn stage_feed_part(&self, feed: &str, part: u64, body: &[u8]) -> Result<()> {
+        self.execute(
+            "INSERT INTO feed_staging (feed, part, body) VALUES ($1, $2, $3)
+             ON CONFLICT (feed, part) DO UPDATE SET body = excluded.body",
+            &[&feed, &(part as i64), &body],
+        )?;
+        Ok(())
+    }
+
+    fn staged_feed_parts(&self, feed: &str) -> Result<Vec<(u64, Vec<u8>)>> {
+        Ok(self
+            .query(
+                "SELECT part, body FROM feed_staging WHERE feed = $1 ORDER BY part",
+                &[&feed],
+            )?
+            .into_iter()
+            .map(|r| (r.get::<_, i64>(0).max(0) as u64, r.get(1)))
+            .collect())
+    }
+
+    fn clear_feed_staging(&self, feed: &str) -> Result<()> {
+        self.execute("DELETE FROM feed_staging WHERE feed = $1", &[&feed])?;
+        Ok(())
+    }
+
+    fn kb_source_counts(&self) -> Result<Vec<(String, u64)>> {
+        Ok(self
+            .query(
+                "SELECT source, count(*) FROM kb_records GROUP BY source ORDER BY source",
+                &[],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1).max(0) as u64))
+            .collect())
+    }
+
+    fn kb_records(&self, source: &str) -> Result<Vec<KbRecord>> {
+        Ok(self
+            .query(
+                "SELECT id, body FROM kb_records WHERE source = $1 ORDER BY id",
+                &[&source],
+            )?
+            .into_iter()
+            .map(|r| KbRecord {
+                source: source.to_owned(),
+                id: r.get(0),
+                body: r.get(1),
+            })
+            .collect())
+    }
+
+    fn kb_version(&self) -> Result<u64> {
+        let v = self
+            .query("SELECT value FROM settings WHERE key = 'kb_version'", &[])?
+            .first()
+            .map(|r| r.get(0));
+        parse_kb_version(v)
+    }
+
+    fn snapshots(&self) -> Result<Vec<SnapshotMeta>> {
+        self.query(
+            "SELECT seq, time_path, generated_at, dir, kb_version, devices FROM snapshots ORDER BY seq",
+            &[],
+        )?
+        .into_iter()
+        .map(|r| {
+            let seq: i64 = r.get(0);
+            let generated_at =
+                parse_time(&format!("snapshot {seq} generated_at"), Some(r.get(2)))?
+                    .ok_or_else(|| StoreError::Corrupt(format!("snapshot {seq} generated_at")))?;
+            Ok(SnapshotMeta {
+                seq: seq as u64,
+                time_path: r.get(1),
+                generated_at,
+                dir: r.get(3),
+                kb_version: r.get::<_, i64>(4) as u64,
+                devices: r.get::<_, i64>(5) as u64,
+            })
+        })
+        .collect()
+    }
+
+    fn register_snapshot(&self, meta: &SnapshotMeta) -> Result<()> {
+        self.execute(
+            "INSERT INTO snapshots (seq, time_path, generated_at, dir, kb_version, devices) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &(meta.seq as i64),
+                &meta.time_path,
+                &meta.generated_at.to_rfc3339(),
+                &meta.dir,
+                &(meta.kb_version as i64),
+                &(meta.devices as i64),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn unregister_snapshot(&self, seq: u64) -> Result<()> {
+        self.execute("DELETE FROM snapshots WHERE seq = $1", &[&(seq as i64)])?;
+        Ok(())
+    }
+
+    fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .query("SELECT value FROM settings WHERE key = $1", &[&key])?
+            .first()
+            .map(|r| r.get(0)))
+    }
+
+    fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .query(
+                "SELECT key, value FROM settings WHERE starts_with(key, $1) ORDER BY key",
+                &[&prefix],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn delete_setting(&self, key: &str) -> Result<bool> {
+        Ok(self.execute("DELETE FROM settings WHERE key = $1", &[&key])? > 0)
+    }
+}
+
+/// Every method off the async runtime's threads ([`off_runtime`]), then [`Inner`]'s.
+impl StateStore for PostgresStore {
+    fn apply_reports(
+        &self,
+        reports: &[DeviceReport],
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<ApplyOutcome>> {
+        off_runtime(|| self.inner.apply_reports(reports, received_at))
+    }
+    fn device_count(&self) -> Result<u64> {
+        off_runtime(|| self.inner.device_count())
+    }
+    fn device(&self, id: &str) -> Result<Option<DeviceState>> {
+        off_runtime(|| self.inner.device(id))
+    }
+    fn device_ids(&self) -> Result<Vec<String>> {
+        off_runtime(|| self.inner.device_ids())
+    }
+    fn devices(&self, ids: &[String]) -> Result<Vec<DeviceState>> {
+        off_runtime(|| self.inner.devices(ids))
+    }
+    fn checkpoint(&self) -> Result<()> {
+        off_runtime(|| self.inner.checkpoint())
+    }
+    fn scan_devices(
+        &self,
+        batch: usize,
+        visit: &mut dyn FnMut(
+            Vec<DeviceState>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Result<(), ScanError> {
+        scan_off_runtime(|| self.inner.scan_devices(batch, visit))
+    }
+    fn scan_state_bytes(
+        &self,
+        batch: usize,
+        visit: &mut crate::RawVisitor<'_>,
+    ) -> Result<(), ScanError> {
+        scan_off_runtime(|| self.inner.scan_state_bytes(batch, visit))
+    }
+    fn kb_import(
+        &self,
+        file_digest: &str,
+        file_name: &str,
+        records: &[KbRecord],
+    ) -> Result<KbImportOutcome> {
+        off_runtime(|| self.inner.kb_import(file_digest, file_name, records))
+    }
+    fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome> {
+        off_runtime(|| self.inner.kb_commit(change))
+    }
+    fn feed_states(&self) -> Result<Vec<FeedState>> {
+        off_runtime(|| self.inner.feed_states())
+    }
+    fn put_feed_cursor(&self, feed: &str, cursor: &str) -> Result<()> {
+        off_runtime(|| self.inner.put_feed_cursor(feed, cursor))
+    }
+    fn stage_feed_part(&self, feed: &str, part: u64, body: &[u8]) -> Result<()> {
+        off_runtime(|| self.inner.stage_feed_part(feed, part, body))
+    }
+    fn staged_feed_parts(&self, feed: &str) -> Result<Vec<(u64, Vec<u8>)>> {
+        off_runtime(|| self.inner.staged_feed_parts(feed))
+    }
+    fn clear_feed_staging(&self, feed: &str) -> Result<()> {
+        off_runtime(|| self.inner.clear_feed_staging(feed))
+    }
+    fn kb_source_counts(&self) -> Result<Vec<(String, u64)>> {
+        off_runtime(|| self.inner.kb_source_counts())
+    }
+    fn kb_records(&self, source: &str) -> Result<Vec<KbRecord>> {
+        off_runtime(|| self.inner.kb_records(source))
+    }
+    fn kb_version(&self) -> Result<u64> {
+        off_runtime(|| self.inner.kb_version())
+    }
+    fn snapshots(&self) -> Result<Vec<SnapshotMeta>> {
+        off_runtime(|| self.inner.snapshots())
+    }
+    fn register_snapshot(&self, meta: &SnapshotMeta) -> Result<()> {
+        off_runtime(|| self.inner.register_snapshot(meta))
+    }
+    fn unregister_snapshot(&self, seq: u64) -> Result<()> {
+        off_runtime(|| self.inner.unregister_snapshot(seq))
+    }
+    fn get_setting(&self, key: &str) -> Result<Option<String>> {
+        off_runtime(|| self.inner.get_setting(key))
+    }
+    fn put_setting(&self, key: &str, value: &str) -> Result<()> {
+        off_runtime(|| self.inner.put_setting(key, value))
+    }
+    fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        off_runtime(|| self.inner.settings_with_prefix(prefix))
+    }
+    fn delete_setting(&self, key: &str) -> Result<bool> {
+        off_runtime(|| self.inner.delete_setting(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(
+            redact_url("postgres://posture:s3cr%40t@db.example:5432/posture?sslmode=disable"),
+            "postgres://posture:***@db.example:5432/posture?sslmode=disable"
+        );
+        assert_eq!(
+            redact_url("postgresql://u@h/d?password=hunter2&application_name=x"),
+            "postgresql://u@h/d?password=***&application_name=x"
+        );
+        assert_eq!(
+            redact_url("host=h user=u password=hunter2 dbname=d"),
+            "host=h user=u password=*** dbname=d"
+        );
+        assert_eq!(redact_url("postgres://h/d"), "postgres://h/d");
+        assert_eq!(
+            passwords_in("postgres://u:s3cr%40t@h/d"),
+            ["s3cr%40t", "s3cr@t"]
+        );
+    }
+
+    #[test]
+    fn a_bad_url_is_an_error_naming_the_redacted_url() {
+        let e = PostgresStore::open("postgres://u:hunter2@h:notaport/d").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("postgres://u:***@h:notaport/d"), "{msg}");
+        assert!(!msg.contains("hunter2"), "{msg}");
+    }
+}
+
+/// Runs a scan (whose visitor is not `Send`, so only `block_in_place` can take it off
+/// the runtime) where the sync client may block.
+fn scan_off_runtime(scan: impl FnOnce() -> Result<(), ScanError>) -> Result<(), ScanError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Err(_) => scan(),
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(scan)
+        }
+        Ok(_) => Err(ScanError::Store(StoreError::Corrupt(
+            "a scan was called on a single-threaded async runtime; call it from a blocking thread"
+                .into(),
+        ))),
+    }
+}
