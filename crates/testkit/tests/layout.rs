@@ -22,6 +22,7 @@ const STAGES: &[&[&str]] = &[
     &["export"],
     &["server"],
     &["identity"],
+    &["console"],
     &["agent"],
     &["bench"],
     &["posture"],
