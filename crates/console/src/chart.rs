@@ -56,7 +56,9 @@ pub(crate) fn trend(title: &str, x_labels: &[String], series: &[Series<'_>]) -> 
                 .map(|(i, v)| (i as f64, *v))
                 .collect();
             let style = ShapeStyle::from(&s.color).stroke_width(2);
-            chart.draw_series(LineSeries::new(points.clone(), style)).ok()?;
+            chart
+                .draw_series(LineSeries::new(points.clone(), style))
+                .ok()?;
             chart
                 .draw_series(
                     points
@@ -75,7 +77,10 @@ pub(crate) fn trend(title: &str, x_labels: &[String], series: &[Series<'_>]) -> 
             format!("{}: {}", s.label, values.join(", "))
         })
         .collect();
-    let label = format!("{title} over the retained snapshots. {}", described.join("; "));
+    let label = format!(
+        "{title} over the retained snapshots. {}",
+        described.join("; ")
+    );
     let label = label
         .replace('&', "&amp;")
         .replace('"', "&quot;")

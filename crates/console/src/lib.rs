@@ -183,7 +183,12 @@ async fn page(
             tracing::error!(error = %e, "console page failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                view::message_page(&console, &viewer, "Error", "The page could not be rendered."),
+                view::message_page(
+                    &console,
+                    &viewer,
+                    "Error",
+                    "The page could not be rendered.",
+                ),
             )
         }
     };
@@ -204,7 +209,10 @@ pub(crate) fn html(status: StatusCode, body: maud::Markup) -> Response {
             "default-src 'self'; style-src 'self'; img-src 'self' data:; script-src 'none'; frame-ancestors 'none'; form-action 'self'",
         ),
     );
-    h.insert("X-Content-Type-Options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "X-Content-Type-Options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("Referrer-Policy", HeaderValue::from_static("same-origin"));
     r
 }
@@ -221,7 +229,11 @@ async fn vulnerabilities(
     page(c, &headers, move |c, v| pages::vulnerabilities(c, v, &q)).await
 }
 
-async fn cve(State(c): State<Arc<Console>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+async fn cve(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     page(c, &headers, move |c, v| pages::cve(c, v, &id)).await
 }
 

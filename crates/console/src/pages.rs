@@ -31,7 +31,10 @@ fn with_latest<T>(
 
 /// `?asOf=<snapshot time>`: pins an API request to the snapshot shown.
 fn as_of(s: &Snapshot) -> String {
-    format!("asOf={}", enc(&timefmt::generated(&s.manifest.generated_at)))
+    format!(
+        "asOf={}",
+        enc(&timefmt::generated(&s.manifest.generated_at))
+    )
 }
 
 fn group_names(summary: &Summary) -> BTreeMap<u32, &str> {
@@ -78,11 +81,18 @@ pub(crate) fn overview(c: &Console, v: &Viewer) -> Result<Markup, PageError> {
             color,
         };
         let at = as_of(s);
-        let av_filter = enc("avIsSignatureUpToDate eq 'False' or avIsEngineUpToDate eq 'False' or avIsPlatformUpToDate eq 'False'");
+        let av_filter = enc(
+            "avIsSignatureUpToDate eq 'False' or avIsEngineUpToDate eq 'False' or avIsPlatformUpToDate eq 'False'",
+        );
         let top = summary.cves(allowed);
         let feeds = c.feeds.as_ref().map(|f| f.feeds()).unwrap_or_default();
         let exports = export::index_of(s);
-        let card = |id: &str, title: &str, value: String, sub: Markup, link: Markup, chart: Option<String>| {
+        let card = |id: &str,
+                    title: &str,
+                    value: String,
+                    sub: Markup,
+                    link: Markup,
+                    chart: Option<String>| {
             html! {
                 section.card aria-labelledby=(format!("h-{id}")) {
                     h2 id=(format!("h-{id}")) { (title) }
@@ -193,17 +203,27 @@ fn cve_table(
 
 pub(crate) fn vulnerabilities(c: &Console, v: &Viewer, q: &Params) -> Result<Markup, PageError> {
     with_latest(c, |s, summary| {
-        let sev = q.get("severity").map(String::as_str).filter(|x| !x.is_empty());
+        let sev = q
+            .get("severity")
+            .map(String::as_str)
+            .filter(|x| !x.is_empty());
         if let Some(x) = sev
             && !SEVERITIES.contains(&x)
         {
             return Err(PageError::BadRequest(format!("Unknown severity '{x}'.")));
         }
         let kev_only = q.get("kev").is_some_and(|x| x == "on" || x == "true");
-        let software = q.get("software").map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty());
-        let group: Option<u32> = match q.get("group").map(String::as_str).filter(|x| !x.is_empty()) {
+        let software = q
+            .get("software")
+            .map(|x| x.trim().to_lowercase())
+            .filter(|x| !x.is_empty());
+        let group: Option<u32> = match q.get("group").map(String::as_str).filter(|x| !x.is_empty())
+        {
             None => None,
-            Some(g) => Some(g.parse().map_err(|_| PageError::BadRequest(format!("Unknown group '{g}'.")))?),
+            Some(g) => Some(
+                g.parse()
+                    .map_err(|_| PageError::BadRequest(format!("Unknown group '{g}'.")))?,
+            ),
         };
         let names = group_names(summary);
         let visible: Vec<u32> = names.keys().copied().filter(|g| v.sees(*g)).collect();
@@ -220,7 +240,9 @@ pub(crate) fn vulnerabilities(c: &Console, v: &Viewer, q: &Params) -> Result<Mar
                 sev.is_none_or(|x| info.and_then(|i| i.severity.as_deref()).unwrap_or("None") == x)
                     && (!kev_only || info.is_some_and(|i| i.kev))
                     && software.as_ref().is_none_or(|w| {
-                        info.is_some_and(|i| i.software.iter().any(|n| n.to_lowercase().contains(w)))
+                        info.is_some_and(|i| {
+                            i.software.iter().any(|n| n.to_lowercase().contains(w))
+                        })
                     })
             })
             .collect();
@@ -252,7 +274,12 @@ pub(crate) fn vulnerabilities(c: &Console, v: &Viewer, q: &Params) -> Result<Mar
                 @if rows.len() > shown.len() { ", the " (shown.len()) " with most exposed devices shown" } }
             (cve_table(c, s, summary, &shown))
         };
-        Ok(shell(v, "/console/vulnerabilities", "Vulnerabilities", body))
+        Ok(shell(
+            v,
+            "/console/vulnerabilities",
+            "Vulnerabilities",
+            body,
+        ))
     })
 }
 
@@ -290,7 +317,9 @@ pub(crate) fn cve(c: &Console, v: &Viewer, id: &str) -> Result<Markup, PageError
         let allowed = v.groups();
         let exposure = summary.cves(allowed).into_iter().find(|e| e.cve == id);
         let (Some(info), Some(exposure)) = (summary.cves.get(&id), exposure) else {
-            return Err(PageError::NotFound(format!("{id} is not found on any device you can see in this snapshot.")));
+            return Err(PageError::NotFound(format!(
+                "{id} is not found on any device you can see in this snapshot."
+            )));
         };
         // The findings of this CVE (one per affected software version).
         let findings: BTreeSet<u32> = (0..s.finding_count() as u32)
@@ -374,7 +403,12 @@ fn range_text(r: &Value) -> String {
         Value::Object(m) => m
             .iter()
             .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| format!("{k} {}", v.as_str().map_or_else(|| v.to_string(), str::to_owned)))
+            .map(|(k, v)| {
+                format!(
+                    "{k} {}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", "),
         other => other.to_string(),
@@ -411,14 +445,20 @@ pub(crate) fn software(c: &Console, v: &Viewer, _q: &Params) -> Result<Markup, P
         }
         let mut products: BTreeMap<(String, String), Product> = BTreeMap::new();
         for x in &versions {
-            let p = products.entry((x.vendor.clone(), x.name.clone())).or_default();
+            let p = products
+                .entry((x.vendor.clone(), x.name.clone()))
+                .or_default();
             p.devices += x.devices;
             p.exposed += x.exposed_devices;
             p.versions += 1;
             p.eos += u64::from(x.end_of_support.is_some());
         }
         let mut products: Vec<_> = products.into_iter().collect();
-        products.sort_by(|a, b| b.1.exposed.cmp(&a.1.exposed).then(b.1.devices.cmp(&a.1.devices)));
+        products.sort_by(|a, b| {
+            b.1.exposed
+                .cmp(&a.1.exposed)
+                .then(b.1.devices.cmp(&a.1.devices))
+        });
         let at = as_of(s);
         let body = html! {
             (snapshot_line(s))
@@ -459,7 +499,10 @@ pub(crate) fn software(c: &Console, v: &Viewer, _q: &Params) -> Result<Markup, P
 
 pub(crate) fn devices(c: &Console, v: &Viewer, q: &Params) -> Result<Markup, PageError> {
     with_latest(c, |s, _summary| {
-        let query = q.get("q").map(|x| x.trim().to_lowercase()).unwrap_or_default();
+        let query = q
+            .get("q")
+            .map(|x| x.trim().to_lowercase())
+            .unwrap_or_default();
         if query.len() > 200 {
             return Err(PageError::BadRequest("The search is too long.".into()));
         }
@@ -513,9 +556,11 @@ pub(crate) fn devices(c: &Console, v: &Viewer, q: &Params) -> Result<Markup, Pag
 
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
     needle.is_empty()
-        || hay
-            .windows(needle.len())
-            .any(|w| w.iter().zip(needle).all(|(a, b)| a.to_ascii_lowercase() == *b))
+        || hay.windows(needle.len()).any(|w| {
+            w.iter()
+                .zip(needle)
+                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+        })
 }
 
 /// The CVE ids of a device in a snapshot.
@@ -534,33 +579,57 @@ fn device_cves(s: &Snapshot, d: u32) -> BTreeSet<String> {
 pub(crate) fn device(c: &Console, v: &Viewer, id: &str) -> Result<Markup, PageError> {
     with_latest(c, |s, _summary| {
         let id = id.trim().to_ascii_lowercase();
-        let not_found = || PageError::NotFound(format!("No device {id} you can see in this snapshot."));
+        let not_found =
+            || PageError::NotFound(format!("No device {id} you can see in this snapshot."));
         let d = s.find_device(&id).ok_or_else(not_found)?;
         if !v.sees(s.device_group(d)) {
             return Err(not_found());
         }
         let mut buf = Vec::new();
         let av = record(s, ExportKind::DeviceAv, u64::from(d), &mut buf);
-        let vulns: Vec<Value> = s.vuln_rows_of(d).map(|i| record(s, ExportKind::Vulnerabilities, i, &mut buf)).collect();
-        let software: Vec<Value> = s.rows_of(ExportKind::SoftwareInventory, d).map(|i| record(s, ExportKind::SoftwareInventory, i, &mut buf)).collect();
-        let noncpe: Vec<Value> = s.rows_of(ExportKind::NonCpeSoftware, d).map(|i| record(s, ExportKind::NonCpeSoftware, i, &mut buf)).collect();
+        let vulns: Vec<Value> = s
+            .vuln_rows_of(d)
+            .map(|i| record(s, ExportKind::Vulnerabilities, i, &mut buf))
+            .collect();
+        let software: Vec<Value> = s
+            .rows_of(ExportKind::SoftwareInventory, d)
+            .map(|i| record(s, ExportKind::SoftwareInventory, i, &mut buf))
+            .collect();
+        let noncpe: Vec<Value> = s
+            .rows_of(ExportKind::NonCpeSoftware, d)
+            .map(|i| record(s, ExportKind::NonCpeSoftware, i, &mut buf))
+            .collect();
         let failed: Vec<Value> = s
             .rows_of(ExportKind::SecureConfiguration, d)
             .map(|i| record(s, ExportKind::SecureConfiguration, i, &mut buf))
-            .filter(|r| r["isApplicable"].as_bool() == Some(true) && r["isCompliant"].as_bool() == Some(false))
+            .filter(|r| {
+                r["isApplicable"].as_bool() == Some(true)
+                    && r["isCompliant"].as_bool() == Some(false)
+            })
             .collect();
         // What changed in each retained snapshot: the device's CVEs against the previous one.
         let mut changes = Vec::new();
         let mut previous: Option<BTreeSet<String>> = None;
         for snap in c.snapshots.list() {
-            let cves = snap.find_device(&id).filter(|x| v.sees(snap.device_group(*x))).map(|x| device_cves(&snap, x));
+            let cves = snap
+                .find_device(&id)
+                .filter(|x| v.sees(snap.device_group(*x)))
+                .map(|x| device_cves(&snap, x));
             let (new, fixed) = match (&previous, &cves) {
-                (Some(p), Some(n)) => (n.difference(p).cloned().collect(), p.difference(n).cloned().collect()),
+                (Some(p), Some(n)) => (
+                    n.difference(p).cloned().collect(),
+                    p.difference(n).cloned().collect(),
+                ),
                 (None, Some(n)) => (n.iter().cloned().collect::<Vec<_>>(), Vec::new()),
                 (Some(p), None) => (Vec::new(), p.iter().cloned().collect()),
                 (None, None) => (Vec::new(), Vec::new()),
             };
-            changes.push((snap.manifest.generated_at, cves.as_ref().map(BTreeSet::len), new, fixed));
+            changes.push((
+                snap.manifest.generated_at,
+                cves.as_ref().map(BTreeSet::len),
+                new,
+                fixed,
+            ));
             previous = cves;
         }
         let name = av["computerDnsName"].as_str().unwrap_or(&id).to_owned();

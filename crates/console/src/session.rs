@@ -39,8 +39,7 @@ fn random_token() -> String {
 /// Compares two tokens without stopping at the first difference.
 fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -165,7 +164,11 @@ pub(crate) async fn sign_in(State(c): State<Arc<Console>>, req: Request) -> Resp
     let source = crate::peer(&req);
     let csrf_cookie = cookie(req.headers(), CSRF_COOKIE).map(str::to_owned);
     let Some(form) = read_form::<SignInForm>(req).await else {
-        return form_response(&c, StatusCode::BAD_REQUEST, Some("The form could not be read."));
+        return form_response(
+            &c,
+            StatusCode::BAD_REQUEST,
+            Some("The form could not be read."),
+        );
     };
     if csrf_cookie.is_none_or(|t| !same(&t, &form.csrf)) || form.csrf.is_empty() {
         return form_response(
@@ -193,7 +196,10 @@ pub(crate) async fn sign_in(State(c): State<Arc<Console>>, req: Request) -> Resp
                 header::SET_COOKIE,
                 c.cookie_header(SESSION_COOKIE, &id, Some(SESSION_LIFETIME.as_secs())),
             );
-            h.append(header::SET_COOKIE, c.cookie_header(CSRF_COOKIE, "", Some(0)));
+            h.append(
+                header::SET_COOKIE,
+                c.cookie_header(CSRF_COOKIE, "", Some(0)),
+            );
             r
         }
         Err(identity::SignInRefused::Throttled(secs)) => {
