@@ -43,9 +43,9 @@ impl Identity {
     ) -> Result<SignedInUser, SignInRefused> {
         let name: String = name.trim().chars().take(256).collect();
         let subject = Subject::user(&name);
-        if let Err(wait) = self
-            .sign_in
-            .check(std::slice::from_ref(&subject), source, Instant::now())
+        if let Err(wait) =
+            self.sign_in
+                .check(std::slice::from_ref(&subject), source, Instant::now())
         {
             return Err(SignInRefused::Throttled(retry_after_secs(wait)));
         }
@@ -82,7 +82,8 @@ impl Identity {
                 })
             }
             None => {
-                self.sign_in.record_failure(&subject, source, Instant::now());
+                self.sign_in
+                    .record_failure(&subject, source, Instant::now());
                 let source = source.map_or_else(|| "-".to_owned(), |s| s.to_string());
                 tracing::warn!(user = %name, source = %source, "console sign-in failed");
                 Err(SignInRefused::WrongCredentials)

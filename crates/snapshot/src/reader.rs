@@ -178,7 +178,12 @@ impl Snapshot {
     /// row `d`).
     pub fn rows_of(&self, kind: ExportKind, d: u32) -> std::ops::Range<u64> {
         let size = kind.row_size();
-        let Some(bytes) = self.rows.get(&kind).map(|m| m.bytes()).filter(|_| size >= 4) else {
+        let Some(bytes) = self
+            .rows
+            .get(&kind)
+            .map(|m| m.bytes())
+            .filter(|_| size >= 4)
+        else {
             let d = u64::from(d);
             return if d < self.rows(kind) { d..d + 1 } else { d..d };
         };

@@ -225,7 +225,9 @@ impl Summary {
             b.exposed_devices
                 .cmp(&a.exposed_devices)
                 .then(b.devices.cmp(&a.devices))
-                .then_with(|| (&a.vendor, &a.name, &a.version).cmp(&(&b.vendor, &b.name, &b.version)))
+                .then_with(|| {
+                    (&a.vendor, &a.name, &a.version).cmp(&(&b.vendor, &b.name, &b.version))
+                })
         });
         out
     }
@@ -445,7 +447,13 @@ impl SummaryBuilder {
     }
 
     /// A configuration row of the current device.
-    pub(crate) fn configuration(&mut self, group: &model::GroupRef, index: u32, applicable: bool, compliant: bool) {
+    pub(crate) fn configuration(
+        &mut self,
+        group: &model::GroupRef,
+        index: u32,
+        applicable: bool,
+        compliant: bool,
+    ) {
         let acc = self.group(group);
         let e = acc.configurations.entry(index).or_default();
         if applicable {

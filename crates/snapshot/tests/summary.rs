@@ -35,12 +35,27 @@ fn check(summary: &snapshot::Summary, allowed: Option<&[u32]>, want: &Recount) {
     let what = format!("groups {allowed:?}");
     assert_eq!(c.devices, want.devices, "{what}: devices");
     assert_eq!(c.exposed_devices, want.exposed_devices, "{what}: exposed");
-    assert_eq!(c.vulnerabilities, want.vulnerabilities, "{what}: by severity");
+    assert_eq!(
+        c.vulnerabilities, want.vulnerabilities,
+        "{what}: by severity"
+    );
     assert_eq!(c.kev_devices, want.kev_devices, "{what}: KEV devices");
-    assert_eq!(c.kev_vulnerabilities, want.kev_vulnerabilities, "{what}: KEV records");
-    assert_eq!(c.av_out_of_date, want.av_out_of_date, "{what}: AV out of date");
-    assert_eq!(c.config_applicable, want.config_applicable, "{what}: applicable");
-    assert_eq!(c.config_compliant, want.config_compliant, "{what}: compliant");
+    assert_eq!(
+        c.kev_vulnerabilities, want.kev_vulnerabilities,
+        "{what}: KEV records"
+    );
+    assert_eq!(
+        c.av_out_of_date, want.av_out_of_date,
+        "{what}: AV out of date"
+    );
+    assert_eq!(
+        c.config_applicable, want.config_applicable,
+        "{what}: applicable"
+    );
+    assert_eq!(
+        c.config_compliant, want.config_compliant,
+        "{what}: compliant"
+    );
     let cves: std::collections::BTreeMap<String, u64> = summary
         .cves(allowed)
         .into_iter()
@@ -83,7 +98,12 @@ fn summaries_equal_the_figures_recounted_from_the_served_rows() {
     let all = summary.counts(None);
     assert!(all.exposed_devices > 0 && all.kev_devices > 0 && all.config_applicable > 0);
     assert!(!summary.software(None).is_empty());
-    assert!(summary.software(None).iter().all(|v| v.exposed_devices <= v.devices));
+    assert!(
+        summary
+            .software(None)
+            .iter()
+            .all(|v| v.exposed_devices <= v.devices)
+    );
     // The summary alone answers: the file is small beside the rows.
     let size = |name: &str| std::fs::metadata(s.dir().join(name)).map_or(0, |m| m.len());
     assert!(size(snapshot::summary::SUMMARY_FILE) > 0);

@@ -59,9 +59,13 @@ impl Recount {
         for a in av {
             r.device_ids
                 .insert(a["machineId"].as_str().unwrap_or_default().to_owned());
-            let out = ["avIsSignatureUpToDate", "avIsEngineUpToDate", "avIsPlatformUpToDate"]
-                .iter()
-                .any(|k| a[*k].as_str() == Some("False"));
+            let out = [
+                "avIsSignatureUpToDate",
+                "avIsEngineUpToDate",
+                "avIsPlatformUpToDate",
+            ]
+            .iter()
+            .any(|k| a[*k].as_str() == Some("False"));
             r.av_out_of_date += u64::from(out);
         }
         for c in configurations {

@@ -63,11 +63,7 @@ const DEMO_CONSOLE_USER: &str = "console-demo";
 /// A console user seeing every group, with a fresh random password on every start
 /// (the user is re-created), for `demo` to print.
 pub(crate) fn demo_console_user(id: &identity::Identity) -> Result<(String, String)> {
-    if id
-        .list_users()?
-        .iter()
-        .any(|u| u.name == DEMO_CONSOLE_USER)
-    {
+    if id.list_users()?.iter().any(|u| u.name == DEMO_CONSOLE_USER) {
         id.delete_user(DEMO_CONSOLE_USER)?;
     }
     let bytes: [u8; 12] = rand::random();
