@@ -325,12 +325,21 @@ pub(crate) fn cve(c: &Console, v: &Viewer, id: &str) -> Result<Markup, PageError
         let findings: BTreeSet<u32> = (0..s.finding_count() as u32)
             .filter(|f| s.finding_cve(*f) == Some(id.as_str()))
             .collect();
+        // One pass over the vulnerability rows with a bitmap of the CVE's findings.
+        let mut is_finding = vec![false; s.finding_count()];
+        for f in &findings {
+            if let Some(slot) = is_finding.get_mut(*f as usize) {
+                *slot = true;
+            }
+        }
         let mut versions: BTreeMap<String, u64> = BTreeMap::new();
         let mut devices: BTreeMap<u32, (u32, String)> = BTreeMap::new();
         let n = s.rows(ExportKind::Vulnerabilities);
         for i in 0..n {
             let Some(r) = s.vuln_row(i) else { break };
-            if !findings.contains(&r.finding) || !v.sees(s.device_group(r.device)) {
+            if !is_finding.get(r.finding as usize).copied().unwrap_or(false)
+                || !v.sees(s.device_group(r.device))
+            {
                 continue;
             }
             let key = String::from_utf8_lossy(s.software_key(s.finding_software(r.finding)))
@@ -554,13 +563,21 @@ pub(crate) fn devices(c: &Console, v: &Viewer, q: &Params) -> Result<Markup, Pag
     })
 }
 
+/// Whether `hay` contains `needle` (already lower case), ignoring ASCII case.
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
-    needle.is_empty()
-        || hay.windows(needle.len()).any(|w| {
-            w.iter()
-                .zip(needle)
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    if hay.len() < needle.len() {
+        return false;
+    }
+    (0..=hay.len() - needle.len()).any(|i| {
+        hay[i].to_ascii_lowercase() == first
+            && hay[i + 1..i + needle.len()]
+                .iter()
+                .zip(rest)
                 .all(|(a, b)| a.to_ascii_lowercase() == *b)
-        })
+    })
 }
 
 /// The CVE ids of a device in a snapshot.
