@@ -36,7 +36,10 @@ pub fn pages(snapshot: &Snapshot) -> Vec<String> {
         "/console/configuration".into(),
         "/console/coverage".into(),
     ];
-    if let Some(top) = snapshot.summary().and_then(|s| s.cves(None).into_iter().next()) {
+    if let Some(top) = snapshot
+        .summary()
+        .and_then(|s| s.cves(None).into_iter().next())
+    {
         pages.push(format!("/console/vulnerabilities/{}", top.cve));
     }
     let last = snapshot.device_count().saturating_sub(1);
@@ -85,7 +88,11 @@ pub fn measure(base: &str, pages: &[String], repeat: usize) -> Result<Vec<PageTi
 pub fn summary(times: &[PageTime]) -> String {
     let mut out = String::from("console page times (whole response, ms): first / median / max\n");
     for t in times {
-        let flag = if t.max_ms <= BUDGET_MS { "" } else { "  OVER 200 ms" };
+        let flag = if t.max_ms <= BUDGET_MS {
+            ""
+        } else {
+            "  OVER 200 ms"
+        };
         out.push_str(&format!(
             "  {:<60} {:>8.1} {:>8.1} {:>8.1}  {:>8} bytes{flag}\n",
             t.page, t.first_ms, t.median_ms, t.max_ms, t.bytes

@@ -13,11 +13,18 @@ fn csrf_of(page: &str) -> String {
 async fn sign_in_sessions_csrf_and_throttling() {
     let t0 = testkit::world::utc(2026, 11, 20, 12);
     let world = testkit::world::seeded(20, 3, t0, 2);
-    testkit::world::publish_at(&world.snapshots, t0, &testkit::world::small_parts(60_000, 64));
+    testkit::world::publish_at(
+        &world.snapshots,
+        t0,
+        &testkit::world::small_parts(60_000, 64),
+    );
     let (listener, base) = testkit::world::bind_loopback(0).await;
     let identity = Arc::new(
-        identity::Identity::open(world.dir.path(), identity::IdentityConfig::new(base.clone()))
-            .expect("identity"),
+        identity::Identity::open(
+            world.dir.path(),
+            identity::IdentityConfig::new(base.clone()),
+        )
+        .expect("identity"),
     );
     identity
         .create_user("ops", "a fine password", &["Vulnerability.Read"], None)
@@ -38,14 +45,28 @@ async fn sign_in_sessions_csrf_and_throttling() {
         .expect("client");
 
     // No session: redirected to the sign-in form.
-    let r = http.get(format!("{base}/console/devices")).send().await.expect("GET");
+    let r = http
+        .get(format!("{base}/console/devices"))
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/console/signin");
 
     // The form sets its CSRF token as a cookie too.
-    let r = http.get(format!("{base}/console/signin")).send().await.expect("GET");
-    let cookie = r.headers()["set-cookie"].to_str().expect("cookie").to_owned();
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let r = http
+        .get(format!("{base}/console/signin"))
+        .send()
+        .await
+        .expect("GET");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
     let token = csrf_of(&r.text().await.expect("page"));
     let csrf_cookie = cookie.split(';').next().expect("name=value").to_owned();
     let post = |form: Vec<(&'static str, String)>, cookie: Option<String>| {
@@ -58,7 +79,11 @@ async fn sign_in_sessions_csrf_and_throttling() {
 
     // Without the matching CSRF cookie the form is refused, whatever the password.
     let r = post(
-        vec![("username", "ops".into()), ("password", "a fine password".into()), ("csrf", token.clone())],
+        vec![
+            ("username", "ops".into()),
+            ("password", "a fine password".into()),
+            ("csrf", token.clone()),
+        ],
         None,
     )
     .await
@@ -67,17 +92,30 @@ async fn sign_in_sessions_csrf_and_throttling() {
 
     // A wrong password: 401 and a clear message.
     let r = post(
-        vec![("username", "ops".into()), ("password", "wrong".into()), ("csrf", token.clone())],
+        vec![
+            ("username", "ops".into()),
+            ("password", "wrong".into()),
+            ("csrf", token.clone()),
+        ],
         Some(csrf_cookie.clone()),
     )
     .await
     .expect("POST");
     assert_eq!(r.status(), 401);
-    assert!(r.text().await.expect("page").contains("Wrong user name or password."));
+    assert!(
+        r.text()
+            .await
+            .expect("page")
+            .contains("Wrong user name or password.")
+    );
 
     // The right password: a session cookie, HttpOnly and SameSite=Strict (no Secure over http).
     let r = post(
-        vec![("username", "ops".into()), ("password", "a fine password".into()), ("csrf", token.clone())],
+        vec![
+            ("username", "ops".into()),
+            ("password", "a fine password".into()),
+            ("csrf", token.clone()),
+        ],
         Some(csrf_cookie.clone()),
     )
     .await
@@ -91,7 +129,10 @@ async fn sign_in_sessions_csrf_and_throttling() {
         .find(|c| c.starts_with(console::SESSION_COOKIE))
         .expect("a session cookie")
         .to_owned();
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Strict"), "{session}");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
     assert!(!session.contains("Secure"));
     let session = session.split(';').next().expect("name=value").to_owned();
     let page = http
@@ -101,7 +142,10 @@ async fn sign_in_sessions_csrf_and_throttling() {
         .await
         .expect("GET");
     assert_eq!(page.status(), 200);
-    let csp = page.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
     assert!(csp.contains("script-src 'none'"));
     let page = page.text().await.expect("page");
     assert!(page.contains("Signed in as"));
@@ -123,14 +167,23 @@ async fn sign_in_sessions_csrf_and_throttling() {
         .await
         .expect("POST");
     assert_eq!(r.status(), 303);
-    let r = http.get(format!("{base}/console")).header("cookie", &session).send().await.expect("GET");
+    let r = http
+        .get(format!("{base}/console"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(r.status(), 303, "the session is closed");
 
     // Repeated failures lock the user out with a clear message (identity's throttling).
     let mut statuses = Vec::new();
     for _ in 0..12 {
         let r = post(
-            vec![("username", "ops".into()), ("password", "guess".into()), ("csrf", token.clone())],
+            vec![
+                ("username", "ops".into()),
+                ("password", "guess".into()),
+                ("csrf", token.clone()),
+            ],
             Some(csrf_cookie.clone()),
         )
         .await
@@ -138,13 +191,22 @@ async fn sign_in_sessions_csrf_and_throttling() {
         statuses.push(r.status().as_u16());
         if r.status() == 429 {
             assert!(r.headers().contains_key("retry-after"));
-            assert!(r.text().await.expect("page").contains("Too many failed sign-ins"));
+            assert!(
+                r.text()
+                    .await
+                    .expect("page")
+                    .contains("Too many failed sign-ins")
+            );
             break;
         }
     }
     assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
 
     // Unknown pages and bad filters are not server errors.
-    let r = http.get(format!("{base}/console/vulnerabilities?severity=Bogus")).send().await.expect("GET");
+    let r = http
+        .get(format!("{base}/console/vulnerabilities?severity=Bogus"))
+        .send()
+        .await
+        .expect("GET");
     assert_eq!(r.status(), 303);
 }

@@ -271,11 +271,11 @@ mod tests {
         for _ in 0..2 {
             t.record_failure(&app, A, now);
         }
-        assert_eq!(t.check(&[app.clone()], A, now), Ok(()));
+        assert_eq!(t.check(std::slice::from_ref(&app), A, now), Ok(()));
         let mut locks = Vec::new();
         for _ in 0..3 {
             t.record_failure(&app, A, now);
-            locks.push(t.check(&[app.clone()], A, now).unwrap_err());
+            locks.push(t.check(std::slice::from_ref(&app), A, now).unwrap_err());
         }
         assert_eq!(
             locks,
@@ -285,7 +285,7 @@ mod tests {
         // Another source, another subject: not locked by this pair (the source A is
         // at its allowance of 4, the subject below 6).
         assert_eq!(t.check(&[Subject::app("client-2")], B, now), Ok(()));
-        assert_eq!(t.check(&[app.clone()], B, now), Ok(()));
+        assert_eq!(t.check(std::slice::from_ref(&app), B, now), Ok(()));
         // Case does not make a new subject.
         assert!(t.check(&[Subject::app("CLIENT-1")], A, now).is_err());
         t.record_success(&app, A);

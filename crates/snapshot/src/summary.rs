@@ -272,7 +272,7 @@ impl Summary {
                 installs,
             })
             .collect();
-        out.sort_by(|a, b| b.installs.cmp(&a.installs));
+        out.sort_by_key(|b| std::cmp::Reverse(b.installs));
         out
     }
 }
