@@ -8,10 +8,12 @@
 //! store's raw and decoded state scan rates. `ingest`: report ingestion through
 //! the HTTP API (`posture bench-ingest`). `kbscale`: an NVD-sized knowledge base (import,
 //! publish against it and against the demo KB, an incremental sync; `posture bench-kb`).
+//! `console`: the console's page times (a stage of `posture bench`).
 //! `child` runs `posture serve` as the measured server.
 
 pub mod auth;
 pub mod child;
+pub mod console;
 pub mod error;
 pub mod exports;
 pub mod ingest;

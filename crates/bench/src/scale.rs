@@ -88,6 +88,8 @@ pub struct BenchReport {
     pub exports: Option<serde_json::Value>,
     /// The store's raw and decoded state scans (`crate::state_scan`).
     pub state_scan: Option<crate::state_scan::StateScan>,
+    /// The console's page times (`crate::console`), measured before the walk.
+    pub console: Option<Vec<crate::console::PageTime>>,
 }
 
 fn uuid_for_bench() -> String {
@@ -171,6 +173,25 @@ pub fn run(
         report.exports = Some(serde_json::to_value(&figures)?);
     }
     let (mut child, base) = spawn_server(&args.posture, data_dir, args.store.as_deref())?;
+    let pages = {
+        let snapshots = open_snapshots(data_dir, args.store.as_deref(), usize::MAX)?;
+        snapshots
+            .latest()
+            .map(|s| crate::console::pages(&s))
+            .unwrap_or_default()
+    };
+    eprintln!("bench: console pages ...");
+    match crate::console::measure(&base, &pages, 5) {
+        Ok(times) => {
+            eprint!("{}", crate::console::summary(&times));
+            report.console = Some(times);
+        }
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+    }
     let result = walk(&base, child.id(), args, &mut report, data_dir, ops);
     let _ = child.kill();
     let _ = child.wait();
@@ -204,6 +225,10 @@ pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
     if let Some(g) = &report.gzip_walk {
         out.push('\n');
         out.push_str(&g.summary(report));
+    }
+    if let Some(times) = &report.console {
+        out.push('\n');
+        out.push_str(crate::console::summary(times).trim_end());
     }
     if let (Some(c), Some(diff)) = (report.delta_changes, report.delta_diff_seconds) {
         out.push_str(&format!(

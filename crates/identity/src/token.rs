@@ -358,7 +358,7 @@ impl Identity {
 }
 
 /// An Argon2id hash of a random password, verified against for unknown users.
-const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Jr4BRKbC7pPEYb9nbdhr0F1t5vQBuwSmHH2dJ4mqtR0";
+pub(crate) const DUMMY_PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Jr4BRKbC7pPEYb9nbdhr0F1t5vQBuwSmHH2dJ4mqtR0";
 
 /// Splits a v2 `scope` parameter into the resource and the scope names under it.
 /// Reserved OpenID scopes are ignored. Client credentials need exactly

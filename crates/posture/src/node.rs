@@ -101,9 +101,35 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
                 }
             }
         });
-        let mut app = server::router(state)
+        let mut app: axum::Router = server::router(state)
             .merge(identity::oauth_router(identity.clone()))
             .merge(server::ingest_api::router(Arc::new(ingest_state(dir, s))));
+        // The web console: a reader of the same snapshots, scoped like the API.
+        let mut console = console::Console::new(
+            snapshots.clone(),
+            match s.auth {
+                Switch::On => console::ConsoleAccess::Users(identity.clone()),
+                Switch::Off => console::ConsoleAccess::Open,
+            },
+            &base_url,
+        )
+        .with_feeds(Arc::new(StoreFeeds(dir.store.clone())));
+        console.secure_cookies = tls.is_some();
+        app = app.merge(console::router(Arc::new(console)));
+        match s.auth {
+            Switch::On => eprintln!(
+                "Console at {base_url}/console: sign in as a user created with `posture users create --name NAME --scopes Vulnerability.Read [--groups 1,2]` (password on standard input)"
+            ),
+            Switch::Off => eprintln!("Console at {base_url}/console (no sign-in: --auth off)"),
+        }
+        if demo && s.auth == Switch::On {
+            match crate::cmd::demo::demo_console_user(&identity) {
+                Ok((name, password)) => eprintln!(
+                    "Demo console user: sign in at {base_url}/console as {name} with password {password}"
+                ),
+                Err(e) => eprintln!("(could not create the demo console user: {e:#})"),
+            }
+        }
         if let Some(download) = exports.as_ref().and_then(|b| b.download_router()) {
             // Outside the API's authentication: the signed URL is the authorisation.
             app = app.merge(download);
@@ -158,6 +184,25 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
             None => server::listener::serve(listener, app, s.serve_limits(), shutdown).await.context("server failed"),
         }
     })
+}
+
+/// The feeds' last sync or import, read from the store for the console's overview.
+struct StoreFeeds(Arc<dyn ingest::StateStore>);
+
+impl console::FeedStatus for StoreFeeds {
+    fn feeds(&self) -> Vec<console::FeedLine> {
+        ingest::feed_states(self.0.as_ref())
+            .map(|states| {
+                states
+                    .into_iter()
+                    .map(|f| console::FeedLine {
+                        last: f.last_sync.max(f.last_import),
+                        feed: f.feed,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 fn ingest_state(dir: &DataDir, s: &ServeArgs) -> server::ingest_api::IngestState {

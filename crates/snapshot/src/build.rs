@@ -19,6 +19,7 @@ use crate::layout::{
 };
 use crate::reader::Snapshot;
 use crate::render::{self, RenderError, av::AvPending};
+use crate::summary::{SUMMARY_FILE, SummaryBuilder};
 
 use crate::manifest::{ExportManifest, FORMAT_VERSION, GroupEntry, Manifest, PartPlanner};
 use crate::{ExportKind, Progress};
@@ -107,6 +108,8 @@ struct Builder<'a> {
     key: String,
     /// Time spent matching software and evaluating configuration rules.
     assess_time: std::time::Duration,
+    /// The per-group summary tables (`summary.json`).
+    summary: SummaryBuilder,
 }
 
 fn software_key(buf: &mut String, sw: &InstalledSoftware, kind: OsKind) {
@@ -179,6 +182,7 @@ impl<'a> Builder<'a> {
             av_reference: AvReference::default(),
             key: String::new(),
             assess_time: std::time::Duration::ZERO,
+            summary: SummaryBuilder::default(),
         };
         b.write_configurations()?;
         Ok(b)
@@ -295,6 +299,7 @@ impl<'a> Builder<'a> {
             id as u64,
             self.software_frags.len() / slot::SOFTWARE_SLOTS as u64
         );
+        self.summary.software(sw, &findings);
         let mut ids = Vec::with_capacity(findings.len());
         let mut out = Vec::with_capacity(256);
         for f in &findings {
@@ -388,6 +393,7 @@ impl<'a> Builder<'a> {
                 .copied()
                 .unwrap_or(r.reported_at);
             let paths = self.intern_paths(sw_id, sw)?;
+            self.summary.install(&group, sw_id);
             let is_cpe = self
                 .software_is_cpe
                 .get(sw_id as usize)
@@ -431,6 +437,7 @@ impl<'a> Builder<'a> {
                     }
                 }
                 let seen = seen.min(unix_secs(&self.generated_at));
+                self.summary.vulnerability(sw_id, f);
                 let row = VulnRow {
                     device: d,
                     finding: f,
@@ -445,10 +452,13 @@ impl<'a> Builder<'a> {
         for (ci, conf) in kb.catalog.for_os(r.os.kind) {
             let outcome = conf.evaluate(&r.settings);
             let variant = (outcome.applicable as u16) | ((outcome.compliant as u16) << 1);
+            self.summary
+                .configuration(&group, ci as u32, outcome.applicable, outcome.compliant);
             let sca = encode_configuration_row(d, ci as u16, variant);
             self.add_row(ExportKind::SecureConfiguration, g, &sca)?;
         }
         self.assess_time += rules_started.elapsed();
+        self.summary.end_device(&group);
         for kind in [ExportKind::DeviceAv, ExportKind::InfoGathering] {
             self.add_row(kind, g, &[])?;
         }
@@ -491,11 +501,30 @@ impl<'a> Builder<'a> {
         let mut info_frags = FragWriter::create(self.dir, "infogathering")?;
         for p in std::mem::take(&mut self.av_pending) {
             let (av_record, info_record) = render::av::render(&self.av_reference, &p)?;
+            let health = self.av_reference.health(
+                p.os.kind,
+                assess::av::product_of(&p.facts),
+                p.av.as_ref(),
+            );
+            self.summary.av(&p.group, &health);
             av_frags.push(&av_record)?;
             info_frags.push(&info_record)?;
         }
         av_frags.finish()?;
         info_frags.finish()?;
+        let summary = std::mem::take(&mut self.summary).finish(&self.kb.catalog);
+        let summary_path = self.dir.join(SUMMARY_FILE);
+        let text = serde_json::to_vec(&summary)?;
+        std::fs::write(&summary_path, text).map_err(|source| BuildError::Io {
+            path: summary_path.display().to_string(),
+            source,
+        })?;
+        std::fs::File::open(&summary_path)
+            .and_then(|f| f.sync_all())
+            .map_err(|source| BuildError::Io {
+                path: summary_path.display().to_string(),
+                source,
+            })?;
         let distinct_software = self.software_findings.len() as u64;
         let findings = self.finding_published.len() as u64;
         self.device_frags.finish()?;

@@ -16,7 +16,8 @@
 //! * `devices`, `software`, `findings`, `paths`, `configurations`, `deviceav`,
 //!   `infogathering` — fragment tables (`.frag` + `.fidx`) of JSON rendered once;
 //! * `findings.rows` — the software of each finding; `evidence.ndjson` — why each
-//!   finding matched (feed, record, range).
+//!   finding matched (feed, record, range);
+//! * `summary.json` — per-group summary tables for the console ([`summary`]).
 
 mod build;
 pub mod delta;
@@ -29,6 +30,7 @@ pub mod publish;
 mod reader;
 mod registry;
 mod render;
+pub mod summary;
 
 pub use build::{
     BuildError, BuildOptions, BuildRequest, BuildStats, PublishBuildError, build_snapshot,
@@ -43,6 +45,7 @@ pub use registry::{
     DEFAULT_CHANGE_RETENTION_DAYS, HookError, PublishHook, PublishReport, SnapshotError, Snapshots,
 };
 pub use render::{RenderError, write_seen_secs};
+pub use summary::Summary;
 
 /// Progress of a publish, for CLI progress bars and logs.
 pub trait Progress: Sync {

@@ -30,6 +30,7 @@ pub struct Snapshot {
     software_keys: FragTable,
     finding_meta: FragTable,
     av_records: OnceLock<Vec<DeviceAvInfo>>,
+    summary: OnceLock<Option<crate::Summary>>,
     empty: ExportManifest,
 }
 
@@ -88,6 +89,7 @@ impl Snapshot {
             finding_meta: FragTable::open(dir, "finding_meta")?,
             manifest,
             av_records: OnceLock::new(),
+            summary: OnceLock::new(),
             empty: ExportManifest::default(),
         })
     }
@@ -168,19 +170,78 @@ impl Snapshot {
     }
     /// The vulnerability rows of device `d` (rows are ordered by device).
     pub fn vuln_rows_of(&self, d: u32) -> std::ops::Range<u64> {
-        let n = self.rows(ExportKind::Vulnerabilities);
+        self.rows_of(ExportKind::Vulnerabilities, d)
+    }
+
+    /// The rows of `kind` that belong to device `d` (every export's rows are ordered by
+    /// device, and each row starts with its device number; device-level exports have
+    /// row `d`).
+    pub fn rows_of(&self, kind: ExportKind, d: u32) -> std::ops::Range<u64> {
+        let size = kind.row_size();
+        let Some(bytes) = self
+            .rows
+            .get(&kind)
+            .map(|m| m.bytes())
+            .filter(|_| size >= 4)
+        else {
+            let d = u64::from(d);
+            return if d < self.rows(kind) { d..d + 1 } else { d..d };
+        };
+        let n = (bytes.len() / size) as u64;
+        let device_at = |i: u64| read_u32(bytes, i as usize * size);
         let first_at_least = |target: u32| {
             let (mut lo, mut hi) = (0u64, n);
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
-                match self.vuln_row(mid) {
-                    Some(r) if r.device < target => lo = mid + 1,
-                    _ => hi = mid,
+                if device_at(mid) < target {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
                 }
             }
             lo
         };
         first_at_least(d)..first_at_least(d.saturating_add(1))
+    }
+
+    /// `{"deviceId":..,"rbacGroupName":..,"deviceName":..,"osPlatform":..,` of device `d`
+    /// (for searching by name or id without decoding records).
+    pub fn device_head(&self, d: u32) -> &[u8] {
+        self.tables.device(d, slot::INVENTORY_HEAD)
+    }
+
+    /// The device number of the device with id `id` (devices are ordered by group, then
+    /// id: a binary search within each group's range).
+    pub fn find_device(&self, id: &str) -> Option<u32> {
+        let id = id.as_bytes();
+        for part in &self.export(ExportKind::DeviceAv).parts {
+            let (mut lo, mut hi) = (part.start_row, part.start_row + part.rows);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                match self.device_id(mid as u32).cmp(id) {
+                    std::cmp::Ordering::Less => lo = mid + 1,
+                    std::cmp::Ordering::Greater => hi = mid,
+                    std::cmp::Ordering::Equal => return Some(mid as u32),
+                }
+            }
+        }
+        None
+    }
+
+    /// The summary tables written at publish (`summary.json`), read once per snapshot;
+    /// `None` for a snapshot published before summaries existed.
+    pub fn summary(&self) -> Option<&crate::Summary> {
+        self.summary
+            .get_or_init(|| {
+                let text = std::fs::read(self.dir.join(crate::summary::SUMMARY_FILE)).ok()?;
+                serde_json::from_slice(&text).ok()
+            })
+            .as_ref()
+    }
+
+    /// The JSON of deviceavinfo record `d` (one per device, in device order).
+    pub fn device_av_json(&self, d: u32) -> &[u8] {
+        self.tables.deviceav.get(d as usize)
     }
 
     /// Every deviceavinfo record, decoded once per snapshot on first use (for `$filter`).

@@ -7,6 +7,7 @@
 //!   database per test) for the tests that run against the PostgreSQL store.
 //! - `world` (feature `world`, on by default): a seeded SQLite store with its snapshot
 //!   registry, publishing at a fixed time, and the API served on a free loopback port.
+//! - `recount` (feature `world`): the summary figures recounted from API records.
 //! - `claims` (feature `world`): the claims of a test access token, for identity tests.
 
 pub mod postgres;
@@ -14,6 +15,8 @@ pub mod tools;
 
 #[cfg(feature = "world")]
 pub mod claims;
+#[cfg(feature = "world")]
+pub mod recount;
 #[cfg(feature = "world")]
 pub mod world;
 

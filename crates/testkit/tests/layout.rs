@@ -23,6 +23,7 @@ const STAGES: &[&[&str]] = &[
     &["export"],
     &["server"],
     &["identity"],
+    &["console"],
     &["agent"],
     &["bench"],
     &["posture"],

@@ -58,6 +58,24 @@ pub(crate) fn demo_app(id: &identity::Identity) -> Result<identity::CreatedApp> 
 }
 
 const DEMO_APP: &str = "posture-demo";
+const DEMO_CONSOLE_USER: &str = "console-demo";
+
+/// A console user seeing every group, with a fresh random password on every start
+/// (the user is re-created), for `demo` to print.
+pub(crate) fn demo_console_user(id: &identity::Identity) -> Result<(String, String)> {
+    if id.list_users()?.iter().any(|u| u.name == DEMO_CONSOLE_USER) {
+        id.delete_user(DEMO_CONSOLE_USER)?;
+    }
+    let bytes: [u8; 12] = rand::random();
+    let password: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    id.create_user(
+        DEMO_CONSOLE_USER,
+        &password,
+        &["Vulnerability.Read", "Software.Read", "Machine.Read"],
+        None,
+    )?;
+    Ok((DEMO_CONSOLE_USER.to_owned(), password))
+}
 
 /// Fetches a token for the demo application from the running server and prints it
 /// with a ready-to-paste call.
