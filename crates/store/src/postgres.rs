@@ -806,11 +806,7 @@ fn decode_all(raw: &[Vec<u8>]) -> Result<Vec<DeviceState>> {
 impl Inner {
     /// Every device's stored state bytes in scan order (group id, device id), `batch`
     /// rows at a time, from one REPEATABLE READ snapshot while reports keep arriving.
-    fn scan_state_rows(
-        &self,
-        batch: usize,
-        visit: &mut dyn FnMut(&[Vec<u8>]) -> Result<(), ScanError>,
-    ) -> Result<(), ScanError> {
+    fn scan_state_rows(&self, batch: usize, visit: &mut RowsVisitor<'_>) -> Result<(), ScanError> {
         let batch = batch.clamp(1, i32::MAX as usize);
         let mut conn = self.pool.get()?;
         let mut tx = conn
@@ -1230,6 +1226,25 @@ impl StateStore for PostgresStore {
     }
 }
 
+/// What `Inner::scan_state_rows` hands each batch of stored state bytes to.
+type RowsVisitor<'a> = dyn FnMut(&[Vec<u8>]) -> Result<(), ScanError> + 'a;
+
+/// Runs a scan (whose visitor is not `Send`, so only `block_in_place` can take it off
+/// the runtime) where the sync client may block.
+fn scan_off_runtime(scan: impl FnOnce() -> Result<(), ScanError>) -> Result<(), ScanError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Err(_) => scan(),
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(scan)
+        }
+        Ok(_) => Err(ScanError::Store(StoreError::Corrupt(
+            "a scan was called on a single-threaded async runtime; call it from a blocking thread"
+                .into(),
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1261,21 +1276,5 @@ mod tests {
         let msg = e.to_string();
         assert!(msg.contains("postgres://u:***@h:notaport/d"), "{msg}");
         assert!(!msg.contains("hunter2"), "{msg}");
-    }
-}
-
-/// Runs a scan (whose visitor is not `Send`, so only `block_in_place` can take it off
-/// the runtime) where the sync client may block.
-fn scan_off_runtime(scan: impl FnOnce() -> Result<(), ScanError>) -> Result<(), ScanError> {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Err(_) => scan(),
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(scan)
-        }
-        Ok(_) => Err(ScanError::Store(StoreError::Corrupt(
-            "a scan was called on a single-threaded async runtime; call it from a blocking thread"
-                .into(),
-        ))),
     }
 }
