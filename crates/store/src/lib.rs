@@ -268,12 +268,26 @@ pub trait StateStore: Send + Sync {
         Err(StoreError::Unsupported("a raw state scan").into())
     }
     /// Stores a parsed feed file's records in one transaction.
+    /// (One file's records: [`StateStore::kb_commit`] of a change holding that file.)
     fn kb_import(
         &self,
         file_digest: &str,
         file_name: &str,
         records: &[KbRecord],
-    ) -> Result<KbImportOutcome>;
+    ) -> Result<KbImportOutcome> {
+        let change = KbChange {
+            files: vec![crate::KbFile {
+                digest: file_digest.to_owned(),
+                name: file_name.to_owned(),
+                records: records.len(),
+            }],
+            records: records.to_vec(),
+            feeds: Vec::new(),
+        };
+        let mut outcome = self.kb_commit(&change)?;
+        outcome.file_digest = file_digest.to_owned();
+        Ok(outcome)
+    }
     /// Commits a knowledge-base change in one transaction: the records of several
     /// files or feeds, the feeds' sync states, their staging cleared. The KB version
     /// moves by one when any record was inserted or updated, else not at all.

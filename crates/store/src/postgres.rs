@@ -940,26 +940,6 @@ impl StateStore for Inner {
         self.scan_state_rows(batch, &mut |raw| visit(raw).map_err(ScanError::Visitor))
     }
 
-    fn kb_import(
-        &self,
-        file_digest: &str,
-        file_name: &str,
-        records: &[KbRecord],
-    ) -> Result<KbImportOutcome> {
-        let change = KbChange {
-            files: vec![crate::KbFile {
-                digest: file_digest.to_owned(),
-                name: file_name.to_owned(),
-                records: records.len(),
-            }],
-            records: records.to_vec(),
-            feeds: Vec::new(),
-        };
-        let mut outcome = self.kb_commit(&change)?;
-        outcome.file_digest = file_digest.to_owned();
-        Ok(outcome)
-    }
-
     fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome> {
         self.write(Some(LOCK_KB), |tx| {
             kb_commit_in(tx, change, self.copy_min_rows)
@@ -1167,14 +1147,6 @@ impl StateStore for PostgresStore {
         visit: &mut crate::RawVisitor<'_>,
     ) -> Result<(), ScanError> {
         scan_off_runtime(|| self.inner.scan_state_bytes(batch, visit))
-    }
-    fn kb_import(
-        &self,
-        file_digest: &str,
-        file_name: &str,
-        records: &[KbRecord],
-    ) -> Result<KbImportOutcome> {
-        off_runtime(|| self.inner.kb_import(file_digest, file_name, records))
     }
     fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome> {
         off_runtime(|| self.inner.kb_commit(change))

@@ -528,26 +528,6 @@ impl StateStore for SqliteStore {
         self.scan_rows(batch, &mut |raw| visit(&raw).map_err(ScanError::Visitor))
     }
 
-    fn kb_import(
-        &self,
-        file_digest: &str,
-        file_name: &str,
-        records: &[KbRecord],
-    ) -> Result<KbImportOutcome> {
-        let change = KbChange {
-            files: vec![crate::KbFile {
-                digest: file_digest.to_owned(),
-                name: file_name.to_owned(),
-                records: records.len(),
-            }],
-            records: records.to_vec(),
-            feeds: Vec::new(),
-        };
-        let mut outcome = self.kb_commit(&change)?;
-        outcome.file_digest = file_digest.to_owned();
-        Ok(outcome)
-    }
-
     fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome> {
         let mut conn = self.writer.lock();
         write_transaction(&mut conn, |tx| kb_commit_in(tx, change))
