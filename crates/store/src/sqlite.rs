@@ -746,43 +746,11 @@ mod tests {
     // The behaviour of every StateStore method is tested against both stores in
     // tests/suite.rs; here only what is SQLite's own.
     use super::*;
-    use model::{DeviceId, GroupRef, InstalledSoftware, OsInfo, OsKind};
+    use model::DeviceId;
 
     fn report(seq: u64, at: &str, software: &[(&str, &str)]) -> DeviceReport {
-        DeviceReport {
-            device_id: DeviceId::parse("9eaf3a8b5962e0e6b1af9ec756664a9b823df2d1").unwrap(),
-            sequence: seq,
-            reported_at: at.parse().unwrap(),
-            device_name: Some("a.contoso.com".into()),
-            os: OsInfo {
-                kind: OsKind::Linux,
-                platform: "Linux".into(),
-                version: "12".into(),
-                architecture: None,
-                distro: None,
-            },
-            group: Some(GroupRef {
-                id: 7,
-                name: "Seven".into(),
-            }),
-            software: software
-                .iter()
-                .map(|(n, v)| InstalledSoftware {
-                    vendor: "v".into(),
-                    name: n.to_string(),
-                    version: v.to_string(),
-                    cpe: None,
-                    ecosystem: None,
-                    disk_paths: vec![],
-                    registry_paths: vec![],
-                    end_of_support: None,
-                    source: None,
-                })
-                .collect(),
-            settings: Default::default(),
-            av: None,
-            facts: Default::default(),
-        }
+        let at = at.parse().expect("an RFC 3339 time");
+        testkit::reports::linux_report(1, seq, at, testkit::reports::packages(software))
     }
 
     /// A store of `n` devices whose rows are then put back the way releases before this

@@ -4,41 +4,21 @@
 //! `cargo test --release -p store --test bulk -- --ignored --nocapture`.
 
 use chrono::Utc;
-use model::{DeviceId, DeviceReport, InstalledSoftware, OsInfo, OsKind};
+use model::DeviceReport;
 use std::time::Instant;
 use store::{KbRecord, PostgresStore, StateStore};
 
 fn report(n: u32, seq: u64) -> DeviceReport {
-    DeviceReport {
-        device_id: DeviceId::parse(&format!("{n:040x}")).unwrap(),
-        sequence: seq,
-        reported_at: Utc::now(),
-        device_name: Some(format!("d{n}.contoso.com")),
-        os: OsInfo {
-            kind: OsKind::Linux,
-            platform: "Linux".into(),
-            version: "12".into(),
-            architecture: None,
-            distro: None,
-        },
-        group: None,
-        software: (0..40)
-            .map(|i| InstalledSoftware {
-                vendor: "vendor".into(),
-                name: format!("package-{i}"),
-                version: format!("1.{}.{seq}", i % 7),
-                cpe: None,
-                ecosystem: None,
-                disk_paths: vec![],
-                registry_paths: vec![],
-                end_of_support: None,
-                source: None,
-            })
-            .collect(),
-        settings: Default::default(),
-        av: None,
-        facts: Default::default(),
-    }
+    let software = (0..40)
+        .map(|i| {
+            testkit::reports::package(
+                "vendor",
+                &format!("package-{i}"),
+                &format!("1.{}.{seq}", i % 7),
+            )
+        })
+        .collect();
+    testkit::reports::linux_report(n, seq, Utc::now(), software)
 }
 
 fn timed(what: &str, f: impl FnOnce()) -> f64 {

@@ -6,7 +6,7 @@
 //! an `on_postgres::NAME` test of each.
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use model::{DeviceId, DeviceReport, GroupRef, InstalledSoftware, OsInfo, OsKind};
+use model::{DeviceReport, GroupRef};
 use std::sync::Arc;
 use store::{
     ApplyOutcome, FeedCommit, KbChange, KbFile, KbRecord, ScanError, SnapshotMeta, StateStore,
@@ -118,40 +118,7 @@ fn id(n: u32) -> String {
 }
 
 fn report(n: u32, seq: u64, time: &str, software: &[(&str, &str)]) -> DeviceReport {
-    DeviceReport {
-        device_id: DeviceId::parse(&id(n)).unwrap(),
-        sequence: seq,
-        reported_at: at(time),
-        device_name: Some(format!("d{n}.contoso.com")),
-        os: OsInfo {
-            kind: OsKind::Linux,
-            platform: "Linux".into(),
-            version: "12".into(),
-            architecture: None,
-            distro: None,
-        },
-        group: Some(GroupRef {
-            id: 7,
-            name: "Seven".into(),
-        }),
-        software: software
-            .iter()
-            .map(|(n, v)| InstalledSoftware {
-                vendor: "v".into(),
-                name: n.to_string(),
-                version: v.to_string(),
-                cpe: None,
-                ecosystem: None,
-                disk_paths: vec![],
-                registry_paths: vec![],
-                end_of_support: None,
-                source: None,
-            })
-            .collect(),
-        settings: Default::default(),
-        av: None,
-        facts: Default::default(),
-    }
+    testkit::reports::linux_report(n, seq, at(time), testkit::reports::packages(software))
 }
 
 fn rfc(t: &[DateTime<Utc>]) -> Vec<String> {

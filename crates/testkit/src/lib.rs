@@ -3,6 +3,7 @@
 //!
 //! - [`tools`]: the one switch for tests that need an outside tool or the shared data
 //!   (`POSTURE_REQUIRE_TOOLS=1` turns a missing one into a failure).
+//! - [`reports`]: device reports (Linux device `n` and its packages) for store tests.
 //! - [`postgres`]: a throwaway PostgreSQL cluster (one per test binary, a fresh
 //!   database per test) for the tests that run against the PostgreSQL store.
 //! - `world` (feature `world`, on by default): a seeded SQLite store with its snapshot
@@ -11,6 +12,7 @@
 //! - `claims` (feature `world`): the claims of a test access token, for identity tests.
 
 pub mod postgres;
+pub mod reports;
 pub mod tools;
 
 #[cfg(feature = "world")]
