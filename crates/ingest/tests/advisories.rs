@@ -149,10 +149,12 @@ fn an_advisory_match_becomes_a_vulnerability_row_with_osv_evidence() {
         &std::path::Path::new(FIXTURES).join("PYSEC-2023-228.json"),
     )
     .unwrap();
+    // One fixed timeline (reported, received, published): nothing depends on the calendar.
+    let reported = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
     let report = DeviceReport {
         device_id: DeviceId::parse(&"ab".repeat(20)).unwrap(),
         sequence: 1,
-        reported_at: Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap(),
+        reported_at: reported,
         device_name: Some("build-01".into()),
         os: OsInfo {
             kind: OsKind::Linux,
@@ -167,9 +169,11 @@ fn an_advisory_match_becomes_a_vulnerability_row_with_osv_evidence() {
         av: None,
         facts: Default::default(),
     };
-    ingest::apply_reports(store.as_ref(), &[report], Utc::now()).unwrap();
+    let received = reported + chrono::Duration::minutes(5);
+    ingest::apply_reports(store.as_ref(), &[report], received).unwrap();
     let snapshots = testkit::world::open_snapshots(dir.path(), store.clone(), 2);
-    testkit::world::publish_at(&snapshots, Utc::now(), &snapshot::BuildOptions::default());
+    let published = reported + chrono::Duration::hours(1);
+    testkit::world::publish_at(&snapshots, published, &snapshot::BuildOptions::default());
     let s = snapshots.latest().unwrap();
     assert_eq!(s.rows(snapshot::ExportKind::Vulnerabilities), 1);
     let mut out = Vec::new();

@@ -25,6 +25,11 @@ fn fleet_cfg(now_hour: u32) -> emulator::FleetConfig {
     )
 }
 
+/// The service's present in these tests: two hours after the first publish.
+fn present() -> chrono::DateTime<Utc> {
+    testkit::world::utc(2026, 11, 20, 20)
+}
+
 fn publish(snapshots: &Snapshots, minute: i64) -> snapshot::PublishReport {
     let at = testkit::world::utc(2026, 11, 20, 18) + Duration::minutes(minute);
     testkit::world::publish_at(snapshots, at, &testkit::world::small_parts(30_000, 13))
@@ -33,6 +38,10 @@ fn publish(snapshots: &Snapshots, minute: i64) -> snapshot::PublishReport {
 async fn serve(snapshots: Arc<Snapshots>, port: u16) -> (String, tokio::task::JoinHandle<()>) {
     let served = testkit::world::serve_api(snapshots, port, |state| {
         state.metrics = server::metrics_handle();
+        // The service's present is the fixture's, not the calendar's: nothing ages out.
+        let mut config = (*state.config).clone();
+        config.clock = server::Clock::Fixed(present());
+        state.config = Arc::new(config);
     })
     .await;
     (served.base, served.handle)
@@ -518,7 +527,7 @@ async fn get_raw(url: &str, accept: Option<&str>) -> (u16, reqwest::header::Head
 async fn accept_encoding_gzip_compresses_pages_and_its_absence_changes_nothing() {
     use std::io::Read;
     let w = world().await;
-    let since = (Utc::now() - Duration::hours(1))
+    let since = (present() - Duration::hours(3))
         .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let mut urls: Vec<String> = ASSESSMENT

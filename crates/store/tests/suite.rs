@@ -109,6 +109,12 @@ suite!(
     methods_work_from_async_code,
 );
 
+/// When the tests' reports are received: a fixed time after every report in them, so
+/// nothing depends on the calendar.
+fn received() -> DateTime<Utc> {
+    at("2026-01-10T00:00:00Z")
+}
+
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().expect("an RFC 3339 time")
 }
@@ -127,7 +133,7 @@ fn rfc(t: &[DateTime<Utc>]) -> Vec<String> {
 
 fn reports_replace_state_keep_first_seen_and_are_idempotent(f: &Fixture) {
     let store = f.open();
-    let now = Utc::now();
+    let now = received();
     let r1 = report(1, 1, "2026-01-01T00:00:00Z", &[("a", "1"), ("b", "1")]);
     assert_eq!(
         store.apply_reports(std::slice::from_ref(&r1), now).unwrap(),
@@ -153,7 +159,7 @@ fn reports_replace_state_keep_first_seen_and_are_idempotent(f: &Fixture) {
 
 fn redelivery_within_a_batch_and_older_sequences_change_nothing(f: &Fixture) {
     let store = f.open();
-    let now = Utc::now();
+    let now = received();
     let batch = [
         report(1, 2, "2026-01-02T00:00:00Z", &[("a", "1")]),
         report(1, 1, "2026-01-01T00:00:00Z", &[("a", "0")]),
@@ -188,7 +194,7 @@ fn redelivery_within_a_batch_and_older_sequences_change_nothing(f: &Fixture) {
 /// UPDATE for known ones) merge exactly as small ones do.
 fn large_batches_give_the_same_results(f: &Fixture) {
     let store = f.open();
-    let now = Utc::now();
+    let now = received();
     let first: Vec<DeviceReport> = (0..400)
         .map(|n| report(n, 10, "2026-01-01T00:00:00Z", &[("a", "1")]))
         .collect();
@@ -234,7 +240,7 @@ fn large_batches_give_the_same_results(f: &Fixture) {
 
 fn a_failing_batch_writes_nothing(f: &Fixture) {
     let store = f.open();
-    let now = Utc::now();
+    let now = received();
     store
         .apply_reports(&[report(1, 1, "2026-01-01T00:00:00Z", &[("a", "1")])], now)
         .unwrap();
@@ -268,7 +274,7 @@ fn device_lookups(f: &Fixture) {
         .into_iter()
         .map(|n| report(n, 1, "2026-01-01T00:00:00Z", &[]))
         .collect();
-    store.apply_reports(&batch, Utc::now()).unwrap();
+    store.apply_reports(&batch, received()).unwrap();
     assert_eq!(store.device_ids().unwrap(), [id(1), id(2), id(3)]);
     let got: Vec<String> = store
         .devices(&[id(3), id(9), id(1)])
@@ -291,7 +297,7 @@ fn scan_orders_by_group_then_device(f: &Fixture) {
         });
         reports.push(r);
     }
-    store.apply_reports(&reports, Utc::now()).unwrap();
+    store.apply_reports(&reports, received()).unwrap();
     let mut seen = Vec::new();
     let mut batches = Vec::new();
     store
@@ -309,7 +315,7 @@ fn scan_orders_by_group_then_device(f: &Fixture) {
 fn scan_sees_one_snapshot_while_writes_continue(f: &Fixture) {
     let store = f.open();
     let writer = f.open();
-    let now = Utc::now();
+    let now = received();
     let first: Vec<DeviceReport> = (0..200)
         .map(|n| report(n, 1, "2026-01-01T00:00:00Z", &[]))
         .collect();
@@ -345,7 +351,7 @@ fn a_visitor_error_stops_the_scan(f: &Fixture) {
     let batch: Vec<DeviceReport> = (0..10)
         .map(|n| report(n, 1, "2026-01-01T00:00:00Z", &[]))
         .collect();
-    store.apply_reports(&batch, Utc::now()).unwrap();
+    store.apply_reports(&batch, received()).unwrap();
     let mut visits = 0;
     let err = store
         .scan_devices(2, &mut |_| {
@@ -356,7 +362,7 @@ fn a_visitor_error_stops_the_scan(f: &Fixture) {
     assert!(matches!(err, ScanError::Visitor(_)), "{err}");
     assert_eq!(visits, 1);
     // And the store is usable afterwards (the scan's transaction was ended).
-    store.apply_reports(&batch, Utc::now()).unwrap();
+    store.apply_reports(&batch, received()).unwrap();
     let mut n = 0;
     store
         .scan_devices(4, &mut |b| {
@@ -638,7 +644,7 @@ fn concurrent_writers_in_two_handles_never_fail(f: &Fixture) {
         std::thread::spawn(move || {
             for seq in 1..=100u64 {
                 let r = report((seq % 7) as u32, seq, "2026-01-01T00:00:00Z", &[("a", "1")]);
-                ingest.apply_reports(&[r], Utc::now()).unwrap();
+                ingest.apply_reports(&[r], received()).unwrap();
             }
         })
     };
@@ -663,7 +669,7 @@ fn checkpoint_and_reopen_keep_everything(f: &Fixture) {
     let batch: Vec<DeviceReport> = (0..50)
         .map(|n| report(n, 1, "2026-01-01T00:00:00Z", &[("a", "1")]))
         .collect();
-    store.apply_reports(&batch, Utc::now()).unwrap();
+    store.apply_reports(&batch, received()).unwrap();
     store
         .kb_import("d", "f", &[kb("nvd", "CVE-1", "x")])
         .unwrap();
@@ -726,7 +732,7 @@ fn postgres_lock_timeouts_are_busy() {
     let err = store.put_setting("k", "v").unwrap_err();
     assert!(err.is_busy(), "{err}");
     let err = store
-        .apply_reports(&[report(1, 1, "2026-01-01T00:00:00Z", &[])], Utc::now())
+        .apply_reports(&[report(1, 1, "2026-01-01T00:00:00Z", &[])], received())
         .unwrap_err();
     assert!(err.is_busy(), "{err}");
     tx.rollback().unwrap();
@@ -770,7 +776,7 @@ fn methods_work_from_async_code(f: &Fixture) {
     multi.block_on(async {
         store.put_setting("k", "v").unwrap();
         store
-            .apply_reports(&[report(1, 1, "2026-01-01T00:00:00Z", &[])], Utc::now())
+            .apply_reports(&[report(1, 1, "2026-01-01T00:00:00Z", &[])], received())
             .unwrap();
         let mut n = 0;
         store
