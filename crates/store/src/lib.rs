@@ -178,6 +178,32 @@ pub struct KbImportOutcome {
     pub kb_version: u64,
 }
 
+impl KbImportOutcome {
+    /// The outcome of committing `change`: its files' digests joined by `,`, its record
+    /// count, and what the commit counted.
+    pub fn of(
+        change: &KbChange,
+        inserted: usize,
+        updated: usize,
+        unchanged: usize,
+        kb_version: u64,
+    ) -> Self {
+        KbImportOutcome {
+            file_digest: change
+                .files
+                .iter()
+                .map(|f| f.digest.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            records_in_file: change.records.len(),
+            inserted,
+            updated,
+            unchanged,
+            kb_version,
+        }
+    }
+}
+
 /// A file that went into a [`KbChange`] (its digest is recorded like `kb_import`'s).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KbFile {

@@ -407,19 +407,9 @@ fn kb_commit_in(tx: &rusqlite::Transaction<'_>, change: &KbChange) -> Result<KbI
         )?;
         tx.execute("DELETE FROM feed_staging WHERE feed = ?1", [&f.feed])?;
     }
-    Ok(KbImportOutcome {
-        file_digest: change
-            .files
-            .iter()
-            .map(|f| f.digest.as_str())
-            .collect::<Vec<_>>()
-            .join(","),
-        records_in_file: change.records.len(),
-        inserted,
-        updated,
-        unchanged,
-        kb_version: version,
-    })
+    Ok(KbImportOutcome::of(
+        change, inserted, updated, unchanged, version,
+    ))
 }
 
 fn parse_time(feed: &str, what: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>> {
