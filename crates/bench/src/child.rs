@@ -57,6 +57,23 @@ pub fn spawn_server(
 
 /// The peak resident set (VmHWM) of process `pid`, in MB.
 pub fn peak_rss_mb(pid: u32) -> Result<f64, BenchError> {
+    peak_rss_mb_of(&pid.to_string())
+}
+
+/// The peak resident set of this process, in MB.
+pub fn own_peak_rss_mb() -> Result<f64, BenchError> {
+    peak_rss_mb_of("self")
+}
+
+/// Resets the peak resident set of process `pid` (`self` for this one) to its current
+/// resident set, so that the next reading is the peak of one stage alone (Linux
+/// `clear_refs` value 5).
+pub fn reset_peak_rss(pid: &str) -> Result<(), BenchError> {
+    let path = format!("/proc/{pid}/clear_refs");
+    std::fs::write(&path, "5").map_err(BenchError::io(path))
+}
+
+fn peak_rss_mb_of(pid: &str) -> Result<f64, BenchError> {
     let path = format!("/proc/{pid}/status");
     let status = std::fs::read_to_string(&path).map_err(BenchError::io(path))?;
     let line = status

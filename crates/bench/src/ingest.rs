@@ -38,6 +38,13 @@ pub struct IngestBenchReport {
     pub reports_per_second: f64,
     pub mb_per_second: f64,
     pub server_peak_rss_mb: f64,
+    /// The same reports, in the same batches from as many threads, applied straight to
+    /// a fresh store of the same kind through `ingest::apply_reports` (validation, then
+    /// the store's bulk path: COPY on PostgreSQL), with no HTTP or JSON in between.
+    pub direct_seconds: f64,
+    pub direct_reports_per_second: f64,
+    /// The ratio: through the API over straight into the store (≥ 0.5 wanted).
+    pub api_over_direct: f64,
 }
 
 /// A fleet report padded to the benchmark's size, deterministic in its index.
@@ -102,22 +109,115 @@ pub fn run(data_dir: &Path, args: &IngestOptions) -> Result<IngestBenchReport, B
             args.reports
         )));
     }
+    drop(store);
+    eprintln!("bench-ingest: the same reports straight into a fresh store ...");
+    let direct_seconds = direct_load(data_dir, args)?;
+    let direct_reports_per_second = f64::from(args.reports) / direct_seconds;
+    let reports_per_second = f64::from(args.reports) / seconds;
     Ok(IngestBenchReport {
         reports: args.reports,
         software_per_report: args.software,
         settings_per_report: args.settings,
         request_bytes: bytes,
         seconds,
-        reports_per_second: f64::from(args.reports) / seconds,
+        reports_per_second,
         mb_per_second: bytes as f64 / 1e6 / seconds,
         server_peak_rss_mb: rss?,
+        direct_seconds,
+        direct_reports_per_second,
+        api_over_direct: reports_per_second / direct_reports_per_second,
     })
+}
+
+/// Applies the benchmark's reports to a fresh store of the kind under test, in the same
+/// batches from the same number of threads. Returns the seconds taken.
+fn direct_load(data_dir: &Path, args: &IngestOptions) -> Result<f64, BenchError> {
+    let target = data_dir.join("direct");
+    if target.exists() {
+        std::fs::remove_dir_all(&target).map_err(BenchError::io(target.display().to_string()))?;
+    }
+    let url = args.store.as_deref().map(sibling_database).transpose()?;
+    let (_, store) = open_store(&target, url.as_deref())?;
+    let cfg = emulator::FleetConfig::new(args.reports, 42, chrono::Utc::now());
+    let batches = batches(args);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..args.concurrency.max(1))
+            .map(|_| {
+                scope.spawn(|| -> Result<(), BenchError> {
+                    while let Some(&(from, to)) =
+                        batches.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        let reports: Vec<_> = (from..to)
+                            .map(|d| padded_report(&cfg, d, args.software, args.settings))
+                            .collect();
+                        ingest::apply_reports(store.as_ref(), &reports, chrono::Utc::now())?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| {
+            w.join()
+                .map_err(|_| BenchError::Failed("loader thread panicked".into()))?
+        })
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let stored = store.device_count()?;
+    if stored != u64::from(args.reports) {
+        return Err(BenchError::Failed(format!(
+            "{stored} devices loaded directly, {} reports generated",
+            args.reports
+        )));
+    }
+    Ok(seconds)
+}
+
+/// A fresh database `<name>_direct` beside the one `url` names, on the same server
+/// (dropped first if a previous run left it); returns its URL.
+fn sibling_database(url: &str) -> Result<String, BenchError> {
+    let bad =
+        |why: String| BenchError::Failed(format!("{}: {why}", store::postgres::redact_url(url)));
+    let mut parsed = reqwest::Url::parse(url).map_err(|e| bad(e.to_string()))?;
+    let name = parsed.path().trim_start_matches('/').to_owned();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(bad(format!(
+            "bench-ingest needs a database name of letters, digits and _ (got {name:?})"
+        )));
+    }
+    let sibling = format!("{name}_direct");
+    let mut client =
+        postgres::Client::connect(url, postgres::NoTls).map_err(|e| bad(e.to_string()))?;
+    // One statement each: CREATE DATABASE cannot run inside the implicit transaction of
+    // a multi-statement query.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {sibling}"),
+        format!("CREATE DATABASE {sibling}"),
+    ] {
+        client.batch_execute(&sql).map_err(|e| {
+            let why = e
+                .as_db_error()
+                .map_or(e.to_string(), |d| d.message().to_owned());
+            bad(format!("{sql}: {why}"))
+        })?;
+    }
+    parsed.set_path(&format!("/{sibling}"));
+    Ok(parsed.to_string())
+}
+
+/// The benchmark's batches, as ranges of report indexes.
+fn batches(args: &IngestOptions) -> Vec<(u32, u32)> {
+    (0..args.reports)
+        .step_by(args.batch.max(1))
+        .map(|s| (s, (s + args.batch as u32).min(args.reports)))
+        .collect()
 }
 
 /// The report as text (`posture bench-ingest` without `--json`).
 pub fn summary(report: &IngestBenchReport) -> String {
     format!(
-        "ingested {} reports ({} software, {} settings each; {:.0} MB of requests) in {:.1}s: {:.0} reports/s, {:.0} MB/s; server peak RSS {:.0} MB",
+        "ingested {} reports ({} software, {} settings each; {:.0} MB of requests) in {:.1}s: {:.0} reports/s, {:.0} MB/s; server peak RSS {:.0} MB\nstraight into a fresh store: {:.1}s, {:.0} reports/s; through the API / straight {:.2}",
         report.reports,
         report.software_per_report,
         report.settings_per_report,
@@ -125,7 +225,10 @@ pub fn summary(report: &IngestBenchReport) -> String {
         report.seconds,
         report.reports_per_second,
         report.mb_per_second,
-        report.server_peak_rss_mb
+        report.server_peak_rss_mb,
+        report.direct_seconds,
+        report.direct_reports_per_second,
+        report.api_over_direct
     )
 }
 
@@ -133,10 +236,7 @@ pub fn summary(report: &IngestBenchReport) -> String {
 /// (and compressed) by the clients while others are in flight. Returns (seconds, bytes).
 fn post_all(url: &str, key: &str, args: &IngestOptions) -> Result<(f64, u64), BenchError> {
     let cfg = emulator::FleetConfig::new(args.reports, 42, chrono::Utc::now());
-    let batches: Vec<(u32, u32)> = (0..args.reports)
-        .step_by(args.batch.max(1))
-        .map(|s| (s, (s + args.batch as u32).min(args.reports)))
-        .collect();
+    let batches = batches(args);
     let next = std::sync::atomic::AtomicUsize::new(0);
     let bytes = std::sync::atomic::AtomicU64::new(0);
     let started = Instant::now();

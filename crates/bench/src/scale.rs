@@ -13,7 +13,9 @@
 //! Seeding, publishing and advancing are the caller's (`Operations`): the benchmark times
 //! the very code the `posture` subcommands run.
 
-use crate::child::{holds_data, open_snapshots, peak_rss_mb, spawn_server};
+use crate::child::{
+    holds_data, open_snapshots, own_peak_rss_mb, peak_rss_mb, reset_peak_rss, spawn_server,
+};
 use crate::error::{BenchError, BoxError};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -45,6 +47,8 @@ pub struct ScaleOptions {
     pub reuse: bool,
     /// Also measure the via-files exports of the published snapshot (`crate::exports`).
     pub exports: bool,
+    /// With `exports`: leave out the DuckDB comparison (about 15 minutes at 1M devices).
+    pub skip_duckdb: bool,
     /// After the walk, advance the fleet this many hours, publish, and measure the delta
     /// (diff time at publish, first delta page); 0 skips it.
     pub advance_hours: u32,
@@ -77,7 +81,19 @@ pub struct BenchReport {
     pub walk_bytes: u64,
     /// The same walk with `Accept-Encoding: gzip`, in the same run.
     pub gzip_walk: Option<GzipWalk>,
+    /// The server's peak resident set during the walks (reset after the console stage).
     pub server_peak_rss_mb: f64,
+    /// The server's peak resident set from start through the console stage.
+    pub server_console_peak_rss_mb: Option<f64>,
+    /// Peak resident set of seeding (including the ingest of every report), and of the
+    /// first publish; each reset before its stage, so it includes what was resident then.
+    pub seed_peak_rss_mb: Option<f64>,
+    pub publish_peak_rss_mb: Option<f64>,
+    /// Of the publish, the time outside assessment: scanning state, rendering rows and
+    /// fragments, writing and registering the snapshot.
+    pub render_seconds: Option<f64>,
+    /// The latest snapshot's files on disk (rows, fragments, indexes, summary).
+    pub snapshot_bytes: u64,
     pub advance_seconds: Option<f64>,
     pub delta_publish_seconds: Option<f64>,
     pub delta_diff_seconds: Option<f64>,
@@ -119,14 +135,19 @@ pub fn run(
             )));
         }
         eprintln!("bench: seeding {} devices ...", args.devices);
+        reset_peak_rss("self")?;
         let seconds = ops
             .seed(data_dir, args.devices, args.seed, args.quiet)
             .map_err(operation)?;
         report.seed_seconds = Some(seconds);
+        report.seed_peak_rss_mb = Some(own_peak_rss_mb()?);
         eprintln!("bench: seed+ingest {seconds:.1}s; publishing ...");
+        reset_peak_rss("self")?;
         let published = ops.publish(data_dir, args.quiet).map_err(operation)?;
+        report.publish_peak_rss_mb = Some(own_peak_rss_mb()?);
         report.publish_seconds = Some(published.seconds);
         report.assess_seconds = Some(published.assess_seconds);
+        report.render_seconds = Some(published.seconds - published.assess_seconds);
         eprintln!(
             "bench: publish {:.1}s (assessment {:.1}s)",
             published.seconds, published.assess_seconds
@@ -155,6 +176,7 @@ pub fn run(
             .map(|(k, e)| (format!("{k:?}"), e.rows))
             .collect();
         report.vulnerability_rows = latest.rows(snapshot::ExportKind::Vulnerabilities);
+        report.snapshot_bytes = dir_bytes(latest.dir())?;
     }
     if args.exports {
         let snapshots = open_snapshots(data_dir, args.store.as_deref(), usize::MAX)?;
@@ -167,7 +189,10 @@ pub fn run(
             &latest,
             &options,
             0,
-            &crate::exports::BenchOptions::new(&data_dir.join("bench-export")),
+            &crate::exports::BenchOptions {
+                skip_duckdb: args.skip_duckdb,
+                ..crate::exports::BenchOptions::new(&data_dir.join("bench-export"))
+            },
         )?;
         eprintln!("{}", crate::exports::summary(&figures));
         report.exports = Some(serde_json::to_value(&figures)?);
@@ -185,6 +210,10 @@ pub fn run(
         Ok(times) => {
             eprint!("{}", crate::console::summary(&times));
             report.console = Some(times);
+            // The walk's peak is the server's own: what the console pages held is
+            // reported apart.
+            report.server_console_peak_rss_mb = Some(peak_rss_mb(child.id())?);
+            reset_peak_rss(&child.id().to_string())?;
         }
         Err(e) => {
             let _ = child.kill();
@@ -202,12 +231,13 @@ pub fn run(
 /// The report as text (`posture bench` without `--json`).
 pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
     let mut out = format!(
-        "devices {}  vulnerability rows {}\nseed+ingest {}  publish {}  assessment {}\npages {} at pageSize {}: TTFB first {:.1} ms, last {:.1} ms (last/first {:.2}x), max {:.1} ms; walk {:.1}s ({:.0} MB/s)\nserver peak RSS {:.0} MB",
+        "devices {}  vulnerability rows {}\nseed+ingest {}  publish {}  assessment {}  scan+render+write {}\npages {} at pageSize {}: TTFB first {:.1} ms, last {:.1} ms (last/first {:.2}x), max {:.1} ms; walk {:.1}s ({:.0} MB/s)\nserver peak RSS {:.0} MB",
         report.devices,
         report.vulnerability_rows,
         fmt_s(report.seed_seconds),
         fmt_s(report.publish_seconds),
         fmt_s(report.assess_seconds),
+        fmt_s(report.render_seconds),
         report.pages,
         report.page_size,
         report.ttfb_first_page_ms,
@@ -218,6 +248,13 @@ pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
         report.walk_mb_per_s,
         report.server_peak_rss_mb
     );
+    out.push_str(&format!(
+        " (through the console stage {})\npeak RSS: seed {}  publish {}; snapshot on disk {:.0} MB",
+        fmt_mb(report.server_console_peak_rss_mb),
+        fmt_mb(report.seed_peak_rss_mb),
+        fmt_mb(report.publish_peak_rss_mb),
+        report.snapshot_bytes as f64 / 1e6
+    ));
     if let Some(s) = &report.state_scan {
         out.push('\n');
         out.push_str(&s.summary());
@@ -245,6 +282,10 @@ pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
         ));
     }
     out
+}
+
+fn fmt_mb(mb: Option<f64>) -> String {
+    mb.map_or("-".into(), |mb| format!("{mb:.0} MB"))
 }
 
 fn fmt_s(s: Option<f64>) -> String {
@@ -549,4 +590,22 @@ fn last_bytes(body: &mut Vec<u8>, chunk: &[u8]) {
 
 fn count(hay: &[u8], needle: &[u8]) -> usize {
     hay.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+/// Bytes of every file under `dir`.
+fn dir_bytes(dir: &Path) -> Result<u64, BenchError> {
+    let mut total = 0;
+    let entries = std::fs::read_dir(dir).map_err(BenchError::io(dir.display().to_string()))?;
+    for entry in entries {
+        let entry = entry.map_err(BenchError::io(dir.display().to_string()))?;
+        let meta = entry
+            .metadata()
+            .map_err(BenchError::io(entry.path().display().to_string()))?;
+        total += if meta.is_dir() {
+            dir_bytes(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
 }

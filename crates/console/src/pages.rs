@@ -334,8 +334,19 @@ pub(crate) fn cve(c: &Console, v: &Viewer, id: &str) -> Result<Markup, PageError
         }
         let mut versions: BTreeMap<String, u64> = BTreeMap::new();
         let mut devices: BTreeMap<u32, (u32, String)> = BTreeMap::new();
-        let n = s.rows(ExportKind::Vulnerabilities);
-        for i in 0..n {
+        // The CVE's rows from the index written at publish; a snapshot published
+        // before the index is scanned whole.
+        let candidates: Box<dyn Iterator<Item = u64>> = if s.vuln_rows_of_finding(0).is_some() {
+            Box::new(
+                findings
+                    .iter()
+                    .filter_map(|f| s.vuln_rows_of_finding(*f))
+                    .flatten(),
+            )
+        } else {
+            Box::new(0..s.rows(ExportKind::Vulnerabilities))
+        };
+        for i in candidates {
             let Some(r) = s.vuln_row(i) else { break };
             if !is_finding.get(r.finding as usize).copied().unwrap_or(false)
                 || !v.sees(s.device_group(r.device))

@@ -37,15 +37,6 @@ pub(crate) const DEFLATE_WINDOW: usize = 32 * 1024;
 /// OS "unknown" (RFC 1952).
 const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
 
-/// How blocks are encoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Encoding {
-    /// One gzip member per output at this level, its blocks compressed in parallel.
-    Gzip(u32),
-    /// The produced bytes as they are (the benchmark's uncompressed copy).
-    Raw,
-}
-
 /// One block of one output.
 pub(crate) trait Task: Sync {
     fn output(&self) -> usize;
@@ -79,7 +70,8 @@ pub(crate) struct Written {
 
 pub(crate) struct Pipeline {
     pub threads: usize,
-    pub encoding: Encoding,
+    /// gzip level: each output is one gzip member, its blocks compressed in parallel.
+    pub level: u32,
     pub fsync: bool,
     pub hash: bool,
     /// Capacity to reserve for a block's produced bytes.
@@ -234,7 +226,7 @@ impl Pipeline {
                     raw.clear();
                     let rows = produce(task, &mut raw)?;
                     dictionary.clear();
-                    if self.encoding != Encoding::Raw && task.seq() > 0 {
+                    if task.seq() > 0 {
                         prime(task, &mut dictionary)?;
                     }
                     let block = self.encode(&mut raw, &dictionary, rows, task, outputs)?;
@@ -289,20 +281,11 @@ impl Pipeline {
     ) -> Result<Block, ExportError> {
         let out = &outputs[task.output()];
         let uncompressed = raw.len() as u64;
-        let (data, crc) = match self.encoding {
-            Encoding::Gzip(level) => {
-                let mut data = Vec::with_capacity(raw.len() / 4 + 64);
-                let first = task.seq() == 0;
-                let last = task.seq() + 1 == out.blocks;
-                let crc = deflate_block(raw, dictionary, level, first, last, &mut data)
-                    .map_err(io_err(&out.path))?;
-                (data, crc)
-            }
-            Encoding::Raw => (
-                std::mem::replace(raw, Vec::with_capacity(self.block_capacity)),
-                crc32fast::Hasher::new(),
-            ),
-        };
+        let mut data = Vec::with_capacity(raw.len() / 4 + 64);
+        let first = task.seq() == 0;
+        let last = task.seq() + 1 == out.blocks;
+        let crc = deflate_block(raw, dictionary, self.level, first, last, &mut data)
+            .map_err(io_err(&out.path))?;
         Ok(Block {
             data,
             uncompressed,
@@ -359,8 +342,8 @@ impl Pipeline {
         st.written.uncompressed += b.uncompressed;
         st.written.rows += b.rows;
         st.next += 1;
-        let trailer = (st.next == out.blocks && matches!(self.encoding, Encoding::Gzip(_)))
-            .then(|| gzip_trailer(&st.crc, st.written.uncompressed));
+        let trailer =
+            (st.next == out.blocks).then(|| gzip_trailer(&st.crc, st.written.uncompressed));
         for piece in [&b.data[..], trailer.as_ref().map_or(&[][..], |t| &t[..])] {
             if piece.is_empty() {
                 continue;
@@ -425,7 +408,7 @@ mod tests {
         }
         let p = Pipeline {
             threads: 3,
-            encoding: Encoding::Gzip(level),
+            level,
             fsync: false,
             hash: true,
             block_capacity: 1024,
@@ -509,7 +492,7 @@ mod tests {
         }];
         let p = Pipeline {
             threads: 2,
-            encoding: Encoding::Gzip(1),
+            level: 1,
             fsync: false,
             hash: false,
             block_capacity: 16,

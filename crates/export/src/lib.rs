@@ -68,9 +68,7 @@ pub use backend::{BackendConfig, BlobBackend, open_backend};
 pub use hook::{ExportHook, index_of};
 pub use index::{ExportFile, ExportFiles, ExportIndex, INDEX_FILE, INDEX_FORMAT};
 pub use sas::{DEFAULT_SAS_VALID_HOURS, MAX_SAS_VALID_HOURS, SasHoursError, parse_sas_valid_hours};
-pub use writer::{
-    ExportOptions, compress_members, publish_exports, write_exports, write_kinds, write_raw,
-};
+pub use writer::{ExportOptions, compress_members, publish_exports, write_exports, write_kinds};
 
 use snapshot::ExportKind;
 use std::path::PathBuf;

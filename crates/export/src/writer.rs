@@ -1,13 +1,13 @@
 //! Writing a snapshot's file exports into a staging directory.
 
-use crate::gzip::{DEFLATE_WINDOW, Encoding, Output, Pipeline, Task};
+use crate::gzip::{DEFLATE_WINDOW, Output, Pipeline, Task};
 use crate::index::{ExportFile, ExportFiles, ExportIndex, INDEX_FORMAT};
 use crate::{BlobBackend, DEFAULT_CONTAINER, ExportError, FILE_EXPORTS, io_err};
 use sha2::{Digest, Sha256};
 use snapshot::{ExportKind, Snapshot};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// How exports are written.
 #[derive(Clone, Debug)]
@@ -274,7 +274,6 @@ fn run_plan(
     snapshot: &Snapshot,
     plan: &Plan,
     opts: &ExportOptions,
-    encoding: Encoding,
     hash: bool,
 ) -> Result<Vec<crate::gzip::Written>, ExportError> {
     let mut dirs = BTreeSet::new();
@@ -288,7 +287,7 @@ fn run_plan(
     }
     let pipeline = Pipeline {
         threads: opts.threads(),
-        encoding,
+        level: opts.level,
         fsync: opts.fsync,
         hash,
         block_capacity: opts.member_bytes + 2 * plan.line_bytes + 4096,
@@ -358,7 +357,7 @@ pub fn write_kinds(
         std::fs::remove_dir_all(&time_dir).map_err(io_err(&time_dir))?;
     }
     let plan = plan(snapshot, &root, &prefix, opts, kinds);
-    let written = match run_plan(snapshot, &plan, opts, Encoding::Gzip(opts.level), true) {
+    let written = match run_plan(snapshot, &plan, opts, true) {
         Ok(w) => w,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&time_dir);
@@ -408,61 +407,6 @@ pub fn write_kinds(
     })
 }
 
-/// Writes the file exports uncompressed (the benchmark's "same bytes" copy) as one NDJSON
-/// file per export under `dir`, returning (path, bytes) per export.
-pub fn write_raw(
-    snapshot: &Snapshot,
-    dir: &Path,
-    opts: &ExportOptions,
-) -> Result<Vec<(PathBuf, u64)>, ExportError> {
-    // One output per export: every part's blocks go to the same file, in order.
-    let mut outputs = Vec::new();
-    let mut tasks = Vec::new();
-    let mut line_bytes = 0;
-    for &kind in &FILE_EXPORTS {
-        let line = sample_line_bytes(snapshot, kind);
-        line_bytes = line_bytes.max(line);
-        let per = (opts.member_bytes / line).max(1) as u64;
-        let rows = snapshot.rows(kind);
-        let blocks = rows.div_ceil(per).max(1);
-        let output = outputs.len();
-        for k in 0..blocks {
-            tasks.push(RowTask {
-                output,
-                seq: k as u32,
-                kind,
-                floor: 0,
-                start: k * rows / blocks,
-                end: (k + 1) * rows / blocks,
-            });
-        }
-        outputs.push(Output {
-            path: dir.join(format!("{}.ndjson", kind.export_name())),
-            blocks: blocks as u32,
-        });
-    }
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let pipeline = Pipeline {
-        threads: opts.threads(),
-        encoding: Encoding::Raw,
-        fsync: false,
-        hash: false,
-        block_capacity: opts.member_bytes + 2 * line_bytes + 4096,
-    };
-    let written = pipeline.run(
-        &tasks,
-        &outputs,
-        &|t: &RowTask, out| Ok(render_rows(snapshot, t, out)),
-        // Raw output needs no dictionary.
-        &|_: &RowTask, _| Ok(()),
-    )?;
-    Ok(outputs
-        .into_iter()
-        .zip(written)
-        .map(|(o, w)| (o.path, w.bytes))
-        .collect())
-}
-
 /// One block of [`compress_members`]: a byte range of the input.
 struct ByteTask {
     seq: u32,
@@ -500,7 +444,7 @@ pub fn compress_members(data: &[u8], path: &Path, opts: &ExportOptions) -> Resul
     }];
     let pipeline = Pipeline {
         threads: opts.threads(),
-        encoding: Encoding::Gzip(opts.level),
+        level: opts.level,
         fsync: opts.fsync,
         hash: true,
         block_capacity: opts.member_bytes,

@@ -960,6 +960,14 @@ fn bench_and_bench_ingest_run_end_to_end_at_small_scale() {
     );
     assert_eq!(report["devices"], 60);
     assert!(report["seedSeconds"].as_f64().is_some(), "{report}");
+    for figure in ["snapshotBytes", "publishPeakRssMb", "seedPeakRssMb"] {
+        assert!(report[figure].as_f64().unwrap() > 0.0, "{figure}: {report}");
+    }
+    // The walk's peak is measured apart from the console stage's.
+    assert!(
+        report["serverConsolePeakRssMb"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
     assert!(
         report["serverPeakRssMb"].as_f64().unwrap() > 0.0,
         "{report}"
@@ -1002,7 +1010,7 @@ fn bench_and_bench_ingest_run_end_to_end_at_small_scale() {
         "{text}"
     );
     assert!(
-        text.contains("\nseed+ingest -  publish -  assessment -\n"),
+        text.contains("\nseed+ingest -  publish -  assessment -  scan+render+write -\n"),
         "{text}"
     );
 
@@ -1028,6 +1036,36 @@ fn bench_and_bench_ingest_run_end_to_end_at_small_scale() {
     );
     assert_eq!(ingested["reports"], 40);
     assert!(ingested["requestBytes"].as_u64().unwrap() > 0, "{ingested}");
+    assert!(
+        ingested["directSeconds"].as_f64().unwrap() > 0.0,
+        "{ingested}"
+    );
+    assert!(
+        ingested["apiOverDirect"].as_f64().unwrap() > 0.0,
+        "{ingested}"
+    );
+}
+
+/// `bench-ingest --store postgres://…` loads the same reports a second time into a
+/// sibling database it creates, and compares the two rates.
+#[test]
+fn bench_ingest_compares_the_api_with_the_store_on_postgres() {
+    let Some(url) = testkit::postgres::fresh_database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ingested = json(
+        posture(dir.path())
+            .args(["--store", &url, "--json", "bench-ingest", "--reports", "30"])
+            .args(["--software", "10", "--settings", "5", "--batch", "10"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(ingested["reports"], 30, "{ingested}");
+    assert!(
+        ingested["apiOverDirect"].as_f64().unwrap() > 0.0,
+        "{ingested}"
+    );
 }
 
 /// `--store postgres://...` on seed, publish, snapshots and kb status: the same fleet

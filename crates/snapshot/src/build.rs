@@ -546,6 +546,10 @@ impl<'a> Builder<'a> {
         for (_, w) in std::mem::take(&mut self.rows) {
             w.finish()?;
         }
+        let vulnerability_rows = self
+            .dir
+            .join(format!("{}.rows", ExportKind::Vulnerabilities.file_stem()));
+        crate::by_finding::write(self.dir, &vulnerability_rows)?;
         let exports: BTreeMap<ExportKind, ExportManifest> = std::mem::take(&mut self.planners)
             .into_iter()
             .map(|(k, p)| (k, p.finish()))

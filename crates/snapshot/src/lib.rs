@@ -20,6 +20,7 @@
 //! * `summary.json` — per-group summary tables for the console ([`summary`]).
 
 mod build;
+mod by_finding;
 pub mod delta;
 mod first_seen;
 pub mod format;

@@ -29,6 +29,7 @@ pub struct Snapshot {
     device_groups: Mapped,
     software_keys: FragTable,
     finding_meta: FragTable,
+    by_finding: Option<crate::by_finding::ByFinding>,
     av_records: OnceLock<Vec<DeviceAvInfo>>,
     summary: OnceLock<Option<crate::Summary>>,
     empty: ExportManifest,
@@ -80,8 +81,20 @@ impl Snapshot {
                 rows.insert(kind, map);
             }
         }
+        let vulnerability_rows = manifest
+            .exports
+            .get(&ExportKind::Vulnerabilities)
+            .map_or(0, |e| e.rows);
+        let by_finding =
+            crate::by_finding::ByFinding::open(dir, vulnerability_rows).map_err(|reason| {
+                OpenError::Manifest {
+                    path: manifest_path.clone(),
+                    reason,
+                }
+            })?;
         Ok(Snapshot {
             dir: dir.to_owned(),
+            by_finding,
             tables: Tables::open(dir)?,
             rows,
             device_groups: Mapped::open(&dir.join("devices.rows"))?,
@@ -169,6 +182,13 @@ impl Snapshot {
         Some(VulnRow::decode(r))
     }
     /// The vulnerability rows of device `d` (rows are ordered by device).
+    /// The vulnerability rows of finding `f`, ascending (so in device order), from the
+    /// index written at publish; `None` for a snapshot published before the index, whose
+    /// readers scan [`Snapshot::vuln_row`] instead.
+    pub fn vuln_rows_of_finding(&self, f: u32) -> Option<impl Iterator<Item = u64> + '_> {
+        self.by_finding.as_ref().map(|index| index.rows(f))
+    }
+
     pub fn vuln_rows_of(&self, d: u32) -> std::ops::Range<u64> {
         self.rows_of(ExportKind::Vulnerabilities, d)
     }

@@ -26,6 +26,10 @@ pub struct BenchArgs {
     /// against compression alone, pigz and DuckDB, peak RSS, parallel download.
     #[arg(long)]
     pub exports: bool,
+    /// With `--exports`: leave out the DuckDB comparison (its COPY takes about 15 minutes
+    /// at a million devices).
+    #[arg(long)]
+    pub skip_duckdb: bool,
     /// After the walk, advance the fleet this many hours, publish, and measure the delta
     /// (diff time at publish, first delta page); 0 skips it.
     #[arg(long, default_value_t = 6)]
@@ -131,6 +135,7 @@ pub fn run(data_dir: &Location, args: &BenchArgs, json: bool) -> Result<()> {
         page_size: args.page_size,
         reuse: args.reuse,
         exports: args.exports,
+        skip_duckdb: args.skip_duckdb,
         advance_hours: args.advance_hours,
         quiet: json,
         posture: posture_executable()?,
