@@ -229,7 +229,7 @@ impl Pipeline {
                     if task.seq() > 0 {
                         prime(task, &mut dictionary)?;
                     }
-                    let block = self.encode(&mut raw, &dictionary, rows, task, outputs)?;
+                    let block = self.encode(&raw, &dictionary, rows, task, outputs)?;
                     self.deliver(task, block, &states[task.output()], outputs, &sched, &wake)
                 }));
                 match step {
@@ -273,7 +273,7 @@ impl Pipeline {
 
     fn encode<T: Task>(
         &self,
-        raw: &mut Vec<u8>,
+        raw: &[u8],
         dictionary: &[u8],
         rows: u64,
         task: &T,
