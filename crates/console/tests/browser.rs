@@ -188,6 +188,35 @@ impl Checker {
             .click()
             .await
             .expect("click");
+        // A click returns before the form's navigation completes: wait for its result
+        // (the console, or the sign-in form again with its error), not for a fixed time.
+        self.wait_until("the sign-in result", async || {
+            let on_signin = self.path().await.ends_with("/console/signin");
+            !on_signin || c.find(Locator::Id("signin-error")).await.is_ok()
+        })
+        .await;
+    }
+
+    async fn path(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .expect("url")
+            .path()
+            .to_owned()
+    }
+
+    /// Polls `done` until it holds, for at most 15 s (a slow CI machine's page load).
+    async fn wait_until(&self, what: &str, mut done: impl AsyncFnMut() -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !done().await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: still waiting after 15 s, at {}",
+                self.path().await
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     async fn sign_out(&self) {
@@ -198,11 +227,10 @@ impl Checker {
             .click()
             .await
             .expect("click");
-        let url = self.client.current_url().await.expect("url");
-        assert!(
-            url.path().ends_with("/console/signin"),
-            "after sign-out: {url}"
-        );
+        self.wait_until("the sign-in form after sign-out", async || {
+            self.path().await.ends_with("/console/signin")
+        })
+        .await;
     }
 }
 
