@@ -74,18 +74,9 @@ pub fn reset_peak_rss(pid: &str) -> Result<(), BenchError> {
 }
 
 fn peak_rss_mb_of(pid: &str) -> Result<f64, BenchError> {
-    let path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&path).map_err(BenchError::io(path))?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .ok_or_else(|| BenchError::Failed("no VmHWM".into()))?;
-    let kb: f64 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| BenchError::Failed("bad VmHWM".into()))?;
-    Ok(kb / 1024.0)
+    let kb = status_kb(pid, "VmHWM")
+        .ok_or_else(|| BenchError::Failed(format!("no VmHWM in /proc/{pid}/status")))?;
+    Ok(kb as f64 / 1024.0)
 }
 
 /// The data directory (created when missing, made absolute) and its state store
@@ -123,4 +114,51 @@ pub fn open_snapshots(
 ) -> Result<snapshot::Snapshots, BenchError> {
     let (path, store) = open_store(data_dir, store)?;
     Ok(snapshot::Snapshots::open(&path, store, retain)?)
+}
+
+/// Samples a process's anonymous resident memory (`RssAnon`: what it allocated, not the
+/// file pages it maps) every 20 ms until finished, keeping the peak. VmHWM counts mapped
+/// snapshot pages the process has read, which the kernel can reclaim at will.
+pub struct AnonSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<u64>,
+}
+
+impl AnonSampler {
+    pub fn start(pid: u32) -> AnonSampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut peak_kb = 0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                // The process has exited (or was never there): nothing more to sample.
+                let Some(kb) = status_kb(&pid.to_string(), "RssAnon") else {
+                    break;
+                };
+                peak_kb = peak_kb.max(kb);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            peak_kb
+        });
+        AnonSampler { stop, handle }
+    }
+
+    /// Stops sampling; the peak in MB.
+    pub fn finish(self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.join().unwrap_or(0) as f64 / 1024.0
+    }
+}
+
+/// A `kB` field (`VmHWM`, `VmRSS`, `RssAnon`, ...) of `/proc/<pid>/status`; `None` when
+/// the process is gone or the kernel does not report the field.
+pub fn status_kb(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }

@@ -146,16 +146,16 @@ fn run_in(
     // files are in the page cache: warm them (untimed) so the figure does not measure disk.
     warm(snapshot.dir());
     let staging = work.join("staging");
-    let hwm_reset = reset_peak_rss();
+    let hwm_reset = crate::child::reset_peak_rss("self").is_ok();
     if !hwm_reset {
         f.notes
             .push("could not reset VmHWM: peak RSS covers the whole process so far".into());
     }
-    f.rss_before_publish_bytes = proc_status_bytes("VmRSS");
+    f.rss_before_publish_bytes = own_status_bytes("VmRSS");
     let t = Instant::now();
     let index = write_kinds(snapshot, &staging, opts, &FILE_EXPORTS)?;
     f.publish_seconds = secs(t);
-    f.publish_peak_rss_bytes = proc_status_bytes("VmHWM");
+    f.publish_peak_rss_bytes = own_status_bytes("VmHWM");
     for (kind, e) in &index.exports {
         f.rows.insert(kind.export_name().to_owned(), e.rows);
         f.uncompressed_bytes += e.uncompressed_bytes;
@@ -244,23 +244,8 @@ fn warm(dir: &Path) {
     }
 }
 
-/// Resets the process's peak RSS (VmHWM) to its current RSS (Linux ≥ 4.0).
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-fn proc_status_bytes(field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?;
-    let kb: u64 = line[field.len() + 1..]
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024)
+fn own_status_bytes(field: &str) -> Option<u64> {
+    crate::child::status_kb("self", field).map(|kb| kb * 1024)
 }
 
 /// What (b) and (c) measured.

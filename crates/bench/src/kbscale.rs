@@ -103,13 +103,14 @@ fn operation(e: BoxError) -> BenchError {
     BenchError::Operation(e)
 }
 
-/// Resets this process's peak RSS (VmHWM) to its current RSS.
+/// Resets this process's peak RSS (VmHWM) to its current RSS; a stage's peak is then
+/// its own (when the kernel refuses, the peak covers the process so far).
 fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let _ = crate::child::reset_peak_rss("self");
 }
 
 fn own_peak_mb() -> f64 {
-    crate::child::peak_rss_mb(std::process::id()).unwrap_or(0.0)
+    crate::child::own_peak_rss_mb().unwrap_or(0.0)
 }
 
 fn measured_publish(

@@ -75,6 +75,12 @@ pub struct BenchReport {
     pub ttfb_last_page_ms: f64,
     pub ttfb_max_ms: f64,
     pub ttfb_last_over_first: f64,
+    /// The first and the last page requested again, alternately, after the walk
+    /// ([`TTFB_REPEATS`] times each, on the warm connection): the median first-byte time
+    /// of each. A single sample of a millisecond is mostly noise.
+    pub ttfb_first_page_median_ms: f64,
+    pub ttfb_last_page_median_ms: f64,
+    pub ttfb_median_last_over_first: f64,
     pub walk_seconds: f64,
     pub walk_mb_per_s: f64,
     /// Bytes on the wire of the plain walk.
@@ -83,6 +89,9 @@ pub struct BenchReport {
     pub gzip_walk: Option<GzipWalk>,
     /// The server's peak resident set during the walks (reset after the console stage).
     pub server_peak_rss_mb: f64,
+    /// The server's peak anonymous memory (`RssAnon`, sampled every 20 ms) from its start
+    /// through the walks: what it allocated, without the snapshot pages it maps.
+    pub server_peak_anon_mb: f64,
     /// The server's peak resident set from start through the console stage.
     pub server_console_peak_rss_mb: Option<f64>,
     /// Peak resident set of seeding (including the ingest of every report), and of the
@@ -198,6 +207,7 @@ pub fn run(
         report.exports = Some(serde_json::to_value(&figures)?);
     }
     let (mut child, base) = spawn_server(&args.posture, data_dir, args.store.as_deref())?;
+    let anon = crate::child::AnonSampler::start(child.id());
     let pages = {
         let snapshots = open_snapshots(data_dir, args.store.as_deref(), usize::MAX)?;
         snapshots
@@ -221,7 +231,7 @@ pub fn run(
             return Err(e);
         }
     }
-    let result = walk(&base, child.id(), args, &mut report, data_dir, ops);
+    let result = walk(&base, child.id(), args, &mut report, data_dir, ops, anon);
     let _ = child.kill();
     let _ = child.wait();
     result?;
@@ -231,7 +241,7 @@ pub fn run(
 /// The report as text (`posture bench` without `--json`).
 pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
     let mut out = format!(
-        "devices {}  vulnerability rows {}\nseed+ingest {}  publish {}  assessment {}  scan+render+write {}\npages {} at pageSize {}: TTFB first {:.1} ms, last {:.1} ms (last/first {:.2}x), max {:.1} ms; walk {:.1}s ({:.0} MB/s)\nserver peak RSS {:.0} MB",
+        "devices {}  vulnerability rows {}\nseed+ingest {}  publish {}  assessment {}  scan+render+write {}\npages {} at pageSize {}: TTFB first {:.1} ms, last {:.1} ms (last/first {:.2}x), max {:.1} ms; median of {} again: first {:.2} ms, last {:.2} ms ({:.2}x); walk {:.1}s ({:.0} MB/s)\nserver peak RSS {:.0} MB",
         report.devices,
         report.vulnerability_rows,
         fmt_s(report.seed_seconds),
@@ -244,13 +254,18 @@ pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
         report.ttfb_last_page_ms,
         report.ttfb_last_over_first,
         report.ttfb_max_ms,
+        TTFB_REPEATS,
+        report.ttfb_first_page_median_ms,
+        report.ttfb_last_page_median_ms,
+        report.ttfb_median_last_over_first,
         report.walk_seconds,
         report.walk_mb_per_s,
         report.server_peak_rss_mb
     );
     out.push_str(&format!(
-        " (through the console stage {})\npeak RSS: seed {}  publish {}; snapshot on disk {:.0} MB",
+        " (through the console stage {}; anonymous memory {:.0} MB)\npeak RSS: seed {}  publish {}; snapshot on disk {:.0} MB",
         fmt_mb(report.server_console_peak_rss_mb),
+        report.server_peak_anon_mb,
         fmt_mb(report.seed_peak_rss_mb),
         fmt_mb(report.publish_peak_rss_mb),
         report.snapshot_bytes as f64 / 1e6
@@ -299,6 +314,7 @@ fn walk(
     report: &mut BenchReport,
     data_dir: &Path,
     ops: &dyn Operations,
+    anon: crate::child::AnonSampler,
 ) -> Result<(), BenchError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -310,6 +326,15 @@ fn walk(
             "{base}/api/machines/SoftwareVulnerabilitiesByMachine?pageSize={}",
             args.page_size
         );
+        // Connect before the walk, so the first page's time is the page's, not the
+        // TCP handshake's (every later page reuses the connection).
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        let first_url = url.clone();
         let mut ttfb = Vec::new();
         let mut rows = 0u64;
         let mut bytes = 0u64;
@@ -341,6 +366,15 @@ fn walk(
             }
         }
         let walk = walk_started.elapsed().as_secs_f64();
+        let (mut again_first, mut again_last) = (Vec::new(), Vec::new());
+        for _ in 0..TTFB_REPEATS {
+            again_first.push(first_byte_ms(&client, &first_url).await?);
+            again_last.push(first_byte_ms(&client, &url).await?);
+        }
+        report.ttfb_first_page_median_ms = median(&mut again_first);
+        report.ttfb_last_page_median_ms = median(&mut again_last);
+        report.ttfb_median_last_over_first =
+            report.ttfb_last_page_median_ms / report.ttfb_first_page_median_ms.max(1e-9);
         if rows != report.vulnerability_rows {
             return Err(BenchError::Failed(format!(
                 "walk returned {rows} records, the snapshot has {}",
@@ -362,6 +396,7 @@ fn walk(
         Ok::<(), BenchError>(())
     })?;
     report.server_peak_rss_mb = peak_rss_mb(pid)?;
+    report.server_peak_anon_mb = anon.finish();
     if args.advance_hours > 0 {
         delta(args, report, data_dir, base, &runtime, ops)?;
     }
@@ -569,6 +604,33 @@ async fn gzip_walk(
 
 /// Keeps the last 4 KiB of the body seen so far (the nextLink is at the end).
 /// The `@odata.nextLink` at the end of a page (`body` holds at least its last bytes).
+/// How many times the first and the last page are requested again for their median
+/// first-byte time.
+const TTFB_REPEATS: usize = 5;
+
+/// The first-byte time of one request of `url`, in ms; the body is read to its end (so
+/// the connection stays open for the next request).
+async fn first_byte_ms(client: &reqwest::Client, url: &str) -> Result<f64, BenchError> {
+    let started = Instant::now();
+    let mut stream = client
+        .get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .bytes_stream();
+    let mut first = None;
+    while let Some(chunk) = stream.next().await {
+        chunk?;
+        first.get_or_insert_with(|| started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(first.unwrap_or_else(|| started.elapsed().as_secs_f64() * 1000.0))
+}
+
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples.get(samples.len() / 2).copied().unwrap_or(0.0)
+}
+
 fn next_link(body: &[u8]) -> Result<Option<String>, BenchError> {
     let text = String::from_utf8_lossy(body);
     let Some(i) = text.rfind("\"@odata.nextLink\":\"") else {

@@ -960,7 +960,15 @@ fn bench_and_bench_ingest_run_end_to_end_at_small_scale() {
     );
     assert_eq!(report["devices"], 60);
     assert!(report["seedSeconds"].as_f64().is_some(), "{report}");
-    for figure in ["snapshotBytes", "publishPeakRssMb", "seedPeakRssMb"] {
+    for figure in [
+        "snapshotBytes",
+        "publishPeakRssMb",
+        "seedPeakRssMb",
+        "serverPeakAnonMb",
+        "ttfbFirstPageMedianMs",
+        "ttfbLastPageMedianMs",
+        "ttfbMedianLastOverFirst",
+    ] {
         assert!(report[figure].as_f64().unwrap() > 0.0, "{figure}: {report}");
     }
     // The walk's peak is measured apart from the console stage's.
