@@ -38,7 +38,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// The numbered migrations, in order. A release only ever appends to this list.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_initial.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_compressed_state.sql"),
+    ),
+];
 
 /// Advisory lock keys ("postur" and a number): migrations, report writers, KB writers.
 const LOCK_MIGRATE: i64 = 0x706f_7374_7572_0001;

@@ -61,11 +61,19 @@ CREATE TABLE IF NOT EXISTS settings (
 /// The layout version of a data directory's `state.db`, kept in `PRAGMA user_version`:
 ///
 /// * 0: releases up to c70fe8a, device state as JSON (text, or bytes);
-/// * 1: device state in the state codec's binary layout ([`state_codec::FORMAT_V1`]).
+/// * 1: device state in the state codec's binary layout ([`state_codec::FORMAT_V1`]);
+/// * 2: new and updated rows LZ4-compressed ([`state_codec::FORMAT_V2`]); V1 rows are
+///   read as they are and compressed when their device next reports.
 ///
 /// [`SqliteStore::open`] migrates an older file to this version; a file of a newer
-/// version (written by a later release) is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 1;
+/// version (written by a later release, which may hold rows this one cannot read) is
+/// refused rather than misread.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// The writer's page cache (SQLite's default is 2 MB): enough to keep the interior pages
+/// of the devices table and its indexes at a million devices, so an upsert of a random
+/// device id reads its leaf and no more.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
 
 /// Rows re-encoded per transaction by the migration to schema version 1.
 const MIGRATION_BATCH: usize = 500;
@@ -132,6 +140,7 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
         conn.execute_batch(SCHEMA)?;
         let mut store = SqliteStore {
             path: path.to_owned(),
@@ -162,6 +171,13 @@ impl SqliteStore {
             )));
         }
         if version == SCHEMA_VERSION {
+            return Ok(());
+        }
+        if version >= 1 {
+            // Version 1's rows are binary already and version 2 reads them as they are:
+            // only the version changes (an earlier release then refuses the file, which
+            // may soon hold compressed rows it cannot read).
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
             return Ok(());
         }
         let total: i64 = conn.query_row("SELECT count(*) FROM devices", [], |r| r.get(0))?;
@@ -743,9 +759,8 @@ mod tests {
         testkit::reports::linux_report(1, seq, at, testkit::reports::packages(software))
     }
 
-    /// A store of `n` devices whose rows are then put back the way releases before this
-    /// one kept them: JSON text (before c70fe8a) and JSON bytes (c70fe8a), schema version 0.
-    fn legacy_store(path: &Path, n: u8) -> Vec<DeviceState> {
+    /// A store at `path` of `n` devices (ids `0…0`, `0…1`, …), closed again; their states.
+    fn stored_devices(path: &Path, n: u8) -> Vec<DeviceState> {
         let store = SqliteStore::open(path).unwrap();
         let reports: Vec<DeviceReport> = (0..n)
             .map(|i| {
@@ -755,11 +770,16 @@ mod tests {
             })
             .collect();
         store.apply_reports(&reports, Utc::now()).unwrap();
-        let states: Vec<DeviceState> = reports
+        reports
             .iter()
             .map(|r| store.device(r.device_id.as_str()).unwrap().unwrap())
-            .collect();
-        drop(store);
+            .collect()
+    }
+
+    /// A store of `n` devices whose rows are then put back the way releases before this
+    /// one kept them: JSON text (before c70fe8a) and JSON bytes (c70fe8a), schema version 0.
+    fn legacy_store(path: &Path, n: u8) -> Vec<DeviceState> {
+        let states = stored_devices(path, n);
         let conn = Connection::open(path).unwrap();
         for (i, s) in states.iter().enumerate() {
             let id = s.report.device_id.as_str();
@@ -787,7 +807,7 @@ mod tests {
         Connection::open(path)
             .unwrap()
             .query_row(
-                "SELECT count(*) FROM devices WHERE hex(substr(CAST(state AS BLOB), 1, 1)) <> '01'",
+                "SELECT count(*) FROM devices WHERE hex(substr(CAST(state AS BLOB), 1, 1)) NOT IN ('01', '02')",
                 [],
                 |r| r.get(0),
             )
@@ -857,6 +877,75 @@ mod tests {
             .unwrap();
         scanned.sort_by(|a, b| a.report.device_id.cmp(&b.report.device_id));
         assert_eq!(scanned, states);
+    }
+
+    /// A file of schema version 1 (uncompressed binary rows) opens at once as version 2
+    /// (no pass over the rows), reads every V1 row as it was, and compresses a row when
+    /// its device reports again.
+    #[test]
+    fn a_version_1_file_opens_and_its_rows_are_compressed_as_devices_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let states = stored_devices(&path, 6);
+        let conn = Connection::open(&path).unwrap();
+        let rows: Vec<(String, Vec<u8>)> = conn
+            .prepare("SELECT device_id, state FROM devices")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<std::result::Result<_, _>>()
+            .unwrap();
+        for (id, row) in &rows {
+            conn.execute(
+                "UPDATE devices SET state = ?2 WHERE device_id = ?1",
+                params![id, state_codec::uncompressed_v1(row).unwrap()],
+            )
+            .unwrap();
+        }
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(conn);
+        let first_byte = |id: &str| -> u8 {
+            Connection::open(&path)
+                .unwrap()
+                .query_row(
+                    "SELECT substr(state, 1, 1) FROM devices WHERE device_id = ?1",
+                    [id],
+                    |r| r.get::<_, Vec<u8>>(0),
+                )
+                .unwrap()[0]
+        };
+        let id0 = states[0].report.device_id.as_str().to_owned();
+        assert_eq!(first_byte(&id0), state_codec::FORMAT_V1);
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(
+            first_byte(&id0),
+            state_codec::FORMAT_V1,
+            "no pass over the rows"
+        );
+        let mut scanned = Vec::new();
+        store
+            .scan_devices(4, &mut |b| {
+                scanned.extend(b);
+                Ok(())
+            })
+            .unwrap();
+        scanned.sort_by(|a, b| a.report.device_id.cmp(&b.report.device_id));
+        assert_eq!(scanned, states);
+        let mut again = report(2, "2026-01-02T00:00:00Z", &[("a", "1")]);
+        again.device_id = states[0].report.device_id.clone();
+        store.apply_reports(&[again], Utc::now()).unwrap();
+        assert_eq!(first_byte(&id0), state_codec::FORMAT_V2);
+        let s = store.device(&id0).unwrap().unwrap();
+        assert_eq!(s.first_seen, states[0].first_seen);
+        assert_eq!(
+            store
+                .device(states[1].report.device_id.as_str())
+                .unwrap()
+                .unwrap(),
+            states[1]
+        );
     }
 
     #[test]

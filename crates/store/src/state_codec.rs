@@ -2,7 +2,8 @@
 //! `StateStore`, so each store only moves bytes. This module is the only place the
 //! layout is defined.
 //!
-//! A row is a compact binary record, [`FORMAT_V1`] (its first byte) followed by the
+//! A row is [`FORMAT_V2`] (its first byte), the record's length and the length of its
+//! LZ4 block (varints), then the record compressed as one LZ4 block. The record is the
 //! state's fields in a fixed order, with no field names:
 //!
 //! * unsigned integers are LEB128 varints, signed ones zigzag varints;
@@ -13,10 +14,17 @@
 //! * optional fields of software entries and of the antivirus state are flag bits;
 //! * gathered facts (arbitrary JSON values) are tagged values.
 //!
-//! [`decode`] also reads the rows of earlier releases, which held the state's JSON (as
-//! text or as bytes): a row whose first byte is `{` (or JSON whitespace) is JSON. The
-//! SQLite store re-encodes such rows when it opens a data directory (see
-//! `sqlite::SqliteStore::open`); [`is_current`] tells which rows still need it.
+//! Compression halves a row (strings such as CPEs repeat parts of other strings, which
+//! the record's own back-references cannot share), and with it the bytes every ingest
+//! writes and every publish scans; LZ4 decompresses at several GB/s, a small fraction of
+//! the decoding.
+//!
+//! [`decode`] also reads the rows of earlier releases: [`FORMAT_V1`] (the same record,
+//! uncompressed, after its format byte; releases up to schema version 1), and the state's
+//! JSON (as text or as bytes), a row whose first byte is `{` (or JSON whitespace). The
+//! SQLite store re-encodes JSON rows when it opens a data directory (see
+//! `sqlite::SqliteStore::open`); [`is_current`] tells which rows still need it. V1 rows
+//! stay as they are until their device reports again.
 
 use crate::{DeviceState, Result, StoreError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -30,32 +38,42 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The first byte of a row in the current layout.
+/// The first byte of an uncompressed record (rows written up to schema version 1).
 pub const FORMAT_V1: u8 = 0x01;
+/// The first byte of a row in the current layout: an LZ4-compressed record.
+pub const FORMAT_V2: u8 = 0x02;
 
 /// How deep gathered facts nest at most (serde_json refuses deeper input, so no
 /// accepted report comes near it); a deeper record is corrupt.
 const MAX_DEPTH: usize = 128;
 
+/// The largest record a row may claim to decompress to. Reports are capped far below
+/// this; a larger claim is a damaged row, refused before anything is allocated.
+const MAX_RECORD: u64 = 256 << 20;
+
 /// The bytes a store keeps for `state`.
 pub fn encode(state: &DeviceState) -> Result<Vec<u8>> {
     let mut w = Writer::with_capacity(256 + 160 * state.report.software.len());
-    w.buf.push(FORMAT_V1);
     w.state(state);
-    Ok(w.buf)
+    let record = w.buf;
+    let bound = lz4_flex::block::get_maximum_output_size(record.len());
+    let mut row = Vec::with_capacity(1 + 20 + bound);
+    row.push(FORMAT_V2);
+    push_uvar(&mut row, record.len() as u64);
+    let mut block = vec![0; bound];
+    let n = lz4_flex::block::compress_into(&record, &mut block)
+        .map_err(|e| StoreError::Corrupt(format!("device state: cannot compress: {e}")))?;
+    push_uvar(&mut row, n as u64);
+    row.extend_from_slice(&block[..n]);
+    Ok(row)
 }
 
-/// The state stored as `bytes` (by [`encode`], or the JSON of an earlier release).
+/// The state stored as `bytes` (by [`encode`], by an earlier release's `encode`, or the
+/// JSON of an earlier release still).
 pub fn decode(bytes: &[u8]) -> Result<DeviceState> {
     match bytes.first() {
-        Some(&FORMAT_V1) => {
-            let mut r = Reader::new(bytes, 1);
-            let state = r.state()?;
-            if r.pos != bytes.len() {
-                return Err(r.corrupt("bytes after the record"));
-            }
-            Ok(state)
-        }
+        Some(&FORMAT_V2) => decode_record(&decompress(bytes)?, 0),
+        Some(&FORMAT_V1) => decode_record(bytes, 1),
         Some(b'{' | b' ' | b'\t' | b'\n' | b'\r') => Ok(serde_json::from_slice(bytes)?),
         Some(other) => Err(StoreError::Corrupt(format!(
             "device state: unknown format byte {other:#04x}"
@@ -64,10 +82,64 @@ pub fn decode(bytes: &[u8]) -> Result<DeviceState> {
     }
 }
 
-/// Whether `bytes` are in the current layout (a row of an earlier release is not, and
-/// is re-encoded by a store's migration).
+/// The row as schema version 1 stored it (the record uncompressed after [`FORMAT_V1`]):
+/// what a downgrade would write back, and how tests make a version-1 file.
+pub fn uncompressed_v1(row: &[u8]) -> Result<Vec<u8>> {
+    let record = decompress(row)?;
+    let mut v1 = Vec::with_capacity(1 + record.len());
+    v1.push(FORMAT_V1);
+    v1.extend_from_slice(&record);
+    Ok(v1)
+}
+
+/// The record inside a [`FORMAT_V2`] row, checked against both lengths the row states.
+fn decompress(row: &[u8]) -> Result<Vec<u8>> {
+    if row.first() != Some(&FORMAT_V2) {
+        return Err(StoreError::Corrupt(
+            "device state: not a compressed row".into(),
+        ));
+    }
+    let mut r = Reader::new(row, 1);
+    let record_len = r.uvar()?;
+    let block_len = r.uvar()?;
+    // LZ4 expands at most about 255 times: a longer claim is damage, refused before
+    // allocating for it.
+    if record_len > MAX_RECORD || record_len > block_len.saturating_mul(255) + 16 {
+        return Err(r.corrupt("record length out of range"));
+    }
+    if block_len != (row.len() - r.pos) as u64 {
+        return Err(r.corrupt("block length does not match the row"));
+    }
+    let record = lz4_flex::block::decompress(&row[r.pos..], record_len as usize)
+        .map_err(|e| StoreError::Corrupt(format!("device state: bad LZ4 block: {e}")))?;
+    if record.len() as u64 != record_len {
+        return Err(r.corrupt("record shorter than its length"));
+    }
+    Ok(record)
+}
+
+/// A whole record starting at `start` of `bytes`, with nothing after it.
+fn decode_record(bytes: &[u8], start: usize) -> Result<DeviceState> {
+    let mut r = Reader::new(bytes, start);
+    let state = r.state()?;
+    if r.pos != bytes.len() {
+        return Err(r.corrupt("bytes after the record"));
+    }
+    Ok(state)
+}
+
+/// Whether `bytes` are in a binary layout (a JSON row of an earlier release is not, and
+/// is re-encoded by a store's migration; an uncompressed V1 row is read as it is).
 pub fn is_current(bytes: &[u8]) -> bool {
-    bytes.first() == Some(&FORMAT_V1)
+    matches!(bytes.first(), Some(&(FORMAT_V1 | FORMAT_V2)))
+}
+
+fn push_uvar(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
 }
 
 /// Decodes a batch of rows in parallel (the scan path of every store), in order.
@@ -89,12 +161,8 @@ impl<'a> Writer<'a> {
         }
     }
 
-    fn uvar(&mut self, mut v: u64) {
-        while v >= 0x80 {
-            self.buf.push((v as u8) | 0x80);
-            v >>= 7;
-        }
-        self.buf.push(v as u8);
+    fn uvar(&mut self, v: u64) {
+        push_uvar(&mut self.buf, v);
     }
 
     fn ivar(&mut self, v: i64) {

@@ -13,7 +13,7 @@ use proptest::option;
 use proptest::prelude::*;
 use serde_json::Value;
 use store::DeviceState;
-use store::state_codec::{FORMAT_V1, decode, encode, is_current};
+use store::state_codec::{FORMAT_V1, FORMAT_V2, decode, encode, is_current, uncompressed_v1};
 
 /// Years 0001 to 9999, the range reports are validated to.
 fn time() -> impl Strategy<Value = DateTime<Utc>> {
@@ -193,9 +193,22 @@ proptest! {
     #[test]
     fn every_state_round_trips(s in state()) {
         let bytes = encode(&s).unwrap();
-        prop_assert_eq!(bytes[0], FORMAT_V1);
+        prop_assert_eq!(bytes[0], FORMAT_V2);
         prop_assert!(is_current(&bytes));
         prop_assert_eq!(decode(&bytes).unwrap(), s);
+    }
+
+    /// A row of schema version 1 (the same record, uncompressed) decodes to the same
+    /// state, and is refused when cut short or followed by anything.
+    #[test]
+    fn every_uncompressed_v1_row_decodes(s in state()) {
+        let v1 = uncompressed_v1(&encode(&s).unwrap()).unwrap();
+        prop_assert!(is_current(&v1));
+        prop_assert_eq!(decode(&v1).unwrap(), s);
+        prop_assert!(decode(&v1[..v1.len() - 1]).is_err());
+        let mut longer = v1;
+        longer.push(0);
+        prop_assert!(decode(&longer).is_err());
     }
 
     /// Rows of earlier releases: the state's JSON as text (releases before c70fe8a) or
@@ -234,6 +247,8 @@ proptest! {
         let _ = decode(&bytes);
         if !bytes.is_empty() {
             bytes[0] = FORMAT_V1;
+            let _ = decode(&bytes);
+            bytes[0] = FORMAT_V2;
             let _ = decode(&bytes);
         }
     }
@@ -294,6 +309,15 @@ fn binary_is_smaller_than_json() {
         json.len()
     );
     assert_eq!(decode(&binary).unwrap(), s);
+    // Compression takes the repeats the record's string references cannot (CPEs
+    // restating vendor, product and version).
+    let uncompressed = uncompressed_v1(&binary).unwrap();
+    assert!(
+        binary.len() * 2 < uncompressed.len(),
+        "compressed {} bytes, uncompressed {}",
+        binary.len(),
+        uncompressed.len()
+    );
 }
 
 #[test]
