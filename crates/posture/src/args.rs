@@ -96,6 +96,11 @@ pub struct ServeArgs {
         default_value_t = 10_000
     )]
     pub max_requests_per_connection: u64,
+    /// Snapshot pages (memory-mapped) the server keeps in its resident set, in MiB; past
+    /// it, read pages are dropped from the process after a response (they stay in the page
+    /// cache). 0: no budget.
+    #[arg(long, env = "POSTURE_MAPPED_MEMORY_MB", default_value_t = snapshot::resident::DEFAULT_BUDGET_BYTES >> 20)]
+    pub mapped_memory_mb: u64,
     /// Report uploads processed at once (default: half the cores, at least 1); others wait, then 503.
     #[arg(long, env = "POSTURE_MAX_CONCURRENT_INGEST")]
     pub max_concurrent_ingest: Option<usize>,

@@ -163,6 +163,7 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
             let ca = tls.as_ref().and_then(|t| t.ca_pem.clone());
             tokio::spawn(print_demo_token(base_url.clone(), demo_app(&identity)?, ca));
         }
+        snapshot::resident::set_budget(s.mapped_memory_mb << 20);
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
             eprintln!("shutting down");

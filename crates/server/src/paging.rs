@@ -247,6 +247,11 @@ pub fn stream_rows(
             buf.extend_from_slice(&tail);
             send(&mut buf);
         }
+        // The snapshot pages this response read stay resident in the process until
+        // the budget says otherwise.
+        if snapshot::resident::trim_if_over_budget() {
+            metrics::counter!("posture_snapshot_page_trims_total").increment(1);
+        }
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv()

@@ -29,7 +29,9 @@ fn err(path: &Path) -> impl FnOnce(std::io::Error) -> FormatError + '_ {
 }
 
 /// A read-only mapping; empty files are represented without a map (mmap of 0 bytes fails).
-pub struct Mapped(Option<Mmap>);
+/// Every mapping is registered with [`crate::resident`], whose budget may drop its pages
+/// from the process's resident set.
+pub struct Mapped(Option<std::sync::Arc<Mmap>>);
 
 impl Mapped {
     pub fn open(path: &Path) -> Result<Mapped, FormatError> {
@@ -41,11 +43,12 @@ impl Mapped {
         // SAFETY: snapshot files are immutable once published (written to a temporary
         // directory, fsynced, renamed into place, never modified); a retained file is
         // only ever unlinked, which leaves existing mappings valid.
-        let map = unsafe { Mmap::map(&file) }.map_err(err(path))?;
+        let map = std::sync::Arc::new(unsafe { Mmap::map(&file) }.map_err(err(path))?);
+        crate::resident::register(&map);
         Ok(Mapped(Some(map)))
     }
     pub fn bytes(&self) -> &[u8] {
-        self.0.as_deref().unwrap_or(&[])
+        self.0.as_deref().map_or(&[], |map| &map[..])
     }
 }
 

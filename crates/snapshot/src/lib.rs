@@ -31,6 +31,7 @@ pub mod publish;
 mod reader;
 mod registry;
 mod render;
+pub mod resident;
 pub mod summary;
 
 pub use build::{
