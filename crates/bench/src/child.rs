@@ -9,11 +9,13 @@ use std::sync::Arc;
 use store::{StateStore, StoreLocation};
 
 /// Starts `<posture> serve` on a free loopback port as a child process; returns it and its base URL.
-/// `store` is the `--store` URL when the state is not the data directory's SQLite file.
+/// `store` is the `--store` URL when the state is not the data directory's SQLite file;
+/// `serve_args` are further `serve` options.
 pub fn spawn_server(
     posture: &Path,
     data_dir: &Path,
     store: Option<&str>,
+    serve_args: &[String],
 ) -> Result<(Child, String), BenchError> {
     let mut command = Command::new(posture);
     if let Some(url) = store {
@@ -35,6 +37,7 @@ pub fn spawn_server(
             "--data-dir",
         ])
         .arg(data_dir)
+        .args(serve_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

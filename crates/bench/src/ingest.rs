@@ -93,7 +93,15 @@ pub fn run(data_dir: &Path, args: &IngestOptions) -> Result<IngestBenchReport, B
     let (_, store) = open_store(data_dir, store_url)?;
     let key = ingest::keys::create_key(store.as_ref(), "bench")?.key;
     drop(store);
-    let (mut child, base) = spawn_server(&args.posture, data_dir, store_url)?;
+    // The server may process as many uploads at once as the direct load runs threads
+    // (its default is half the cores, a production guard for the read API's latency):
+    // the comparison is of the two paths, at the same parallelism.
+    let concurrency = args.concurrency.max(1);
+    let serve_args = [
+        "--max-concurrent-ingest".to_owned(),
+        concurrency.to_string(),
+    ];
+    let (mut child, base) = spawn_server(&args.posture, data_dir, store_url, &serve_args)?;
     let url = format!("{base}/ingest/v1/reports");
     let pid = child.id();
     let result = post_all(&url, &key, args);

@@ -206,7 +206,7 @@ pub fn run(
         eprintln!("{}", crate::exports::summary(&figures));
         report.exports = Some(serde_json::to_value(&figures)?);
     }
-    let (mut child, base) = spawn_server(&args.posture, data_dir, args.store.as_deref())?;
+    let (mut child, base) = spawn_server(&args.posture, data_dir, args.store.as_deref(), &[])?;
     let anon = crate::child::AnonSampler::start(child.id());
     let pages = {
         let snapshots = open_snapshots(data_dir, args.store.as_deref(), usize::MAX)?;
