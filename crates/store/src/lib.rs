@@ -87,6 +87,45 @@ pub type VisitError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The visitor of [`StateStore::scan_state_bytes`]: one batch of stored state bytes.
 pub type RawVisitor<'a> = dyn FnMut(&[Vec<u8>]) -> Result<(), VisitError> + 'a;
+
+/// Every store's `scan_devices`: `read` (the store's row scan, handing over one batch of
+/// stored state bytes at a time) runs on its own thread one batch ahead, so fetching the
+/// next rows overlaps decoding (in parallel) and visiting this batch. A visitor's error
+/// stops the read and is returned.
+pub(crate) fn decode_ahead<R>(
+    read: R,
+    visit: &mut dyn FnMut(Vec<DeviceState>) -> Result<(), VisitError>,
+) -> Result<(), ScanError>
+where
+    R: FnOnce(&mut dyn FnMut(Vec<Vec<u8>>) -> Result<(), ScanError>) -> Result<(), ScanError>
+        + Send,
+{
+    let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            read(&mut |raw| {
+                // A closed channel: the visitor stopped the scan (its error is returned).
+                sender
+                    .send(raw)
+                    .map_err(|_| ScanError::Visitor("scan stopped".into()))
+            })
+        });
+        let mut visited = Ok(());
+        for raw in &batches {
+            visited = state_codec::decode_all(&raw)
+                .map_err(ScanError::from)
+                .and_then(|states| visit(states).map_err(ScanError::Visitor));
+            if visited.is_err() {
+                break;
+            }
+        }
+        drop(batches);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Corrupt("the scan thread panicked".into()).into()));
+        visited.and(read)
+    })
+}
 /// Where a process keeps its state: SQLite in a file (the default), or a PostgreSQL
 /// database named by a `postgres://` / `postgresql://` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]

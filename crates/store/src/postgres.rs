@@ -795,14 +795,14 @@ fn parse_time(what: &str, value: Option<String>) -> Result<Option<DateTime<Utc>>
         .transpose()
 }
 
-fn decode_all(raw: &[Vec<u8>]) -> Result<Vec<DeviceState>> {
-    raw.par_iter().map(|s| state_codec::decode(s)).collect()
-}
-
 impl Inner {
     /// Every device's stored state bytes in scan order (group id, device id), `batch`
     /// rows at a time, from one REPEATABLE READ snapshot while reports keep arriving.
-    fn scan_state_rows(&self, batch: usize, visit: &mut RowsVisitor<'_>) -> Result<(), ScanError> {
+    fn scan_state_rows(
+        &self,
+        batch: usize,
+        visit: &mut dyn FnMut(Vec<Vec<u8>>) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
         let batch = batch.clamp(1, i32::MAX as usize);
         let mut conn = self.pool.get()?;
         let mut tx = conn
@@ -822,7 +822,7 @@ impl Inner {
             let done = rows.len() < batch;
             if !rows.is_empty() {
                 let raw: Vec<Vec<u8>> = rows.into_iter().map(|r| r.get(0)).collect();
-                visit(&raw)?;
+                visit(raw)?;
             }
             if done {
                 break;
@@ -922,10 +922,7 @@ impl StateStore for Inner {
             Vec<DeviceState>,
         ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
     ) -> Result<(), ScanError> {
-        self.scan_state_rows(batch, &mut |raw| {
-            let states = decode_all(raw)?;
-            visit(states).map_err(ScanError::Visitor)
-        })
+        crate::decode_ahead(|send| self.scan_state_rows(batch, send), visit)
     }
 
     fn scan_state_bytes(
@@ -933,7 +930,7 @@ impl StateStore for Inner {
         batch: usize,
         visit: &mut crate::RawVisitor<'_>,
     ) -> Result<(), ScanError> {
-        self.scan_state_rows(batch, &mut |raw| visit(raw).map_err(ScanError::Visitor))
+        self.scan_state_rows(batch, &mut |raw| visit(&raw).map_err(ScanError::Visitor))
     }
 
     fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome> {
@@ -1193,9 +1190,6 @@ impl StateStore for PostgresStore {
         off_runtime(|| self.inner.delete_setting(key))
     }
 }
-
-/// What `Inner::scan_state_rows` hands each batch of stored state bytes to.
-type RowsVisitor<'a> = dyn FnMut(&[Vec<u8>]) -> Result<(), ScanError> + 'a;
 
 /// Runs a scan (whose visitor is not `Send`, so only `block_in_place` can take it off
 /// the runtime) where the sync client may block.

@@ -501,33 +501,7 @@ impl StateStore for SqliteStore {
             Vec<DeviceState>,
         ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
     ) -> Result<(), ScanError> {
-        // The row scan runs on its own thread, one batch ahead, so reading the next rows
-        // overlaps decoding and visiting this batch.
-        let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
-        std::thread::scope(|scope| {
-            let reader = scope.spawn(move || {
-                self.scan_rows(batch, &mut |raw| {
-                    // A closed channel: the visitor stopped the scan (its error is returned).
-                    sender
-                        .send(raw)
-                        .map_err(|_| ScanError::Visitor("scan stopped".into()))
-                })
-            });
-            let mut visited = Ok(());
-            for raw in &batches {
-                visited = state_codec::decode_all(&raw)
-                    .map_err(ScanError::from)
-                    .and_then(|states| visit(states).map_err(ScanError::Visitor));
-                if visited.is_err() {
-                    break;
-                }
-            }
-            drop(batches);
-            let read = reader.join().unwrap_or_else(|_| {
-                Err(StoreError::Corrupt("the scan thread panicked".into()).into())
-            });
-            visited.and(read)
-        })
+        crate::decode_ahead(|send| self.scan_rows(batch, send), visit)
     }
 
     fn scan_state_bytes(&self, batch: usize, visit: &mut RawVisitor<'_>) -> Result<(), ScanError> {
