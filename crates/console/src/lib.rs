@@ -122,7 +122,29 @@ pub fn router(console: Arc<Console>) -> Router {
         )
         .route("/console/signout", axum::routing::post(session::sign_out))
         .route("/console/assets/console.css", get(css))
+        .layer(axum::middleware::map_response(trim_snapshot_pages))
         .with_state(console)
+}
+
+/// A page over many findings (a CVE on a third of the fleet, a device search) reads
+/// much of the snapshot: after each page, past the process's budget for resident
+/// snapshot pages, they are dropped from the process (as after every streamed API
+/// page), on a blocking thread so the response is not held up.
+async fn trim_snapshot_pages(response: Response) -> Response {
+    tokio::task::spawn_blocking(trim_snapshot_pages_now);
+    response
+}
+
+/// How many rows a page reads between two checks of the budget. A row read at random
+/// maps up to 64 KiB (the kernel maps the pages around a fault too), so 4,096 rows map
+/// at most 256 MiB in between; a check reads `/proc/self/status` (tens of µs).
+pub(crate) const TRIM_EVERY_ROWS: usize = 1 << 12;
+
+/// Drops the mapped snapshot pages from the process if it is past its budget.
+pub(crate) fn trim_snapshot_pages_now() {
+    if snapshot::resident::trim_if_over_budget() {
+        metrics::counter!("posture_snapshot_page_trims_total").increment(1);
+    }
 }
 
 const CSS: &str = include_str!("../assets/console.css");

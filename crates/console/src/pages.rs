@@ -346,7 +346,12 @@ pub(crate) fn cve(c: &Console, v: &Viewer, id: &str) -> Result<Markup, PageError
         } else {
             Box::new(0..s.rows(ExportKind::Vulnerabilities))
         };
-        for i in candidates {
+        for (n, i) in candidates.enumerate() {
+            // A CVE on much of a large fleet reads rows across the whole row file: keep
+            // the mapped pages within the budget during the pass, not only after it.
+            if n % crate::TRIM_EVERY_ROWS == crate::TRIM_EVERY_ROWS - 1 {
+                crate::trim_snapshot_pages_now();
+            }
             let Some(r) = s.vuln_row(i) else { break };
             if !is_finding.get(r.finding as usize).copied().unwrap_or(false)
                 || !v.sees(s.device_group(r.device))
