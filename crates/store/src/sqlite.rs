@@ -842,6 +842,11 @@ mod tests {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(legacy_rows(&path), 0);
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(every_device_by_id(&store), states);
+    }
+
+    /// Every device the store's scan yields (in batches of 4), ordered by device id.
+    fn every_device_by_id(store: &SqliteStore) -> Vec<DeviceState> {
         let mut scanned = Vec::new();
         store
             .scan_devices(4, &mut |b| {
@@ -850,7 +855,7 @@ mod tests {
             })
             .unwrap();
         scanned.sort_by(|a, b| a.report.device_id.cmp(&b.report.device_id));
-        assert_eq!(scanned, states);
+        scanned
     }
 
     /// A file of schema version 1 (uncompressed binary rows) opens at once as version 2
@@ -898,15 +903,7 @@ mod tests {
             state_codec::FORMAT_V1,
             "no pass over the rows"
         );
-        let mut scanned = Vec::new();
-        store
-            .scan_devices(4, &mut |b| {
-                scanned.extend(b);
-                Ok(())
-            })
-            .unwrap();
-        scanned.sort_by(|a, b| a.report.device_id.cmp(&b.report.device_id));
-        assert_eq!(scanned, states);
+        assert_eq!(every_device_by_id(&store), states);
         let mut again = report(2, "2026-01-02T00:00:00Z", &[("a", "1")]);
         again.device_id = states[0].report.device_id.clone();
         store.apply_reports(&[again], Utc::now()).unwrap();
