@@ -131,7 +131,7 @@ pub fn router(console: Arc<Console>) -> Router {
 /// snapshot pages, they are dropped from the process (as after every streamed API
 /// page), on a blocking thread so the response is not held up.
 async fn trim_snapshot_pages(response: Response) -> Response {
-    tokio::task::spawn_blocking(trim_snapshot_pages_now);
+    tokio::task::spawn_blocking(snapshot::resident::trim_if_over_budget);
     response
 }
 
@@ -139,13 +139,6 @@ async fn trim_snapshot_pages(response: Response) -> Response {
 /// maps up to 64 KiB (the kernel maps the pages around a fault too), so 4,096 rows map
 /// at most 256 MiB in between; a check reads `/proc/self/status` (tens of µs).
 pub(crate) const TRIM_EVERY_ROWS: usize = 1 << 12;
-
-/// Drops the mapped snapshot pages from the process if it is past its budget.
-pub(crate) fn trim_snapshot_pages_now() {
-    if snapshot::resident::trim_if_over_budget() {
-        metrics::counter!("posture_snapshot_page_trims_total").increment(1);
-    }
-}
 
 const CSS: &str = include_str!("../assets/console.css");
 

@@ -350,7 +350,7 @@ pub(crate) fn cve(c: &Console, v: &Viewer, id: &str) -> Result<Markup, PageError
             // A CVE on much of a large fleet reads rows across the whole row file: keep
             // the mapped pages within the budget during the pass, not only after it.
             if n % crate::TRIM_EVERY_ROWS == crate::TRIM_EVERY_ROWS - 1 {
-                crate::trim_snapshot_pages_now();
+                snapshot::resident::trim_if_over_budget();
             }
             let Some(r) = s.vuln_row(i) else { break };
             if !is_finding.get(r.finding as usize).copied().unwrap_or(false)

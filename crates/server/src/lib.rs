@@ -258,6 +258,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
+    // Counted where trims happen (the API's streaming path, the console's pages), read here.
+    metrics::counter!("posture_snapshot_page_trims_total").absolute(snapshot::resident::trims());
     match &state.metrics {
         Some(h) => (
             [(

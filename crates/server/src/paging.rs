@@ -249,9 +249,7 @@ pub fn stream_rows(
         }
         // The snapshot pages this response read stay resident in the process until
         // the budget says otherwise.
-        if snapshot::resident::trim_if_over_budget() {
-            metrics::counter!("posture_snapshot_page_trims_total").increment(1);
-        }
+        snapshot::resident::trim_if_over_budget();
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv()
