@@ -14,7 +14,7 @@
 //! to keep (the clean-up of publishes that crashed before their commit point).
 
 use crate::local::{LocalBackend, UrlSigner};
-use crate::{ExportError, ExportIndex, io_err};
+use crate::{ExportError, ExportIndex};
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::Path as ObjectPath;
@@ -25,7 +25,6 @@ use snapshot::ExportKind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -229,40 +228,21 @@ impl std::fmt::Debug for CloudBackend {
     }
 }
 
-/// Bytes read from a staged file per upload call.
-const UPLOAD_CHUNK: usize = 8 << 20;
-
 impl CloudBackend {
     async fn upload(&self, local: PathBuf, key: String) -> Result<(), ExportError> {
-        let mut file = tokio::fs::File::open(&local)
-            .await
-            .map_err(io_err(&local))?;
         let mut attrs = Attributes::new();
         attrs.insert(Attribute::ContentType, "application/gzip".into());
-        let mut w = object_store::buffered::BufWriter::with_capacity(
-            self.store.clone(),
-            ObjectPath::from(key.as_str()),
-            UPLOAD_CHUNK,
+        snapshot::remote::upload_file(
+            &self.store,
+            &local,
+            &ObjectPath::from(key.as_str()),
+            Some(attrs),
         )
-        .with_attributes(attrs);
-        loop {
-            let mut buf = Vec::with_capacity(UPLOAD_CHUNK);
-            let n = (&mut file)
-                .take(UPLOAD_CHUNK as u64)
-                .read_to_end(&mut buf)
-                .await
-                .map_err(io_err(&local))?;
-            if n == 0 {
-                break;
-            }
-            if let Err(source) = w.put(buf.into()).await {
-                let _ = w.abort().await;
-                return Err(store_err(self.name)(source));
-            }
-        }
-        w.shutdown().await.map_err(|e| ExportError::Io {
-            path: local.clone(),
-            source: e,
+        .await
+        .map(|_| ())
+        .map_err(|e| match e {
+            snapshot::remote::UploadError::Io { path, source } => ExportError::Io { path, source },
+            snapshot::remote::UploadError::Store(source) => store_err(self.name)(source),
         })
     }
 

@@ -920,48 +920,6 @@ async fn a_one_member_streaming_decoder_reads_every_row_of_every_file() {
 // ---------------------------------------------------------------------------------------
 // Azure Blob (Azurite) and S3 (moto): real servers, native signed URLs, plain HTTP downloads.
 
-struct Child(std::process::Child);
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn spawn(program: &str, args: &[&str]) -> Option<Child> {
-    match std::process::Command::new(program)
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-    {
-        Ok(c) => Some(Child(c)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => panic!("{program}: {e}"),
-    }
-}
-
-async fn wait_for_port(port: u16) {
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("nothing listening on port {port} after 30 s");
-}
-
 /// Publishes a snapshot's exports to `backend`, downloads every signed URL with plain
 /// reqwest, checks the content, then removes them and checks they are gone.
 async fn publish_sign_download_remove(backend: &dyn BlobBackend, url_marks: &[&str]) -> String {
@@ -1016,83 +974,17 @@ async fn publish_sign_download_remove(backend: &dyn BlobBackend, url_marks: &[&s
     one
 }
 
-const AZURITE_ACCOUNT: &str = "devstoreaccount1";
-const AZURITE_KEY: &str =
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
-/// Creates a container through an account SAS (object_store does not create containers).
-async fn azurite_create_container(endpoint: &str, container: &str) {
-    let fmt = "%Y-%m-%dT%H:%M:%SZ";
-    let st = (Utc::now() - chrono::Duration::minutes(5))
-        .format(fmt)
-        .to_string();
-    let se = (Utc::now() + chrono::Duration::hours(1))
-        .format(fmt)
-        .to_string();
-    let (sv, ss, srt, sp) = ("2020-08-04", "b", "sco", "rwdlac");
-    let to_sign = format!("{AZURITE_ACCOUNT}\n{sp}\n{ss}\n{srt}\n{st}\n{se}\n\n\n{sv}\n");
-    let mut mac = Hmac::<Sha256>::new_from_slice(&B64.decode(AZURITE_KEY).unwrap()).unwrap();
-    mac.update(to_sign.as_bytes());
-    let sig = B64.encode(mac.finalize().into_bytes());
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
-    let url = format!(
-        "{endpoint}/{container}?restype=container&sv={sv}&ss={ss}&srt={srt}&sp={sp}&st={}&se={}&sig={}",
-        enc(&st),
-        enc(&se),
-        enc(&sig)
-    );
-    let resp = reqwest::Client::new()
-        .put(&url)
-        .header("content-length", "0")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        resp.status(),
-        201,
-        "create container: {}",
-        resp.text().await.unwrap()
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn azurite_publishes_and_serves_native_sas_urls() {
-    let port = free_port();
-    let location = tempfile::tempdir().unwrap();
-    let loc = location.path().display().to_string();
-    let port_s = port.to_string();
-    let Some(_azurite) = spawn(
-        "azurite-blob",
-        &[
-            "--blobHost",
-            "127.0.0.1",
-            "--blobPort",
-            &port_s,
-            "--location",
-            &loc,
-            "--silent",
-            "--skipApiVersionCheck",
-        ],
-    ) else {
-        return testkit::tools::missing("azurite-blob", "npm install -g azurite@3.35.0");
+    let Some(azurite) = testkit::objects::azurite() else {
+        return;
     };
-    wait_for_port(port).await;
-    let endpoint = format!("http://127.0.0.1:{port}/{AZURITE_ACCOUNT}");
-    azurite_create_container(&endpoint, "tvm-export").await;
+    let endpoint = azurite.endpoint();
+    azurite.create_bucket("tvm-export");
     let backend = export::open_backend(&BackendConfig::Azure {
-        account: AZURITE_ACCOUNT.into(),
+        account: testkit::objects::AZURITE_ACCOUNT.into(),
         container: "tvm-export".into(),
-        access_key: AZURITE_KEY.into(),
+        access_key: testkit::objects::AZURITE_KEY.into(),
         endpoint: Some(endpoint.clone()),
     })
     .unwrap();
@@ -1120,24 +1012,11 @@ async fn azurite_publishes_and_serves_native_sas_urls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_publishes_and_serves_native_presigned_urls() {
-    let port = free_port();
-    let port_s = port.to_string();
-    let Some(_moto) = spawn("moto_server", &["-H", "127.0.0.1", "-p", &port_s]) else {
-        return testkit::tools::missing("moto_server", "pip install 'moto[server]==5.2.1'");
+    let Some(moto) = testkit::objects::moto() else {
+        return;
     };
-    wait_for_port(port).await;
-    let endpoint = format!("http://127.0.0.1:{port}");
-    // moto accepts unsigned requests: create the bucket directly.
-    let resp = reqwest::Client::new()
-        .put(format!("{endpoint}/posture-exports"))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        resp.status().is_success(),
-        "create bucket: {}",
-        resp.status()
-    );
+    let endpoint = moto.endpoint();
+    moto.create_bucket("posture-exports");
     let backend = export::open_backend(&BackendConfig::S3 {
         bucket: "posture-exports".into(),
         region: "us-east-1".into(),

@@ -30,6 +30,7 @@ pub mod manifest;
 pub mod publish;
 mod reader;
 mod registry;
+pub mod remote;
 mod render;
 pub mod resident;
 pub mod summary;
@@ -46,6 +47,7 @@ pub use reader::{OpenError, Snapshot};
 pub use registry::{
     DEFAULT_CHANGE_RETENTION_DAYS, HookError, PublishHook, PublishReport, SnapshotError, Snapshots,
 };
+pub use remote::{ObjectSnapshots, RemoteError};
 pub use render::{RenderError, write_seen_secs};
 pub use summary::Summary;
 

@@ -14,6 +14,7 @@ use crate::build::{BuildOptions, BuildRequest, PublishBuildError, build_snapshot
 use crate::delta::{ChangeCounts, ChangeLog, write_change_log};
 use crate::format::sync_dir;
 use crate::reader::{OpenError, Snapshot};
+use crate::remote::{self, ObjectSnapshots, RemoteError};
 use crate::{ExportKind, Progress};
 use arc_swap::ArcSwapOption;
 use assess::KnowledgeBase;
@@ -23,8 +24,59 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 use store::{SnapshotMeta, StateStore};
+
+/// The sequence number a snapshot or change-log directory name starts with (`000012-...`).
+fn seq_of_dir(name: &str) -> Option<u64> {
+    name.split('-').next()?.parse().ok()
+}
+
+/// Removes a file or directory tree.
+fn remove_path(path: &Path) -> Result<(), SnapshotError> {
+    let removed = if path.is_dir() {
+        std::fs::remove_dir_all(path)
+    } else {
+        std::fs::remove_file(path)
+    };
+    removed.map_err(io(path))
+}
+
+/// Bytes of the files under `dir`.
+fn tree_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| match e.metadata() {
+                Ok(m) if m.is_dir() => tree_bytes(&e.path()),
+                Ok(m) => m.len(),
+                Err(_) => 0,
+            })
+            .sum()
+    })
+}
+
+/// The first `node-N` directory under `base` this process can lock exclusively.
+fn lock_cache_dir(base: &Path) -> Result<(PathBuf, std::fs::File), SnapshotError> {
+    for n in 0..64 {
+        let dir = base.join(format!("node-{n}"));
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let lock_path = dir.join(".lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
+        match file.try_lock() {
+            Ok(()) => return Ok((dir, file)),
+            Err(std::fs::TryLockError::WouldBlock) => continue,
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
+        }
+    }
+    Err(SnapshotError::CacheBusy(base.to_owned()))
+}
 
 /// Work tied to a snapshot's lifecycle, such as files derived from it (the via-files
 /// exports): done before the snapshot becomes visible, undone when it leaves retention.
@@ -57,6 +109,12 @@ pub enum SnapshotError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Remote(#[from] RemoteError),
+    #[error("snapshot {0} is not retained")]
+    NotRetained(String),
+    #[error("cannot lock a snapshot cache under {0}: every node-N directory up to 64 is in use")]
+    CacheBusy(PathBuf),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SnapshotError + '_ {
@@ -124,8 +182,24 @@ pub struct PublishReport {
     pub removed: Vec<String>,
 }
 
+/// What a registry over object storage keeps besides the local case: the store, the
+/// registered snapshots (some not fetched yet) and the cache's budget.
+struct Remote {
+    objects: Arc<ObjectSnapshots>,
+    /// Registered snapshots by sequence, as last read from the state store.
+    registered: RwLock<BTreeMap<u64, SnapshotMeta>>,
+    /// Bytes of each cached snapshot directory.
+    sizes: Mutex<BTreeMap<u64, u64>>,
+    cache_budget: u64,
+    /// One fetch at a time, so two readers of one missing snapshot fetch it once.
+    fetching: Mutex<()>,
+    /// Held for the registry's life: the cache directory is this process's alone.
+    _cache_lock: std::fs::File,
+}
+
 pub struct Snapshots {
     root: PathBuf,
+    remote: Option<Remote>,
     changes_root: PathBuf,
     changes: RwLock<BTreeMap<u64, Arc<ChangeLog>>>,
     change_retention: parking_lot::Mutex<Duration>,
@@ -186,7 +260,276 @@ impl Snapshots {
             publishing: Mutex::new(()),
             retain: retain.max(1),
             hook: RwLock::new(None),
+            remote: None,
         })
+    }
+
+    /// Opens a registry whose snapshots live in object storage, with a local cache
+    /// under `cache_base` of at most `cache_budget` bytes of snapshots. The cache is one
+    /// `node-N` directory this process locks (the first free one, so processes on one
+    /// machine never share one and a restarted node finds its cache again). The latest
+    /// registered snapshot is fetched now; older ones when first asked for.
+    pub fn open_remote(
+        cache_base: &Path,
+        store: Arc<dyn StateStore>,
+        retain: usize,
+        objects: Arc<ObjectSnapshots>,
+        cache_budget: u64,
+    ) -> Result<Snapshots, SnapshotError> {
+        let (cache_dir, lock) = lock_cache_dir(cache_base)?;
+        let root = cache_dir.join("snapshots");
+        let changes_root = cache_dir.join("changes");
+        for dir in [&root, &changes_root] {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let registered: BTreeMap<u64, SnapshotMeta> =
+            store.snapshots()?.into_iter().map(|m| (m.seq, m)).collect();
+        let snapshots = Snapshots {
+            root,
+            changes_root,
+            changes: RwLock::new(BTreeMap::new()),
+            change_retention: parking_lot::Mutex::new(Duration::days(
+                DEFAULT_CHANGE_RETENTION_DAYS,
+            )),
+            store,
+            retained: RwLock::new(BTreeMap::new()),
+            latest: ArcSwapOption::new(None),
+            publishing: Mutex::new(()),
+            retain: retain.max(1),
+            hook: RwLock::new(None),
+            remote: Some(Remote {
+                objects,
+                registered: RwLock::new(BTreeMap::new()),
+                sizes: Mutex::new(BTreeMap::new()),
+                cache_budget,
+                fetching: Mutex::new(()),
+                _cache_lock: lock,
+            }),
+        };
+        // The cache is ours alone: what is not a complete registered snapshot goes.
+        let names: Vec<&str> = registered.values().map(|m| m.dir.as_str()).collect();
+        for entry in std::fs::read_dir(&snapshots.root).map_err(io(&snapshots.root))? {
+            let path = entry.map_err(io(&snapshots.root))?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            if !name.as_deref().is_some_and(|n| names.contains(&n)) {
+                remove_path(&path)?;
+            }
+        }
+        for meta in registered.values() {
+            let dir = snapshots.root.join(&meta.dir);
+            if dir.exists() {
+                match Snapshot::open(&dir) {
+                    Ok(s) => snapshots.insert_cached(meta.seq, Arc::new(s)),
+                    Err(e) => {
+                        tracing::warn!(snapshot = %meta.time_path, error = %e, "cached snapshot unreadable; fetching it again");
+                        remove_path(&dir)?;
+                    }
+                }
+            }
+        }
+        snapshots.refresh_locked()?;
+        Ok(snapshots)
+    }
+
+    /// The object store behind this registry, if any.
+    pub fn objects(&self) -> Option<&Arc<ObjectSnapshots>> {
+        self.remote.as_ref().map(|r| &r.objects)
+    }
+
+    /// Bytes of snapshots in this node's cache (object storage only).
+    pub fn cache_bytes(&self) -> u64 {
+        self.remote
+            .as_ref()
+            .map_or(0, |r| r.sizes.lock().values().sum())
+    }
+
+    fn insert_cached(&self, seq: u64, snapshot: Arc<Snapshot>) {
+        if let Some(remote) = &self.remote {
+            remote.sizes.lock().insert(seq, tree_bytes(snapshot.dir()));
+        }
+        self.retained.write().insert(seq, snapshot);
+    }
+
+    /// A registered snapshot, from the cache or fetched into it (object storage only).
+    fn cached_or_fetch(&self, meta: &SnapshotMeta) -> Result<Arc<Snapshot>, SnapshotError> {
+        let Some(remote) = &self.remote else {
+            return self
+                .retained
+                .read()
+                .get(&meta.seq)
+                .cloned()
+                .ok_or_else(|| SnapshotError::NotRetained(meta.time_path.clone()));
+        };
+        if let Some(s) = self.retained.read().get(&meta.seq) {
+            remote::stats().hits.fetch_add(1, Ordering::Relaxed);
+            return Ok(s.clone());
+        }
+        let _one_fetch = remote.fetching.lock();
+        if let Some(s) = self.retained.read().get(&meta.seq) {
+            return Ok(s.clone());
+        }
+        remote::stats().misses.fetch_add(1, Ordering::Relaxed);
+        let dir = self.root.join(&meta.dir);
+        let started = Instant::now();
+        if !dir.exists() {
+            remote
+                .objects
+                .fetch_dir(&format!("snapshots/{}", meta.dir), &dir)?;
+        }
+        let snapshot = Arc::new(Snapshot::open(&dir)?);
+        tracing::info!(snapshot = %meta.time_path, seconds = started.elapsed().as_secs_f64(), "fetched a snapshot into the cache");
+        self.insert_cached(meta.seq, snapshot.clone());
+        self.evict_over_budget();
+        Ok(snapshot)
+    }
+
+    /// Removes whole cached snapshots nobody reads, oldest first, until the cache fits
+    /// its budget. The latest stays, as does any snapshot a reader holds.
+    fn evict_over_budget(&self) {
+        let Some(remote) = &self.remote else { return };
+        let latest = self.latest().map(|s| s.manifest.seq);
+        loop {
+            if remote.sizes.lock().values().sum::<u64>() <= remote.cache_budget {
+                return;
+            }
+            let victim = self
+                .retained
+                .read()
+                .iter()
+                .find(|(seq, s)| Some(**seq) != latest && Arc::strong_count(s) == 1)
+                .map(|(seq, s)| (*seq, s.dir().to_owned()));
+            let Some((seq, dir)) = victim else { return };
+            self.retained.write().remove(&seq);
+            remote.sizes.lock().remove(&seq);
+            remote::stats().evictions.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(dir = %dir.display(), "evicting a snapshot from the cache");
+            if let Err(e) = std::fs::remove_dir_all(&dir) {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot remove an evicted snapshot");
+            }
+        }
+    }
+
+    /// The registered snapshot matching `pick`, fetched if needed (object storage), or
+    /// the retained one (local).
+    fn find(
+        &self,
+        pick: impl Fn(&SnapshotMeta) -> bool,
+        newest_first: bool,
+    ) -> Option<Arc<Snapshot>> {
+        let remote = self.remote.as_ref()?;
+        let meta = {
+            let registered = remote.registered.read();
+            let mut it: Box<dyn Iterator<Item = &SnapshotMeta>> = if newest_first {
+                Box::new(registered.values().rev())
+            } else {
+                Box::new(registered.values())
+            };
+            it.find(|m| pick(m)).cloned()
+        }?;
+        match self.cached_or_fetch(&meta) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(snapshot = %meta.time_path, error = %e, "cannot fetch a registered snapshot");
+                None
+            }
+        }
+    }
+
+    /// Object storage: reads the registry, drops what left it, fetches the latest and
+    /// the change logs this node lacks. Never deletes anything in the bucket.
+    fn refresh_remote(&self, remote: &Remote) -> Result<bool, SnapshotError> {
+        let registered: BTreeMap<u64, SnapshotMeta> = self
+            .store
+            .snapshots()?
+            .into_iter()
+            .map(|m| (m.seq, m))
+            .collect();
+        let before = self.latest().map(|s| s.manifest.seq);
+        let unchanged = *remote.registered.read() == registered
+            && before == registered.keys().next_back().copied();
+        if unchanged {
+            // Readers may have let go of snapshots the budget could not evict before.
+            self.evict_over_budget();
+            return Ok(false);
+        }
+        *remote.registered.write() = registered.clone();
+        let gone: Vec<Arc<Snapshot>> = {
+            let mut retained = self.retained.write();
+            let gone: Vec<u64> = retained
+                .keys()
+                .filter(|seq| !registered.contains_key(seq))
+                .copied()
+                .collect();
+            gone.iter().filter_map(|seq| retained.remove(seq)).collect()
+        };
+        for s in gone {
+            remote.sizes.lock().remove(&s.manifest.seq);
+            // Readers keep their mapping; the files go from the cache.
+            let _ = std::fs::remove_dir_all(s.dir());
+        }
+        if let Some(meta) = registered.values().next_back() {
+            let newest = self.cached_or_fetch(meta)?;
+            self.latest.store(Some(newest));
+        } else {
+            self.latest.store(None);
+        }
+        let newest = registered.keys().next_back().copied().unwrap_or(0);
+        let listed = remote.objects.list_dirs("changes")?;
+        let mut changes = self.changes.write();
+        changes.retain(|_, c| {
+            let keep = c
+                .dir()
+                .file_name()
+                .is_some_and(|n| listed.iter().any(|l| *l == *n.to_string_lossy()));
+            if !keep {
+                let _ = std::fs::remove_dir_all(c.dir());
+            }
+            keep
+        });
+        for name in listed {
+            let Some(seq) = seq_of_dir(&name) else {
+                continue;
+            };
+            if seq > newest || changes.contains_key(&seq) {
+                continue;
+            }
+            let dir = self.changes_root.join(&name);
+            if !dir.exists() {
+                remote.objects.fetch_dir(&format!("changes/{name}"), &dir)?;
+            }
+            changes.insert(seq, Arc::new(ChangeLog::open(&dir)?));
+        }
+        drop(changes);
+        self.evict_over_budget();
+        Ok(self.latest().map(|s| s.manifest.seq) != before)
+    }
+
+    /// The publisher's side of object storage, before it publishes (only the leading
+    /// publisher calls this): every registered snapshot in its cache (retention and the
+    /// export hook need them), and objects of publishes that never committed removed.
+    fn reconcile_remote(&self, remote: &Remote) -> Result<(), SnapshotError> {
+        let registered: Vec<SnapshotMeta> = remote.registered.read().values().cloned().collect();
+        for meta in &registered {
+            self.cached_or_fetch(meta)?;
+        }
+        let newest = registered.last().map_or(0, |m| m.seq);
+        for name in remote.objects.list_dirs("snapshots")? {
+            if !registered.iter().any(|m| m.dir == name) {
+                tracing::info!(dir = %name, "removing an unregistered snapshot from object storage");
+                remote.objects.delete_dir(&format!("snapshots/{name}"))?;
+            }
+        }
+        for name in remote.objects.list_dirs("changes")? {
+            if seq_of_dir(&name).is_none_or(|seq| seq > newest) {
+                tracing::info!(dir = %name, "removing an unpublished change log from object storage");
+                remote.objects.delete_dir(&format!("changes/{name}"))?;
+            }
+        }
+        let hook = self.hook.read().clone();
+        if let Some(hook) = hook {
+            hook.reconcile(&self.list()).map_err(SnapshotError::Hook)?;
+        }
+        Ok(())
     }
 
     /// Picks up what another process published or removed since this one opened the
@@ -199,6 +542,9 @@ impl Snapshots {
     }
 
     fn refresh_locked(&self) -> Result<bool, SnapshotError> {
+        if let Some(remote) = &self.remote {
+            return self.refresh_remote(remote);
+        }
         let registered = self.store.snapshots()?;
         let before = self.latest().map(|s| s.manifest.seq);
         let seqs: std::collections::BTreeSet<u64> = registered.iter().map(|m| m.seq).collect();
@@ -253,7 +599,11 @@ impl Snapshots {
     /// Attaches a [`PublishHook`] and lets it reconcile with the retained snapshots.
     pub fn set_hook(&self, hook: Arc<dyn PublishHook>) -> Result<(), SnapshotError> {
         let _one_at_a_time = self.publishing.lock();
-        hook.reconcile(&self.list()).map_err(SnapshotError::Hook)?;
+        // Over object storage only the publisher reconciles, with every registered
+        // snapshot in hand (`reconcile_remote`); a serving node caches only some.
+        if self.remote.is_none() {
+            hook.reconcile(&self.list()).map_err(SnapshotError::Hook)?;
+        }
         *self.hook.write() = Some(hook);
         Ok(())
     }
@@ -301,6 +651,9 @@ impl Snapshots {
     }
 
     pub fn by_time_path(&self, time_path: &str) -> Option<Arc<Snapshot>> {
+        if self.remote.is_some() {
+            return self.find(|m| m.time_path == time_path, true);
+        }
         self.retained
             .read()
             .values()
@@ -310,6 +663,9 @@ impl Snapshots {
 
     /// The newest snapshot generated at or before `t`.
     pub fn as_of(&self, t: DateTime<Utc>) -> Option<Arc<Snapshot>> {
+        if self.remote.is_some() {
+            return self.find(|m| m.generated_at <= t, true);
+        }
         self.retained
             .read()
             .values()
@@ -335,6 +691,9 @@ impl Snapshots {
         let _one_at_a_time = self.publishing.lock();
         // Another process may have published since we looked.
         self.refresh_locked()?;
+        if let Some(remote) = &self.remote {
+            self.reconcile_remote(remote)?;
+        }
         let started = Instant::now();
         let previous = self.latest();
         let mut generated_at = model::timefmt::floor_minute(&now);
@@ -399,17 +758,48 @@ impl Snapshots {
                 }
             }
         }
+        if let Some(remote) = &self.remote {
+            progress.stage("uploading to object storage");
+            let uploaded = remote
+                .objects
+                .upload_dir(
+                    &final_path,
+                    &format!("snapshots/{final_dir}"),
+                    "manifest.json",
+                )
+                .and_then(|_| match &change_log {
+                    Some(log) => remote
+                        .objects
+                        .upload_dir(log.dir(), &format!("changes/{final_dir}"), "meta.json")
+                        .map(|_| ()),
+                    None => Ok(()),
+                });
+            if let Err(e) = uploaded {
+                discard(change_log.as_ref().map(|c| c.dir().to_path_buf()).as_ref());
+                let _ = remote.objects.delete_dir(&format!("snapshots/{final_dir}"));
+                let _ = remote.objects.delete_dir(&format!("changes/{final_dir}"));
+                return Err(e.into());
+            }
+        }
         if let Err(e) = self.store.register_snapshot(&meta) {
             discard(change_log.as_ref().map(|c| c.dir().to_path_buf()).as_ref());
+            if let Some(remote) = &self.remote {
+                let _ = remote.objects.delete_dir(&format!("snapshots/{final_dir}"));
+                let _ = remote.objects.delete_dir(&format!("changes/{final_dir}"));
+            }
             return Err(e.into());
+        }
+        if let Some(remote) = &self.remote {
+            remote.registered.write().insert(meta.seq, meta.clone());
         }
         let changes = change_log.as_ref().map(|c| c.meta.counts);
         if let Some(log) = change_log {
             self.changes.write().insert(seq, Arc::new(log));
         }
-        self.retained.write().insert(seq, snapshot.clone());
+        self.insert_cached(seq, snapshot.clone());
         self.latest.store(Some(snapshot));
         let removed = self.apply_retention()?;
+        self.evict_over_budget();
         Ok(PublishReport {
             seq,
             time_path: manifest.time_path.clone(),
@@ -505,6 +895,11 @@ impl Snapshots {
                 .collect();
             for (seq, log) in expired {
                 self.changes.write().remove(&seq);
+                if let (Some(remote), Some(name)) = (&self.remote, log.dir().file_name()) {
+                    remote
+                        .objects
+                        .delete_dir(&format!("changes/{}", name.to_string_lossy()))?;
+                }
                 std::fs::remove_dir_all(log.dir()).map_err(io(log.dir()))?;
             }
         }
@@ -519,6 +914,15 @@ impl Snapshots {
             let Some((seq, snapshot)) = oldest else { break };
             self.store.unregister_snapshot(seq)?;
             self.retained.write().remove(&seq);
+            if let Some(remote) = &self.remote {
+                remote.registered.write().remove(&seq);
+                remote.sizes.lock().remove(&seq);
+                if let Some(name) = snapshot.dir().file_name() {
+                    remote
+                        .objects
+                        .delete_dir(&format!("snapshots/{}", name.to_string_lossy()))?;
+                }
+            }
             let hook = self.hook.read().clone();
             if let Some(hook) = hook
                 && let Err(e) = hook.after_remove(&snapshot)

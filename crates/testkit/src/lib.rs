@@ -11,6 +11,7 @@
 //! - `recount` (feature `world`): the summary figures recounted from API records.
 //! - `claims` (feature `world`): the claims of a test access token, for identity tests.
 
+pub mod objects;
 pub mod postgres;
 pub mod reports;
 pub mod tools;
