@@ -372,9 +372,19 @@ impl Snapshots {
         let dir = self.root.join(&meta.dir);
         let started = Instant::now();
         if !dir.exists() {
-            remote
-                .objects
-                .fetch_dir(&format!("snapshots/{}", meta.dir), &dir)?;
+            let fetch = || {
+                remote
+                    .objects
+                    .fetch_dir(&format!("snapshots/{}", meta.dir), &dir)
+            };
+            // An API handler asking for a snapshot not cached yet (asOf, a token's) waits
+            // for the fetch without holding up the other tasks of its worker.
+            match tokio::runtime::Handle::try_current() {
+                Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                    tokio::task::block_in_place(fetch)?
+                }
+                _ => fetch()?,
+            };
         }
         let snapshot = Arc::new(Snapshot::open(&dir)?);
         tracing::info!(snapshot = %meta.time_path, seconds = started.elapsed().as_secs_f64(), "fetched a snapshot into the cache");
