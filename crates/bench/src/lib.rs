@@ -18,5 +18,6 @@ pub mod error;
 pub mod exports;
 pub mod ingest;
 pub mod kbscale;
+pub mod nodes;
 pub mod scale;
 pub mod state_scan;

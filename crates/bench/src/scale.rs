@@ -610,7 +610,7 @@ const TTFB_REPEATS: usize = 5;
 
 /// The first-byte time of one request of `url`, in ms; the body is read to its end (so
 /// the connection stays open for the next request).
-async fn first_byte_ms(client: &reqwest::Client, url: &str) -> Result<f64, BenchError> {
+pub(crate) async fn first_byte_ms(client: &reqwest::Client, url: &str) -> Result<f64, BenchError> {
     let started = Instant::now();
     let mut stream = client
         .get(url)
@@ -626,12 +626,12 @@ async fn first_byte_ms(client: &reqwest::Client, url: &str) -> Result<f64, Bench
     Ok(first.unwrap_or_else(|| started.elapsed().as_secs_f64() * 1000.0))
 }
 
-fn median(samples: &mut [f64]) -> f64 {
+pub(crate) fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples.get(samples.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn next_link(body: &[u8]) -> Result<Option<String>, BenchError> {
+pub(crate) fn next_link(body: &[u8]) -> Result<Option<String>, BenchError> {
     let text = String::from_utf8_lossy(body);
     let Some(i) = text.rfind("\"@odata.nextLink\":\"") else {
         return Ok(None);
