@@ -39,6 +39,11 @@ pub enum RemoteError {
     },
     #[error("snapshot store {url}: `{dir}` has no objects")]
     Missing { url: String, dir: String },
+    #[error("snapshot store {url} did not answer within {after:?}")]
+    Timeout {
+        url: String,
+        after: std::time::Duration,
+    },
     #[error("snapshot store work panicked")]
     Panicked,
 }
@@ -327,6 +332,21 @@ impl ObjectSnapshots {
             STATS.fetched_snapshots.fetch_add(1, Ordering::Relaxed);
         }
         finish
+    }
+
+    /// Whether the store answers: one listing of the snapshots' prefix, bounded by
+    /// `timeout` (readiness checks must not hang on an unreachable store).
+    pub fn ping(&self, timeout: std::time::Duration) -> Result<(), RemoteError> {
+        let base = self.key("snapshots");
+        self.run(async {
+            match tokio::time::timeout(timeout, self.store.list_with_delimiter(Some(&base))).await {
+                Ok(listed) => listed.map(|_| ()).map_err(self.store_err()),
+                Err(_) => Err(RemoteError::Timeout {
+                    url: self.url.clone(),
+                    after: timeout,
+                }),
+            }
+        })
     }
 
     /// The directories directly under `<prefix>/<under>/`.
