@@ -31,10 +31,16 @@ pub async fn handle(
     let groups = principal.groups.as_deref();
     match endpoint.handler {
         Handler::Assessment { kind, entity } => {
-            assessment_page(state, endpoint, kind, entity, groups, query)
+            assessment_page(state, endpoint, kind, entity, groups, query)?
+                .into_response()
+                .await
         }
-        Handler::DeviceAv => device_av_page(state, groups, query),
-        Handler::Delta => delta_page(state, endpoint, groups, query),
+        Handler::DeviceAv => device_av_page(state, groups, query)?.into_response().await,
+        Handler::Delta => {
+            delta_page(state, endpoint, groups, query)?
+                .into_response()
+                .await
+        }
         Handler::Files { kind } => export_files(state, kind, groups, query, effects).await,
     }
 }
@@ -53,33 +59,62 @@ fn service_now(state: &AppState) -> DateTime<Utc> {
     state.config.clock.service_now(newest)
 }
 
+/// A page ready to stream: its rows' sources, the JSON before and after them.
+struct Page {
+    segments: Vec<(Arc<dyn RowSource>, Rows)>,
+    head: String,
+    next: Option<String>,
+    endpoint: &'static str,
+}
+
 fn respond(
     segments: Vec<(Arc<dyn RowSource>, Rows)>,
     head: String,
     next: Option<String>,
-    endpoint: &str,
-) -> Response {
-    let rows: u64 = segments.iter().map(|(_, r)| r.len()).sum();
-    metrics::counter!("posture_rows_served_total", "endpoint" => endpoint.to_owned())
-        .increment(rows);
-    let mut tail = b"]".to_vec();
-    if let Some(link) = next {
-        tail.extend_from_slice(b",\"@odata.nextLink\":");
-        tail.extend_from_slice(&serde_json::to_vec(&link).unwrap_or_default());
+    endpoint: &'static str,
+) -> Page {
+    Page {
+        segments,
+        head,
+        next,
+        endpoint,
     }
-    tail.push(b'}');
-    let mut response = Response::new(stream_rows(segments, head.into_bytes(), tail));
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(JSON_CONTENT_TYPE),
-    );
-    headers.insert("OData-Version", HeaderValue::from_static("4.0"));
-    // Streamed pages honour Accept-Encoding (see `compression`).
-    response
-        .extensions_mut()
-        .insert(crate::compression::Compressible);
-    response
+}
+
+impl Page {
+    /// Streams the page, once every byte it renders is present (a snapshot still
+    /// arriving from object storage fetches what the page reads first; a failure is a
+    /// 503 the client retries, never a page with holes).
+    async fn into_response(self) -> Result<Response, ApiError> {
+        let Page {
+            segments,
+            head,
+            next,
+            endpoint,
+        } = self;
+        let segments = crate::paging::prefetch(segments).await?;
+        let rows: u64 = segments.iter().map(|(_, r)| r.len()).sum();
+        metrics::counter!("posture_rows_served_total", "endpoint" => endpoint.to_owned())
+            .increment(rows);
+        let mut tail = b"]".to_vec();
+        if let Some(link) = next {
+            tail.extend_from_slice(b",\"@odata.nextLink\":");
+            tail.extend_from_slice(&serde_json::to_vec(&link).unwrap_or_default());
+        }
+        tail.push(b'}');
+        let mut response = Response::new(stream_rows(segments, head.into_bytes(), tail));
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(JSON_CONTENT_TYPE),
+        );
+        headers.insert("OData-Version", HeaderValue::from_static("4.0"));
+        // Streamed pages honour Accept-Encoding (see `compression`).
+        response
+            .extensions_mut()
+            .insert(crate::compression::Compressible);
+        Ok(response)
+    }
 }
 
 fn collection_head(base: &str, entity: &str) -> String {
@@ -139,7 +174,7 @@ fn assessment_page(
     entity: &str,
     groups: Option<&[u32]>,
     query: Option<&str>,
-) -> Result<Response, ApiError> {
+) -> Result<Page, ApiError> {
     let q = Query::parse(query, &["$top", "$skiptoken"], &["pagesize", "asof"])?;
     let (size, top) = page_size(state, &q)?;
     let (snapshot, start) = match q.get("$skiptoken") {
@@ -196,7 +231,7 @@ fn delta_page(
     endpoint: &Endpoint,
     groups: Option<&[u32]>,
     query: Option<&str>,
-) -> Result<Response, ApiError> {
+) -> Result<Page, ApiError> {
     let cfg = &state.config;
     let q = Query::parse(query, &["$top", "$skiptoken"], &["pagesize", "sincetime"])?;
     let since_text = q
@@ -357,7 +392,7 @@ fn device_av_page(
     state: &AppState,
     groups: Option<&[u32]>,
     query: Option<&str>,
-) -> Result<Response, ApiError> {
+) -> Result<Page, ApiError> {
     let cfg = &state.config;
     let q = Query::parse(query, &["$filter", "$top", "$skip"], &[])?;
     let odata_err = |e: &dyn std::fmt::Display| ApiError::odata(e.to_string());

@@ -95,6 +95,15 @@ pub fn token_for(snapshot: &Snapshot, kind: ExportKind, row: u64) -> SkipToken {
 /// Anything a page can render rows from: an export of a snapshot, or a change log.
 pub trait RowSource: Send + Sync {
     fn render_row(&self, row: u64, out: &mut Vec<u8>);
+    /// Makes what rendering `rows` reads present (a snapshot still arriving from object
+    /// storage); most sources have everything at hand.
+    fn prefetch(&self, _rows: &Rows) -> Result<(), String> {
+        Ok(())
+    }
+    /// Whether [`RowSource::prefetch`] has nothing to do.
+    fn is_complete(&self) -> bool {
+        true
+    }
 }
 
 /// One export of one snapshot as a [`RowSource`].
@@ -107,6 +116,46 @@ impl RowSource for ExportRows {
     fn render_row(&self, row: u64, out: &mut Vec<u8>) {
         self.snapshot.render(self.kind, row, out);
     }
+    fn is_complete(&self) -> bool {
+        self.snapshot.is_complete()
+    }
+    fn prefetch(&self, rows: &Rows) -> Result<(), String> {
+        match rows {
+            Rows::Ranges(ranges) => ranges
+                .iter()
+                .try_for_each(|r| self.snapshot.prefetch_rows(self.kind, r.clone())),
+            Rows::List(list) => match (list.iter().min(), list.iter().max()) {
+                (Some(lo), Some(hi)) => self
+                    .snapshot
+                    .prefetch_rows(self.kind, u64::from(*lo)..u64::from(*hi) + 1),
+                _ => Ok(()),
+            },
+        }
+    }
+}
+
+/// Runs every segment's [`RowSource::prefetch`] on a blocking thread; a failure is a 503
+/// with `Retry-After` (the object store did not answer), so no page is served with holes.
+pub async fn prefetch(
+    segments: Vec<(Arc<dyn RowSource>, Rows)>,
+) -> Result<Vec<(Arc<dyn RowSource>, Rows)>, ApiError> {
+    if segments.iter().all(|(source, _)| source.is_complete()) {
+        return Ok(segments);
+    }
+    tokio::task::spawn_blocking(move || {
+        for (source, rows) in &segments {
+            if let Err(e) = source.prefetch(rows) {
+                tracing::warn!(error = %e, "cannot fetch what a page reads");
+                return Err(ApiError::service_unavailable(
+                    "The snapshot is still being fetched from storage; retry shortly.",
+                    2,
+                ));
+            }
+        }
+        Ok(segments)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("page preparation failed: {e}")))?
 }
 
 impl RowSource for snapshot::ChangeLog {

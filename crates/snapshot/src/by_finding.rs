@@ -87,13 +87,12 @@ impl ByFinding {
             return Ok(None);
         }
         let map = Mapped::open(&path).map_err(|e| e.to_string())?;
-        let bytes = map.bytes();
-        let findings = read_u32(bytes, 0) as u64;
+        let findings = read_u32(map.range(0, 4), 0) as u64;
         let want = 4 + (findings + 1) * 8 + rows * 4;
-        if bytes.len() as u64 != want {
+        if map.len() as u64 != want {
             return Err(format!(
                 "{FILE} has {} bytes, expected {want} for {findings} findings and {rows} rows",
-                bytes.len()
+                map.len()
             ));
         }
         Ok(Some(ByFinding(map)))

@@ -30,25 +30,60 @@ fn err(path: &Path) -> impl FnOnce(std::io::Error) -> FormatError + '_ {
 
 /// A read-only mapping; empty files are represented without a map (mmap of 0 bytes fails).
 /// Every mapping is registered with [`crate::resident`], whose budget may drop its pages
-/// from the process's resident set.
-pub struct Mapped(Option<std::sync::Arc<Mmap>>);
+/// from the process's resident set. In a lazy directory ([`crate::lazy`]) the file is
+/// sparse and each read first makes the bytes it reads present.
+pub struct Mapped {
+    map: Option<std::sync::Arc<Mmap>>,
+    lazy: Option<std::sync::Arc<crate::lazy::LazyFile>>,
+}
 
 impl Mapped {
     pub fn open(path: &Path) -> Result<Mapped, FormatError> {
         let file = File::open(path).map_err(err(path))?;
         let len = file.metadata().map_err(err(path))?.len();
         if len == 0 {
-            return Ok(Mapped(None));
+            return Ok(Mapped {
+                map: None,
+                lazy: None,
+            });
         }
         // SAFETY: snapshot files are immutable once published (written to a temporary
         // directory, fsynced, renamed into place, never modified); a retained file is
-        // only ever unlinked, which leaves existing mappings valid.
+        // only ever unlinked, which leaves existing mappings valid. A lazy file's chunks
+        // are written once, before any read of them (`LazyFile::ensure`).
         let map = std::sync::Arc::new(unsafe { Mmap::map(&file) }.map_err(err(path))?);
         crate::resident::register(&map);
-        Ok(Mapped(Some(map)))
+        let lazy = crate::lazy::file_for(path, len);
+        Ok(Mapped {
+            map: Some(map),
+            lazy,
+        })
     }
+    /// The file's length (nothing is fetched).
+    pub fn len(&self) -> usize {
+        self.map.as_deref().map_or(0, |m| m.len())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The whole file (fetching what is missing of a lazy one).
     pub fn bytes(&self) -> &[u8] {
-        self.0.as_deref().map_or(&[], |map| &map[..])
+        if let Some(lazy) = &self.lazy {
+            lazy.ensure(0..self.len() as u64);
+        }
+        self.map.as_deref().map_or(&[], |map| &map[..])
+    }
+    /// `len` bytes at `at`, fewer (or none) past the end; only these are fetched.
+    pub fn range(&self, at: usize, len: usize) -> &[u8] {
+        let all = self.map.as_deref().map_or(&[][..], |map| &map[..]);
+        let end = at.saturating_add(len).min(all.len());
+        if at >= end {
+            return &[];
+        }
+        if let Some(lazy) = &self.lazy {
+            lazy.ensure(at as u64..end as u64);
+        }
+        &all[at..end]
     }
 }
 
@@ -134,7 +169,7 @@ impl FragTable {
         })
     }
     pub fn len(&self) -> usize {
-        (self.index.bytes().len() / 8).saturating_sub(1)
+        (self.index.len() / 8).saturating_sub(1)
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -142,13 +177,16 @@ impl FragTable {
     /// Fragment `i`; an out-of-range index yields an empty fragment (callers index
     /// with ids the same snapshot wrote, so this only guards against corruption).
     pub fn get(&self, i: usize) -> &[u8] {
-        let idx = self.index.bytes();
+        let idx = self.index.range(i.saturating_mul(8), 16);
         let at = |k: usize| -> Option<usize> {
             let b = idx.get(k * 8..k * 8 + 8)?;
             usize::try_from(u64::from_le_bytes(b.try_into().ok()?)).ok()
         };
-        match (at(i), at(i + 1)) {
-            (Some(a), Some(b)) if a <= b => self.data.bytes().get(a..b).unwrap_or(&[]),
+        match (at(0), at(1)) {
+            (Some(a), Some(b)) if a <= b => {
+                let f = self.data.range(a, b - a);
+                if f.len() == b - a { f } else { &[] }
+            }
             _ => &[],
         }
     }

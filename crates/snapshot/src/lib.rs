@@ -26,6 +26,7 @@ mod first_seen;
 pub mod format;
 mod kinds;
 mod layout;
+pub mod lazy;
 pub mod manifest;
 pub mod publish;
 mod reader;

@@ -33,6 +33,8 @@ pub struct Snapshot {
     av_records: OnceLock<Vec<DeviceAvInfo>>,
     summary: OnceLock<Option<crate::Summary>>,
     empty: ExportManifest,
+    /// Set while the snapshot is being fetched from object storage piece by piece.
+    lazy: Option<std::sync::Arc<crate::lazy::LazyDir>>,
 }
 
 impl std::fmt::Debug for Snapshot {
@@ -68,13 +70,13 @@ impl Snapshot {
                 let map = Mapped::open(&dir.join(format!("{}.rows", kind.file_stem())))?;
                 let want =
                     manifest.exports.get(&kind).map_or(0, |e| e.rows) * kind.row_size() as u64;
-                if map.bytes().len() as u64 != want {
+                if map.len() as u64 != want {
                     return Err(OpenError::Manifest {
                         path: manifest_path,
                         reason: format!(
                             "{} rows file has {} bytes, expected {want}",
                             kind.file_stem(),
-                            map.bytes().len()
+                            map.len()
                         ),
                     });
                 }
@@ -104,11 +106,38 @@ impl Snapshot {
             av_records: OnceLock::new(),
             summary: OnceLock::new(),
             empty: ExportManifest::default(),
+            lazy: crate::lazy::dir_of(dir),
         })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Whether every byte of the snapshot is on local disk (always, unless it is still
+    /// arriving from object storage).
+    pub fn is_complete(&self) -> bool {
+        self.lazy.as_ref().is_none_or(|l| l.is_complete())
+    }
+
+    /// Makes every byte that rendering `rows` of `kind` reads present, fetching what is
+    /// missing in a few parallel rounds (a snapshot still arriving from object storage;
+    /// a no-op otherwise). An error means the page cannot be served now.
+    pub fn prefetch_rows(
+        &self,
+        kind: ExportKind,
+        rows: std::ops::Range<u64>,
+    ) -> Result<(), String> {
+        match &self.lazy {
+            Some(lazy) if !lazy.is_complete() => crate::lazy::prefetch(|| {
+                let mut out = Vec::new();
+                for row in rows.clone() {
+                    out.clear();
+                    self.render(kind, row, &mut out);
+                }
+            }),
+            _ => Ok(()),
+        }
     }
     pub fn time_path(&self) -> &str {
         &self.manifest.time_path
@@ -126,9 +155,9 @@ impl Snapshot {
         let r: &[u8] = match self.rows.get(&kind) {
             Some(m) => {
                 let at = row as usize * size;
-                match m.bytes().get(at..at + size) {
-                    Some(r) => r,
-                    None => return,
+                match m.range(at, size) {
+                    r if r.len() == size => r,
+                    _ => return,
                 }
             }
             None => &[],
@@ -137,14 +166,14 @@ impl Snapshot {
     }
 
     pub fn device_count(&self) -> u32 {
-        (self.device_groups.bytes().len() / 4) as u32
+        (self.device_groups.len() / 4) as u32
     }
     /// The 40-hex id of device `d`.
     pub fn device_id(&self, d: u32) -> &[u8] {
         self.tables.device(d, slot::ID)
     }
     pub fn device_group(&self, d: u32) -> u32 {
-        read_u32(self.device_groups.bytes(), d as usize * 4)
+        read_u32(self.device_groups.range(d as usize * 4, 4), 0)
     }
     /// `vendor\0name\0version` of software entry `s`.
     pub fn software_key(&self, s: u32) -> &[u8] {
@@ -157,7 +186,7 @@ impl Snapshot {
         self.finding_meta.len()
     }
     pub fn finding_software(&self, f: u32) -> u32 {
-        read_u32(self.tables.finding_software.bytes(), f as usize * 4)
+        read_u32(self.tables.finding_software.range(f as usize * 4, 4), 0)
     }
     pub fn finding_meta(&self, f: u32) -> Option<FindingMeta> {
         serde_json::from_slice(self.finding_meta.get(f as usize)).ok()
@@ -176,10 +205,12 @@ impl Snapshot {
     }
     /// Row `i` of the vulnerability export.
     pub fn vuln_row(&self, i: u64) -> Option<VulnRow> {
-        let bytes = self.rows.get(&ExportKind::Vulnerabilities)?.bytes();
         let at = usize::try_from(i).ok()?.checked_mul(WIDE_ROW)?;
-        let r = bytes.get(at..at + WIDE_ROW)?;
-        Some(VulnRow::decode(r))
+        let r = self
+            .rows
+            .get(&ExportKind::Vulnerabilities)?
+            .range(at, WIDE_ROW);
+        (r.len() == WIDE_ROW).then(|| VulnRow::decode(r))
     }
     /// The vulnerability rows of device `d` (rows are ordered by device).
     /// The vulnerability rows of finding `f`, ascending (so in device order), from the

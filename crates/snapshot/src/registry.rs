@@ -13,6 +13,7 @@
 use crate::build::{BuildOptions, BuildRequest, PublishBuildError, build_snapshot};
 use crate::delta::{ChangeCounts, ChangeLog, write_change_log};
 use crate::format::sync_dir;
+use crate::lazy;
 use crate::reader::{OpenError, Snapshot};
 use crate::remote::{self, ObjectSnapshots, RemoteError};
 use crate::{ExportKind, Progress};
@@ -27,6 +28,37 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 use store::{SnapshotMeta, StateStore};
+
+/// In a cached snapshot directory: every byte of it is present.
+const COMPLETE: &str = ".complete";
+
+/// Fetches what a lazily opened snapshot still lacks, then marks its directory complete
+/// (a directory without the mark is fetched again after a restart).
+fn complete_in_background(lazy_dir: Arc<lazy::LazyDir>, dir: PathBuf, time_path: String) {
+    let spawned = std::thread::Builder::new()
+        .name("snapshot-fetch".into())
+        .spawn(move || {
+            let started = Instant::now();
+            match lazy_dir.complete() {
+                Ok(()) => {
+                    let marked = std::fs::File::create(dir.join(COMPLETE))
+                        .and_then(|f| f.sync_all());
+                    if let Err(e) = marked {
+                        tracing::warn!(dir = %dir.display(), error = %e, "cannot mark a fetched snapshot complete");
+                    }
+                    lazy::forget(&dir);
+                    remote::stats().fetched_snapshots.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(snapshot = %time_path, seconds = started.elapsed().as_secs_f64(), "snapshot fetched whole");
+                }
+                Err(e) => {
+                    tracing::warn!(snapshot = %time_path, error = %e, "fetching the rest of a snapshot failed; pages fetch what they read")
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the background snapshot fetch");
+    }
+}
 
 /// The sequence number a snapshot or change-log directory name starts with (`000012-...`).
 fn seq_of_dir(name: &str) -> Option<u64> {
@@ -317,7 +349,10 @@ impl Snapshots {
         }
         for meta in registered.values() {
             let dir = snapshots.root.join(&meta.dir);
-            if dir.exists() {
+            if dir.exists() && !dir.join(COMPLETE).exists() {
+                // Fetched in part before a restart: fetched again on first use.
+                remove_path(&dir)?;
+            } else if dir.exists() {
                 match Snapshot::open(&dir) {
                     Ok(s) => snapshots.insert_cached(meta.seq, Arc::new(s)),
                     Err(e) => {
@@ -371,23 +406,36 @@ impl Snapshots {
         remote::stats().misses.fetch_add(1, Ordering::Relaxed);
         let dir = self.root.join(&meta.dir);
         let started = Instant::now();
-        if !dir.exists() {
-            let fetch = || {
+        let snapshot = if dir.join(COMPLETE).exists() {
+            Arc::new(Snapshot::open(&dir)?)
+        } else {
+            // Served at once from sparse files, fetched piece by piece as pages read
+            // them, completed in the background.
+            let prepare = || {
                 remote
                     .objects
-                    .fetch_dir(&format!("snapshots/{}", meta.dir), &dir)
+                    .prepare_lazy(&format!("snapshots/{}", meta.dir), &dir)
             };
             // An API handler asking for a snapshot not cached yet (asOf, a token's) waits
-            // for the fetch without holding up the other tasks of its worker.
-            match tokio::runtime::Handle::try_current() {
+            // without holding up the other tasks of its worker.
+            let (source, sparse) = match tokio::runtime::Handle::try_current() {
                 Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-                    tokio::task::block_in_place(fetch)?
+                    tokio::task::block_in_place(prepare)?
                 }
-                _ => fetch()?,
+                _ => prepare()?,
             };
-        }
-        let snapshot = Arc::new(Snapshot::open(&dir)?);
-        tracing::info!(snapshot = %meta.time_path, seconds = started.elapsed().as_secs_f64(), "fetched a snapshot into the cache");
+            let lazy_dir = lazy::register(&dir, source, sparse);
+            let snapshot = match Snapshot::open(&dir) {
+                Ok(s) => Arc::new(s),
+                Err(e) => {
+                    lazy::forget(&dir);
+                    return Err(e.into());
+                }
+            };
+            complete_in_background(lazy_dir, dir.clone(), meta.time_path.clone());
+            snapshot
+        };
+        tracing::info!(snapshot = %meta.time_path, seconds = started.elapsed().as_secs_f64(), "opened a snapshot from object storage");
         self.insert_cached(meta.seq, snapshot.clone());
         self.evict_over_budget();
         Ok(snapshot)
@@ -412,6 +460,7 @@ impl Snapshots {
             self.retained.write().remove(&seq);
             remote.sizes.lock().remove(&seq);
             remote::stats().evictions.fetch_add(1, Ordering::Relaxed);
+            lazy::forget(&dir);
             tracing::info!(dir = %dir.display(), "evicting a snapshot from the cache");
             if let Err(e) = std::fs::remove_dir_all(&dir) {
                 tracing::warn!(dir = %dir.display(), error = %e, "cannot remove an evicted snapshot");
@@ -801,6 +850,9 @@ impl Snapshots {
         }
         if let Some(remote) = &self.remote {
             remote.registered.write().insert(meta.seq, meta.clone());
+            if let Err(e) = std::fs::File::create(final_path.join(COMPLETE)) {
+                tracing::warn!(dir = %final_path.display(), error = %e, "cannot mark a published snapshot complete in the cache");
+            }
         }
         let changes = change_log.as_ref().map(|c| c.meta.counts);
         if let Some(log) = change_log {

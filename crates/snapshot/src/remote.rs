@@ -334,6 +334,84 @@ impl ObjectSnapshots {
         finish
     }
 
+    /// Prepares `local` to serve `<prefix>/<dir>/` lazily ([`crate::lazy`]): small files
+    /// and the JSON ones (read whole at open) are fetched now, every other file is
+    /// created sparse at its length. Returns the source of the missing ranges.
+    pub fn prepare_lazy(
+        self: &Arc<Self>,
+        dir: &str,
+        local: &Path,
+    ) -> Result<(Arc<dyn crate::lazy::RangeSource>, Vec<PathBuf>), RemoteError> {
+        let base = self.key(dir);
+        let mut sparse = Vec::new();
+        if local.exists() {
+            std::fs::remove_dir_all(local).map_err(io(local))?;
+        }
+        std::fs::create_dir_all(local).map_err(io(local))?;
+        let sparse_files = &mut sparse;
+        self.run(async {
+            let objects: Vec<object_store::ObjectMeta> = self
+                .store
+                .list(Some(&base))
+                .try_collect()
+                .await
+                .map_err(self.store_err())?;
+            if objects.is_empty() {
+                return Err(RemoteError::Missing {
+                    url: self.url.clone(),
+                    dir: dir.to_owned(),
+                });
+            }
+            let mut whole = Vec::new();
+            for meta in &objects {
+                let Some(rel) = meta.location.prefix_match(&base).map(|parts| {
+                    parts
+                        .map(|p| p.as_ref().to_owned())
+                        .collect::<Vec<_>>()
+                        .join("/")
+                }) else {
+                    continue;
+                };
+                let path = local.join(&rel);
+                let mapped = [".rows", ".frag", ".fidx", ".by_finding"]
+                    .iter()
+                    .any(|ext| rel.ends_with(ext));
+                if mapped && meta.size > crate::lazy::CHUNK {
+                    let file = std::fs::File::create(&path).map_err(io(&path))?;
+                    file.set_len(meta.size).map_err(io(&path))?;
+                    sparse_files.push(path);
+                } else {
+                    whole.push((meta.location.clone(), path));
+                }
+            }
+            futures_util::stream::iter(whole.into_iter().map(|(key, path)| async move {
+                let bytes = self
+                    .store
+                    .get(&key)
+                    .await
+                    .map_err(self.store_err())?
+                    .bytes()
+                    .await
+                    .map_err(self.store_err())?;
+                STATS
+                    .fetched_bytes
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                tokio::fs::write(&path, &bytes).await.map_err(io(&path))
+            }))
+            .buffer_unordered(CONCURRENCY)
+            .try_collect::<Vec<()>>()
+            .await?;
+            Ok(())
+        })?;
+        Ok((
+            Arc::new(DirSource {
+                objects: self.clone(),
+                base,
+            }),
+            sparse,
+        ))
+    }
+
     /// Whether the store answers: one listing of the snapshots' prefix, bounded by
     /// `timeout` (readiness checks must not hang on an unreachable store).
     pub fn ping(&self, timeout: std::time::Duration) -> Result<(), RemoteError> {
@@ -396,6 +474,31 @@ impl ObjectSnapshots {
             }
         }
         Ok(())
+    }
+}
+
+/// The missing ranges of one lazily served snapshot directory.
+struct DirSource {
+    objects: Arc<ObjectSnapshots>,
+    base: ObjectPath,
+}
+
+impl crate::lazy::RangeSource for DirSource {
+    fn fetch(&self, name: &str, ranges: &[std::ops::Range<u64>]) -> Result<Vec<Vec<u8>>, String> {
+        let key = self.base.clone().join(name);
+        let objects = &self.objects;
+        objects
+            .run(async {
+                let got = objects
+                    .store
+                    .get_ranges(&key, ranges)
+                    .await
+                    .map_err(objects.store_err())?;
+                let n: u64 = got.iter().map(|b| b.len() as u64).sum();
+                STATS.fetched_bytes.fetch_add(n, Ordering::Relaxed);
+                Ok(got.into_iter().map(|b| b.to_vec()).collect())
+            })
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -23,16 +23,25 @@ fn registry(
 }
 
 /// Every row of every export, rendered.
-fn rows(s: &Snapshot) -> Vec<Vec<u8>> {
+fn rows(s: &Snapshot) -> Vec<String> {
     let mut all = Vec::new();
     for kind in ExportKind::ALL {
         for row in 0..s.rows(kind) {
             let mut out = Vec::new();
             s.render(kind, row, &mut out);
-            all.push(out);
+            all.push(format!("{kind:?} {row}: {}", String::from_utf8_lossy(&out)));
         }
     }
     all
+}
+
+/// Asserts two snapshots render the same rows, naming the first difference.
+fn same_rows(a: &Snapshot, b: &Snapshot) {
+    let (a, b) = (rows(a), rows(b));
+    assert_eq!(a.len(), b.len(), "row counts");
+    if let Some((x, y)) = a.iter().zip(&b).find(|(x, y)| x != y) {
+        panic!("rows differ:\n{x}\n{y}");
+    }
 }
 
 /// The whole life of remote snapshots against `url` (an empty bucket or directory).
@@ -62,8 +71,50 @@ fn round_trip(url: &str) {
     let served = node.latest().expect("the node fetched the latest snapshot");
     assert_eq!(served.time_path(), first.time_path);
     let published = publisher.latest().unwrap();
-    assert_eq!(rows(&served), rows(&published));
+    same_rows(&served, &published);
     assert!(node.cache_bytes() > 0);
+    // It was served from sparse files while the rest arrived in the background; once
+    // whole, its directory is marked complete and survives a restart of the node.
+    let started = std::time::Instant::now();
+    while !(served.is_complete() && served.dir().join(".complete").exists()) {
+        assert!(started.elapsed().as_secs() < 60, "never completed");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let served_dir = served.dir().to_owned();
+    let inode = |dir: &Path| {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(dir.join("vulnerabilities.rows"))
+            .unwrap()
+            .ino()
+    };
+    let before = inode(&served_dir);
+    drop((served, node));
+    let node = registry(
+        &tmp.path().join("node-a"),
+        w.store.clone(),
+        url,
+        2,
+        u64::MAX,
+    );
+    assert_eq!(
+        node.latest().unwrap().dir(),
+        served_dir,
+        "the cache survives a restart"
+    );
+    assert_eq!(inode(&served_dir), before, "and is not fetched again");
+    // A page prefetched on a node that has not cached its snapshot reads the same rows.
+    let fresh = registry(
+        &tmp.path().join("node-p"),
+        w.store.clone(),
+        url,
+        2,
+        u64::MAX,
+    );
+    let s = fresh.latest().unwrap();
+    for kind in ExportKind::ALL {
+        s.prefetch_rows(kind, 0..s.rows(kind)).unwrap();
+    }
+    same_rows(&s, &published);
 
     // A newer publish (with its change log) reaches the node on refresh.
     let second = publish_at(&publisher, t0 + Duration::hours(6), &opts);
@@ -84,7 +135,7 @@ fn round_trip(url: &str) {
         .expect("asOf fetches a retained older snapshot");
     assert_eq!(older.time_path(), first.time_path);
     assert!(remote::stats().misses.load(Ordering::Relaxed) > misses);
-    assert_eq!(rows(&older), rows(&published));
+    same_rows(&older, &published);
     small.refresh().unwrap();
     assert!(older.dir().exists(), "a snapshot being read is not evicted");
     let older_dir = older.dir().to_owned();
