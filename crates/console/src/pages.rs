@@ -442,7 +442,7 @@ fn range_text(r: &Value) -> String {
 
 /// The evidence lines of `findings` (from `evidence.ndjson`).
 fn evidence_of(s: &Snapshot, findings: &BTreeSet<u32>) -> Vec<Value> {
-    let Ok(text) = std::fs::read(s.dir().join("evidence.ndjson")) else {
+    let Some(text) = s.read_file("evidence.ndjson") else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -20,6 +20,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+/// Files of a snapshot read whole, and only by some readers (the console), so a node
+/// fetches them when first read ([`ensure_whole`]) rather than before serving.
+pub const READ_WHOLE_LATER: [&str; 2] = ["summary.json", "evidence.ndjson"];
+
+/// Makes the file at `path` whole if it belongs to a lazy directory (a no-op otherwise).
+pub fn ensure_whole(path: &Path) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    if let Some(file) = file_for(path, meta.len()) {
+        file.ensure(0..meta.len());
+    }
+}
+
 /// Bytes fetched per chunk (and the granularity of presence).
 pub const CHUNK: u64 = 256 << 10;
 
@@ -48,8 +62,6 @@ pub struct LazyFile {
     len: u64,
     present: Vec<AtomicU64>,
     missing: AtomicUsize,
-    /// One fetch of this file's chunks at a time (two readers of one chunk fetch it once).
-    fetching: Mutex<()>,
 }
 
 static DIRS: Mutex<BTreeMap<PathBuf, Arc<LazyDir>>> = Mutex::new(BTreeMap::new());
@@ -105,7 +117,6 @@ pub(crate) fn file_for(path: &Path, len: u64) -> Option<Arc<LazyFile>> {
             .map(|_| AtomicU64::new(0))
             .collect(),
         missing: AtomicUsize::new(chunks),
-        fetching: Mutex::new(()),
     });
     files.insert(path.to_owned(), lazy.clone());
     Some(lazy)
@@ -170,16 +181,17 @@ impl LazyFile {
         }
     }
 
-    /// Fetches `chunks` (adjacent ones in one range) and writes them into the file.
+    /// Fetches `chunks` (adjacent ones in one range) and writes them into the file. No
+    /// lock is held across the fetch, so a page never waits behind the background
+    /// completion: two fetches of one chunk write the same bytes (the file is immutable).
     fn fetch_chunks(&self, chunks: &[u64]) -> Result<(), String> {
-        let _one = self.fetching.lock();
         let mut todo: Vec<u64> = chunks.iter().copied().filter(|c| !self.has(*c)).collect();
         todo.sort_unstable();
         todo.dedup();
         let mut ranges: Vec<(Range<u64>, Vec<u64>)> = Vec::new();
         for c in todo {
             match ranges.last_mut() {
-                Some((r, cs)) if r.end == c * CHUNK && cs.len() < 64 => {
+                Some((r, cs)) if r.end == c * CHUNK && cs.len() < 16 => {
                     r.end = ((c + 1) * CHUNK).min(self.len);
                     cs.push(c);
                 }
@@ -228,7 +240,9 @@ impl LazyDir {
         let files: Vec<Arc<LazyFile>> = self.files.lock().values().cloned().collect();
         for f in files {
             let missing = f.missing_in(&(0..f.len));
-            for batch in missing.chunks(64) {
+            // 4 MiB a request, so pages asking for their chunks meanwhile are not queued
+            // behind long transfers.
+            for batch in missing.chunks(16) {
                 f.fetch_chunks(batch)?;
             }
         }

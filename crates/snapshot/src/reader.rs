@@ -114,6 +114,16 @@ impl Snapshot {
         &self.dir
     }
 
+    /// The whole file `name` of the snapshot (fetched first if it is still arriving
+    /// from object storage); `None` if it cannot be read.
+    pub fn read_file(&self, name: &str) -> Option<Vec<u8>> {
+        let path = self.dir.join(name);
+        if self.lazy.is_some() {
+            crate::lazy::ensure_whole(&path);
+        }
+        std::fs::read(path).ok()
+    }
+
     /// Whether every byte of the snapshot is on local disk (always, unless it is still
     /// arriving from object storage).
     pub fn is_complete(&self) -> bool {
@@ -284,7 +294,7 @@ impl Snapshot {
     pub fn summary(&self) -> Option<&crate::Summary> {
         self.summary
             .get_or_init(|| {
-                let text = std::fs::read(self.dir.join(crate::summary::SUMMARY_FILE)).ok()?;
+                let text = self.read_file(crate::summary::SUMMARY_FILE)?;
                 serde_json::from_slice(&text).ok()
             })
             .as_ref()

@@ -38,6 +38,8 @@ fn complete_in_background(lazy_dir: Arc<lazy::LazyDir>, dir: PathBuf, time_path:
     let spawned = std::thread::Builder::new()
         .name("snapshot-fetch".into())
         .spawn(move || {
+            // The first pages fetch what they read first; the rest follows.
+            std::thread::sleep(std::time::Duration::from_secs(1));
             let started = Instant::now();
             match lazy_dir.complete() {
                 Ok(()) => {

@@ -373,9 +373,12 @@ impl ObjectSnapshots {
                     continue;
                 };
                 let path = local.join(&rel);
+                // Mapped files, and the large files only some readers read whole
+                // (`Snapshot::read_file`), arrive piece by piece.
                 let mapped = [".rows", ".frag", ".fidx", ".by_finding"]
                     .iter()
-                    .any(|ext| rel.ends_with(ext));
+                    .any(|ext| rel.ends_with(ext))
+                    || crate::lazy::READ_WHOLE_LATER.contains(&rel.as_str());
                 if mapped && meta.size > crate::lazy::CHUNK {
                     let file = std::fs::File::create(&path).map_err(io(&path))?;
                     file.set_len(meta.size).map_err(io(&path))?;
