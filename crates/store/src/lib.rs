@@ -16,9 +16,12 @@
 //! * a device's state is laid out in one place, [`state_codec`] (every store keeps its
 //!   bytes); a store opened on an earlier release's data migrates it first;
 //! * a knowledge-base import is one transaction, and re-importing identical content
-//!   changes nothing (not even the KB version).
+//!   changes nothing (not even the KB version);
+//! * at most one process leads a role (the snapshot publisher) at a time, across
+//!   machines sharing a PostgreSQL store ([`lease`]).
 
 pub mod apply;
+pub mod lease;
 pub mod postgres;
 pub mod sqlite;
 pub mod state_codec;
@@ -28,6 +31,7 @@ use model::DeviceReport;
 use serde::{Deserialize, Serialize};
 
 pub use crate::postgres::PostgresStore;
+pub use lease::{Fenced, Leadership, PUBLISHER};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +68,13 @@ pub enum StoreError {
          run a posture release that knows version {found} (or a fresh database)"
     )]
     SchemaTooNew { found: i64, supported: i64 },
+    /// A leadership role that cannot name a lock.
+    #[error("invalid leadership role {0:?}: use 1 to 64 letters, digits, '-' or '_'")]
+    BadRole(String),
+    /// A leader's change was refused because its lease was lost (its connection to the
+    /// store broke): another process may lead now.
+    #[error("this process no longer leads {role:?}: its lease on the state store was lost")]
+    NotLeading { role: String },
 }
 
 impl StoreError {
@@ -380,6 +391,17 @@ pub trait StateStore: Send + Sync {
     /// Settings whose key starts with `prefix`, ordered by key.
     fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
     fn delete_setting(&self, key: &str) -> Result<bool>;
+    /// A cheap round trip: `Ok` when the store answers (readiness checks).
+    fn ping(&self) -> Result<()> {
+        self.kb_version().map(drop)
+    }
+    /// Tries, without waiting, to become the one leader of `role` among every process
+    /// using this store (see [`lease`]): `Some` holds the lease until dropped, `None`
+    /// means another holder leads now. A role is 1 to 64 letters, digits, `-` or `_`.
+    fn lead(&self, role: &str) -> Result<Option<Box<dyn Leadership>>> {
+        let _ = role;
+        Err(StoreError::Unsupported("leadership leases"))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

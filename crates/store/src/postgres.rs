@@ -50,6 +50,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
 const LOCK_MIGRATE: i64 = 0x706f_7374_7572_0001;
 const LOCK_DEVICES: i64 = 0x706f_7374_7572_0002;
 const LOCK_KB: i64 = 0x706f_7374_7572_0003;
+/// Leadership leases: "postl" and 24 bits of the role's SHA-256 (see [`lease_key`]).
+const LOCK_LEASE_BASE: i64 = 0x706f_7374_6c00_0000;
+/// How long [`PgLease::still_leading`] waits for its connection to answer.
+const LEASE_CHECK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Batches with at least this many new (or changed) rows are written with `COPY`
 /// (or one array `UPDATE`); smaller ones row by row, which costs fewer round trips.
@@ -271,6 +275,63 @@ pub struct PostgresStore {
 struct Inner {
     pool: Pool,
     copy_min_rows: usize,
+}
+
+/// The advisory lock key of a leadership role: [`LOCK_LEASE_BASE`] and the first 24
+/// bits of the role's SHA-256 (distinct from the writers' keys, stable across releases).
+fn lease_key(role: &str) -> i64 {
+    let digest = crate::digest(role.as_bytes());
+    let bits = i64::from_str_radix(&digest[..6], 16).unwrap_or(0);
+    LOCK_LEASE_BASE | bits
+}
+
+/// PostgreSQL's leadership lease: a session-level advisory lock held on a connection
+/// of its own. The server drops the lock the moment that connection ends, so a killed
+/// leader's lease is free at once (a vanished machine's, once the server's TCP
+/// keepalive gives up on it: 5 s idle, then 3 probes 2 s apart).
+pub(crate) struct PgLease {
+    role: String,
+    key: i64,
+    client: Mutex<Option<Client>>,
+}
+
+impl crate::Leadership for PgLease {
+    fn role(&self) -> &str {
+        &self.role
+    }
+
+    /// An empty query on the lease's connection, within [`LEASE_CHECK_TIMEOUT`]: while
+    /// the session lives, so does its lock. Once it fails the lease is given up for good
+    /// (what is left of the session is closed).
+    fn still_leading(&self) -> bool {
+        off_runtime(|| {
+            let mut slot = self.client.lock();
+            let alive = slot
+                .as_mut()
+                .is_some_and(|c| !c.is_closed() && c.is_valid(LEASE_CHECK_TIMEOUT).is_ok());
+            if !alive && let Some(lost) = slot.take() {
+                tracing::warn!(role = %self.role, "the leadership lease's connection is lost");
+                drop(lost);
+            }
+            alive
+        })
+    }
+}
+
+impl Drop for PgLease {
+    fn drop(&mut self) {
+        // Unlock explicitly (ending the session releases it too, but asynchronously),
+        // then close; the client owns a runtime, which must not drop on an async thread.
+        let client = self.client.get_mut().take();
+        let key = self.key;
+        off_runtime(move || {
+            if let Some(mut c) = client
+                && !c.is_closed()
+            {
+                let _ = c.execute("SELECT pg_advisory_unlock($1)", &[&key]);
+            }
+        });
+    }
 }
 
 /// Runs `f` where the synchronous client may block: directly on an ordinary thread; on
@@ -1099,6 +1160,44 @@ impl StateStore for Inner {
     fn delete_setting(&self, key: &str) -> Result<bool> {
         Ok(self.execute("DELETE FROM settings WHERE key = $1", &[&key])? > 0)
     }
+
+    fn ping(&self) -> Result<()> {
+        self.query("SELECT 1", &[])?;
+        Ok(())
+    }
+
+    /// `pg_try_advisory_lock` on a new connection the lease keeps (see [`PgLease`]).
+    fn lead(&self, role: &str) -> Result<Option<Box<dyn crate::Leadership>>> {
+        crate::lease::check_role(role)?;
+        let key = lease_key(role);
+        let mut client = self.pool.connect()?;
+        // The server notices a vanished leader's machine within about 11 s (on TCP
+        // connections; Unix sockets ignore these). Best effort: some platforms refuse.
+        for setting in [
+            "SET tcp_keepalives_idle = 5",
+            "SET tcp_keepalives_interval = 2",
+            "SET tcp_keepalives_count = 3",
+        ] {
+            if let Err(e) = client.batch_execute(setting) {
+                tracing::debug!(error = %describe(&e), setting, "lease connection keepalive");
+            }
+        }
+        client.execute(
+            "SELECT set_config('application_name', $1, false)",
+            &[&format!("posture lease {role}")],
+        )?;
+        let led: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])?
+            .get(0);
+        if !led {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(PgLease {
+            role: role.to_owned(),
+            key,
+            client: Mutex::new(Some(client)),
+        })))
+    }
 }
 
 /// Every method off the async runtime's threads ([`off_runtime`]), then [`Inner`]'s.
@@ -1188,6 +1287,12 @@ impl StateStore for PostgresStore {
     }
     fn delete_setting(&self, key: &str) -> Result<bool> {
         off_runtime(|| self.inner.delete_setting(key))
+    }
+    fn ping(&self) -> Result<()> {
+        off_runtime(|| self.inner.ping())
+    }
+    fn lead(&self, role: &str) -> Result<Option<Box<dyn crate::Leadership>>> {
+        off_runtime(|| self.inner.lead(role))
     }
 }
 

@@ -686,6 +686,19 @@ impl StateStore for SqliteStore {
         Ok(conn.execute("DELETE FROM settings WHERE key = ?1", [key])? > 0)
     }
 
+    fn ping(&self) -> Result<()> {
+        // Reads the schema and a page of the registry: the file is there and readable.
+        self.reader()?
+            .query_row("SELECT count(*) FROM snapshots", [], |_| Ok(()))?;
+        Ok(())
+    }
+
+    /// An exclusive `flock` on `<state.db>.lead-<role>` (see [`crate::lease`]).
+    fn lead(&self, role: &str) -> Result<Option<Box<dyn crate::Leadership>>> {
+        Ok(crate::lease::FileLease::try_take(&self.path, role)?
+            .map(|l| Box::new(l) as Box<dyn crate::Leadership>))
+    }
+
     fn put_setting(&self, key: &str, value: &str) -> Result<()> {
         let conn = self.writer.lock();
         conn.execute(

@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use model::{DeviceReport, GroupRef};
 use std::sync::Arc;
 use store::{
-    ApplyOutcome, FeedCommit, KbChange, KbFile, KbRecord, ScanError, SnapshotMeta, StateStore,
-    StoreError, StoreLocation,
+    ApplyOutcome, FeedCommit, Fenced, KbChange, KbFile, KbRecord, ScanError, SnapshotMeta,
+    StateStore, StoreError, StoreLocation,
 };
 
 /// One store under test: where it lives, and how to reach behind it.
@@ -107,6 +107,7 @@ suite!(
     concurrent_writers_in_two_handles_never_fail,
     checkpoint_and_reopen_keep_everything,
     methods_work_from_async_code,
+    one_leader_per_role_until_it_lets_go,
 );
 
 /// When the tests' reports are received: a fixed time after every report in them, so
@@ -794,4 +795,107 @@ fn methods_work_from_async_code(f: &Fixture) {
         assert_eq!(store.get_setting("k").unwrap().as_deref(), Some("v"));
         assert_eq!(store.snapshots().unwrap(), []);
     });
+}
+
+/// A leadership lease: while one handle (another process) leads a role, a second
+/// `lead` of it answers `None`; other roles are independent; once the first lets go
+/// the second leads. The store answers `ping`, and a bad role is an error.
+fn one_leader_per_role_until_it_lets_go(f: &Fixture) {
+    let (one, two) = (f.open(), f.open());
+    one.ping().unwrap();
+    let first = one
+        .lead(store::PUBLISHER)
+        .unwrap()
+        .expect("nobody leads yet");
+    assert_eq!(first.role(), store::PUBLISHER);
+    assert!(first.still_leading());
+    assert!(two.lead(store::PUBLISHER).unwrap().is_none(), "one leader");
+    assert!(
+        one.lead(store::PUBLISHER).unwrap().is_none(),
+        "even in the same handle"
+    );
+    let other = two
+        .lead("other-role")
+        .unwrap()
+        .expect("another role is free");
+    drop(first);
+    let second = two
+        .lead(store::PUBLISHER)
+        .unwrap()
+        .expect("the lease is free again");
+    assert!(second.still_leading());
+    assert!(one.lead(store::PUBLISHER).unwrap().is_none());
+    drop((second, other));
+    for bad in ["", "a b", "../x", &"x".repeat(65)] {
+        assert!(
+            matches!(two.lead(bad), Err(StoreError::BadRole(_))),
+            "{bad:?}"
+        );
+    }
+    // A leader's handle registers snapshots while it leads.
+    let lease = one.lead(store::PUBLISHER).unwrap().expect("free");
+    let fenced = Fenced::new(one.clone(), Arc::from(lease));
+    fenced.register_snapshot(&snapshot_meta(1)).unwrap();
+    assert_eq!(two.snapshots().unwrap(), [snapshot_meta(1)]);
+}
+
+fn snapshot_meta(seq: u64) -> SnapshotMeta {
+    SnapshotMeta {
+        seq,
+        time_path: format!("2026-03-01/{seq:02}00/"),
+        generated_at: Utc.with_ymd_and_hms(2026, 3, 1, seq as u32, 0, 0).unwrap(),
+        dir: format!("snap-{seq}"),
+        kb_version: 1,
+        devices: 1,
+    }
+}
+
+/// A leader whose session dies (its process killed, its connection cut: here its
+/// backend is terminated from another connection) loses the lease at once: another
+/// handle leads, and the old leader's handle knows it no longer leads and registers
+/// nothing.
+#[test]
+fn postgres_a_dead_leaders_lease_is_free_at_once() {
+    let Some(f) = Fixture::postgres() else { return };
+    let Fixture::Postgres(url) = &f else {
+        unreachable!()
+    };
+    let (one, two) = (f.open(), f.open());
+    let lease: Arc<dyn store::Leadership> = Arc::from(one.lead(store::PUBLISHER).unwrap().unwrap());
+    let fenced = Fenced::new(one.clone(), lease.clone());
+    assert!(two.lead(store::PUBLISHER).unwrap().is_none());
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let terminated: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+               WHERE l.locktype = 'advisory' AND l.granted
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())) t",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(terminated, 1, "one backend holds the lease");
+    let started = std::time::Instant::now();
+    let taken = loop {
+        if let Some(l) = two.lead(store::PUBLISHER).unwrap() {
+            break l;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "the lease is still held 5 s after its backend was terminated"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(taken.still_leading());
+    assert!(!lease.still_leading(), "the old leader knows");
+    let err = fenced.register_snapshot(&snapshot_meta(1)).unwrap_err();
+    assert!(matches!(err, StoreError::NotLeading { .. }), "{err}");
+    assert!(err.to_string().contains("no longer leads"), "{err}");
+    assert_eq!(two.snapshots().unwrap(), []);
+    drop(fenced);
+    drop(lease);
+    assert!(
+        one.lead(store::PUBLISHER).unwrap().is_none(),
+        "the new leader holds it"
+    );
 }
