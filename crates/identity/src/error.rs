@@ -8,6 +8,25 @@ use std::path::PathBuf;
 pub enum IdentityError {
     #[error("identity database: {0}")]
     Db(#[from] rusqlite::Error),
+    /// A statement on the PostgreSQL registry or rate-limit windows failed.
+    #[error("identity database (PostgreSQL): {}", crate::pg::describe(.0))]
+    Postgres(#[from] postgres::Error),
+    /// The `--store` URL does not parse (the reason never holds its password).
+    #[error("invalid PostgreSQL URL: {reason}")]
+    PostgresUrl { reason: String },
+    /// `target` is the URL without its password.
+    #[error("cannot connect to PostgreSQL at {target}: {reason}")]
+    PostgresConnect { target: String, reason: String },
+    #[error("all {connections} identity connections to PostgreSQL at {target} stayed busy")]
+    PostgresBusy { target: String, connections: usize },
+    #[error(
+        "the database's encoding is {0}; posture needs UTF8 (CREATE DATABASE ... ENCODING 'UTF8')"
+    )]
+    PostgresEncoding(String),
+    #[error(
+        "the identity tables are at schema version {found}, newer than this binary's {supported}: upgrade posture"
+    )]
+    SchemaTooNew { found: i64, supported: i64 },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

@@ -28,7 +28,9 @@
 //! permission is checked against `roles` (application) or `scp` (delegated), a
 //! `*.ReadWrite*` grant satisfying `*.Read*`, and a miss is `403 Forbidden` naming
 //! the required roles. The returned `Principal` carries the device groups the caller
-//! may see. [`limits::Limiter`] then applies the per application + tenant limits.
+//! may see. [`limits::Limiter`] then applies the per application + tenant limits
+//! ([`SharedLimiter`] for several nodes sharing a PostgreSQL store: the same windows,
+//! kept in the database).
 //!
 //! # Tokens
 //!
@@ -46,9 +48,11 @@
 //!
 //! # Security decisions
 //!
-//! - Signing keys are RSA-2048, generated on first start and stored in
-//!   `identity.db` (mode 0600). Signing uses `ring` (constant-time private-key
-//!   operations); the `rsa` crate only generates keys. `jsonwebtoken` verifies,
+//! - Signing keys are RSA-2048, generated on first start and stored in the
+//!   registry: `identity.db` (mode 0600), or the PostgreSQL state store's
+//!   `identity_signing_keys` ([`RegistryLocation`]). Signing uses `ring`
+//!   (constant-time private-key operations); the `rsa` crate only generates keys.
+//!   `jsonwebtoken` verifies,
 //!   with RS256 signatures checked by `ring` (a process-wide `jsonwebtoken`
 //!   crypto provider installed by [`Identity::open`]; RSA keys under 2048 bits are
 //!   refused).
@@ -99,6 +103,11 @@
 //! `REQUESTS_CA_BUNDLE=<data_dir>/tls/ca.pem` (which `requests` prefers to any
 //! `verify` argument MSAL passes).
 //!
+//! Nodes sharing a PostgreSQL state store open the identity with
+//! [`Identity::open_at`] and [`RegistryLocation::Postgres`] (the store's URL), so they
+//! share the tenant, applications, users and signing keys, and use
+//! [`RateLimitConfig::shared_limiter`] on the same URL.
+//!
 //! The API (`server`) takes the [`Identity`] as its `auth` and
 //! [`RateLimitConfig::limiter`] as its `limiter` (`server::AppState`), and merges
 //! [`oauth_router`] into its router; this crate does not depend on `server`, only on
@@ -130,6 +139,7 @@ pub mod external;
 mod keys;
 pub mod limits;
 pub mod oauth;
+mod pg;
 mod registry;
 pub mod roles;
 pub mod sign_in;
@@ -141,7 +151,7 @@ mod verify;
 pub use apps::{AppInfo, CreatedApp, KeyInfo, UserInfo};
 pub use error::{IdentityError, Result};
 pub use external::ExternalIssuer;
-pub use limits::{Limit, Limiter, RateLimitConfig};
+pub use limits::{Admission, Limit, Limiter, RateLimitConfig, SharedLimiter};
 pub use oauth::oauth_router;
 pub use sign_in::{SignInRefused, SignedInUser};
 pub use throttle::SignInThrottleConfig;
@@ -153,7 +163,7 @@ use crate::registry::{KeyRow, Registry};
 use jsonwebtoken::DecodingKey;
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -167,6 +177,32 @@ pub const DEFAULT_AUDIENCES: &[&str] = &[
     "fc780465-2017-40d4-a0c5-307022471b92",
 ];
 
+/// Where the registry (tenant id, applications, users, signing keys) lives.
+#[derive(Clone)]
+pub enum RegistryLocation {
+    /// `identity.db` (SQLite) in this data directory.
+    Sqlite(PathBuf),
+    /// The identity tables of this PostgreSQL database (`postgres://...`, the state
+    /// store's URL): every node serving from the database shares them.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for RegistryLocation {
+    /// Never shows a URL's password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RegistryLocation::Sqlite(dir) => f.debug_tuple("Sqlite").field(dir).finish(),
+            RegistryLocation::Postgres(url) => f
+                .debug_tuple("Postgres")
+                .field(
+                    &pg::parse_url(url)
+                        .map_or_else(|_| "<invalid URL>".to_owned(), |(_, t)| t.to_string()),
+                )
+                .finish(),
+        }
+    }
+}
+
 /// The identity configuration. Every field has a default ([`IdentityConfig::new`]).
 #[derive(Clone, Debug)]
 pub struct IdentityConfig {
@@ -174,7 +210,7 @@ pub struct IdentityConfig {
     /// strings, discovery documents and the extra accepted audience derive from it.
     pub base_url: String,
     /// The tenant id to create the registry with; `None` generates a UUID. Ignored
-    /// once `identity.db` exists, except that a different value is an error.
+    /// once the registry has one, except that a different value is an error.
     pub tenant_id: Option<String>,
     /// Accepted token audiences; the base URL is always accepted too.
     pub audiences: Vec<String>,
@@ -247,6 +283,13 @@ impl Identity {
     /// Opens (creating on first use) `<data_dir>/identity.db`, generating the tenant
     /// id and the first signing key when there are none.
     pub fn open(data_dir: &Path, config: IdentityConfig) -> Result<Identity> {
+        Identity::open_at(&RegistryLocation::Sqlite(data_dir.to_owned()), config)
+    }
+
+    /// Opens (creating on first use) the registry at `location`, generating the tenant
+    /// id and the first signing key when there are none. Several processes may open
+    /// the same registry at once, and agree on one tenant id and one active key.
+    pub fn open_at(location: &RegistryLocation, config: IdentityConfig) -> Result<Identity> {
         crypto::install();
         let base = config.base_url.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://"))
@@ -254,7 +297,7 @@ impl Identity {
         {
             return Err(IdentityError::InvalidBaseUrl(config.base_url.clone()));
         }
-        let registry = Registry::open(&data_dir.join("identity.db"))?;
+        let registry = Registry::open(location)?;
         let proposed = match &config.tenant_id {
             Some(t) if !valid_tenant(t) => return Err(IdentityError::InvalidTenant(t.clone())),
             Some(t) => t.clone(),

@@ -11,6 +11,14 @@
 //! counted. The log keeps at most the largest `max` timestamps per key (16 KB for
 //! 1000/h); one mutex guards all keys and is held for a binary search and a push, so
 //! concurrent requests can never be admitted beyond the limit.
+//!
+//! [`Limiter`] is one process's view. Nodes sharing a PostgreSQL state store use
+//! [`SharedLimiter`] ([`RateLimitConfig::shared_limiter`]): the same windows, kept in
+//! the database, so the limits hold across all nodes together.
+
+mod shared;
+
+pub use shared::{Admission, SharedLimiter};
 
 use access::{ApiError, Principal, RateFamily, RateLimiter, Route};
 use parking_lot::Mutex;
@@ -70,6 +78,17 @@ impl RateLimitConfig {
     pub fn limiter(&self) -> Option<Arc<dyn RateLimiter>> {
         self.enabled
             .then(|| Arc::new(Limiter::new(self.clone())) as Arc<dyn RateLimiter>)
+    }
+
+    /// The limiter shared by every node serving from the PostgreSQL database at `url`
+    /// ([`SharedLimiter`]): `None` when disabled (nothing connects).
+    pub fn shared_limiter(&self, url: &str) -> crate::Result<Option<Arc<dyn RateLimiter>>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        Ok(Some(
+            Arc::new(SharedLimiter::open(url, self.clone())?) as Arc<dyn RateLimiter>
+        ))
     }
 
     fn limits(&self, family: RateFamily) -> &[Limit] {
