@@ -10,8 +10,9 @@
 //!    streamed page through [`paging::stream_rows`];
 //! 4. any [`access::ApiError`] becomes the MDE error body with the request id as `target`.
 //!
-//! Operations endpoints (`/healthz`, `/metrics`, `/openapi.json`) sit beside the API, as does
-//! the OData `$metadata` document ([`metadata`], no token: it holds no data).
+//! Operations endpoints (`/healthz` liveness, `/readyz` readiness, `/metrics`,
+//! `/openapi.json`) sit beside the API, as does the OData `$metadata` document
+//! ([`metadata`], no token: it holds no data).
 
 // Row sets are lists of ranges; a list holding one range is intended, not a mistaken `vec![a..b]`.
 #![allow(clippy::single_range_in_vec_init)]
@@ -60,6 +61,8 @@ pub struct ApiConfig {
     /// A knowledge-base feed not synced or imported for longer than this makes
     /// `/healthz` warn (default 48 hours).
     pub kb_max_age: chrono::Duration,
+    /// Set when the node starts shutting down: `/readyz` answers 503 from then on.
+    pub drain: health::Drain,
 }
 
 /// Where the service's present comes from. The delta window (`sinceTime` at most
@@ -107,6 +110,7 @@ impl ApiConfig {
             request_timeout: Duration::from_secs(600),
             clock: Clock::Wall,
             kb_max_age: chrono::Duration::hours(48),
+            drain: health::Drain::default(),
         }
     }
 }
@@ -141,6 +145,7 @@ pub fn router(state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .fallback(dispatch)
@@ -257,9 +262,25 @@ async fn healthz(State(state): State<AppState>) -> Response {
     axum::Json(body).into_response()
 }
 
+/// Readiness, for load balancers: 200 when the state store answers, a snapshot is
+/// loaded and the node is not draining; otherwise 503 naming what is not ready. Both
+/// carry the snapshot served (see [`health::readiness`]).
+async fn readyz(State(state): State<AppState>) -> Response {
+    let ready = health::readiness(&state).await;
+    let status = if ready.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(ready)).into_response()
+}
+
 async fn metrics(State(state): State<AppState>) -> Response {
     // Counted where trims happen (the API's streaming path, the console's pages), read here.
     metrics::counter!("posture_snapshot_page_trims_total").absolute(snapshot::resident::trims());
+    snapshot_cache_metrics(&state.snapshots);
+    // `posture_ready` and `posture_serving_snapshot_seq`, as `/readyz` would answer now.
+    health::readiness(&state).await;
     match &state.metrics {
         Some(h) => (
             [(
@@ -271,6 +292,23 @@ async fn metrics(State(state): State<AppState>) -> Response {
             .into_response(),
         None => ApiError::not_found("Metrics are not enabled in this process.").into_response(),
     }
+}
+
+/// The node's snapshot cache over object storage (`--snapshots s3://...`): hits and
+/// misses of lookups, bytes and snapshots fetched, evictions, bytes cached now.
+fn snapshot_cache_metrics(snapshots: &snapshot::Snapshots) {
+    if snapshots.objects().is_none() {
+        return;
+    }
+    let stats = snapshot::remote::stats();
+    let read = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    metrics::counter!("posture_snapshot_cache_hits_total").absolute(read(&stats.hits));
+    metrics::counter!("posture_snapshot_cache_misses_total").absolute(read(&stats.misses));
+    metrics::counter!("posture_snapshot_fetch_bytes_total").absolute(read(&stats.fetched_bytes));
+    metrics::counter!("posture_snapshot_fetches_total").absolute(read(&stats.fetched_snapshots));
+    metrics::counter!("posture_snapshot_cache_evictions_total").absolute(read(&stats.evictions));
+    metrics::counter!("posture_snapshot_upload_bytes_total").absolute(read(&stats.uploaded_bytes));
+    metrics::gauge!("posture_snapshot_cache_bytes").set(snapshots.cache_bytes() as f64);
 }
 
 fn csdl_metadata() -> Response {

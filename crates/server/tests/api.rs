@@ -462,7 +462,10 @@ async fn operations_endpoints() {
     assert!(metrics.contains("posture_http_requests_total"), "{metrics}");
     assert!(metrics.contains("posture_rows_served_total"));
     // Read from the mechanism's own count at each scrape, so present before any trim.
-    assert!(metrics.contains("posture_snapshot_page_trims_total"), "{metrics}");
+    assert!(
+        metrics.contains("posture_snapshot_page_trims_total"),
+        "{metrics}"
+    );
     let (status, _, doc) = get(&format!("{}/openapi.json", w.base)).await;
     assert_eq!(status, 200);
     let doc: Value = serde_json::from_str(&doc).unwrap();
