@@ -104,6 +104,16 @@ pub struct ServeArgs {
     /// Report uploads processed at once (default: half the cores, at least 1); others wait, then 503.
     #[arg(long, env = "POSTURE_MAX_CONCURRENT_INGEST")]
     pub max_concurrent_ingest: Option<usize>,
+    /// On SIGTERM or SIGINT, keep serving this long with `/readyz` answering 503 (so a
+    /// load balancer stops sending) before refusing new connections.
+    #[arg(long, env = "POSTURE_DRAIN_DELAY", default_value = "0s", value_parser = parse_duration_or_zero)]
+    pub drain_delay: std::time::Duration,
+    /// Then wait at most this long for responses in flight (a page being streamed) to
+    /// complete before exiting.
+    #[arg(long, env = "POSTURE_DRAIN_TIMEOUT", default_value = "30s", value_parser = parse_duration_or_zero)]
+    pub drain_timeout: std::time::Duration,
+    #[command(flatten)]
+    pub lead: LeadArgs,
 }
 
 impl ServeArgs {
@@ -116,6 +126,7 @@ impl ServeArgs {
         limits.header_read_timeout = self.header_timeout;
         limits.idle_timeout = self.idle_timeout;
         limits.max_requests_per_connection = self.max_requests_per_connection;
+        limits.drain_timeout = self.drain_timeout;
         limits
     }
 }
@@ -151,6 +162,18 @@ pub struct PublishArgs {
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional POSTURE_S3_ENDPOINT).
     #[arg(long, env = "POSTURE_EXPORT_BACKEND", value_enum, default_value_t = ExportBackend::Local)]
     pub export_backend: ExportBackend,
+    /// Where snapshots live: the data directory (default), or object storage shared by
+    /// several nodes: `file:///DIR`, `s3://BUCKET/PREFIX` (AWS_ACCESS_KEY_ID,
+    /// AWS_SECRET_ACCESS_KEY, AWS_REGION, optional AWS_ENDPOINT and AWS_ALLOW_HTTP) or
+    /// `az://CONTAINER/PREFIX` (AZURE_STORAGE_ACCOUNT_NAME, AZURE_STORAGE_ACCOUNT_KEY,
+    /// optional AZURE_ENDPOINT, AZURE_ALLOW_HTTP, AZURE_STORAGE_USE_EMULATOR). With object
+    /// storage the data directory holds only a cache (`snapshot-cache/node-N`).
+    #[arg(long, env = "POSTURE_SNAPSHOTS", value_name = "URL")]
+    pub snapshots: Option<String>,
+    /// Size of the local snapshot cache in MiB (object storage only): past it, whole
+    /// snapshots no request is reading are evicted, oldest first (the latest always stays).
+    #[arg(long, env = "POSTURE_SNAPSHOT_CACHE_MB", default_value_t = 16384)]
+    pub snapshot_cache_mb: u64,
     /// gzip level of export files (1 = fastest).
     #[arg(long, env = "POSTURE_EXPORT_LEVEL", default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub export_level: u32,
@@ -161,4 +184,21 @@ pub enum ExportBackend {
     Local,
     Azure,
     S3,
+}
+
+/// Publishers share one lease on the state store (see `crate::leader`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct LeadArgs {
+    /// While another process holds the publisher lease, try again this often: the
+    /// bound on how long a publish waits after its leader died (e.g. 5s).
+    #[arg(long, env = "POSTURE_LEAD_RETRY", default_value = "5s", value_parser = agent::parse_duration)]
+    pub lead_retry: std::time::Duration,
+}
+
+/// A duration as `agent::parse_duration` reads it (`90s`, `5m`, `6h`), or zero (`0`, `0s`).
+fn parse_duration_or_zero(s: &str) -> Result<std::time::Duration, String> {
+    match s.trim().trim_end_matches(['s', 'm', 'h', 'd']) {
+        "0" => Ok(std::time::Duration::ZERO),
+        _ => agent::parse_duration(s),
+    }
 }

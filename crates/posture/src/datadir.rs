@@ -19,6 +19,9 @@ pub struct Location {
 pub struct DataDir {
     pub path: PathBuf,
     pub store: Arc<dyn StateStore>,
+    /// The PostgreSQL state store's URL (`--store postgres://...`), where the identity
+    /// registry and the rate-limit windows live too; `None` for the directory's SQLite.
+    pub store_url: Option<String>,
 }
 
 impl DataDir {
@@ -36,9 +39,14 @@ impl DataDir {
             StoreLocation::Sqlite(db) => format!("cannot open state store {}", db.display()),
             StoreLocation::Postgres(_) => "cannot open the state store".to_owned(),
         })?;
+        let store_url = match &store {
+            StoreLocation::Postgres(url) => Some(url.clone()),
+            StoreLocation::Sqlite(_) => None,
+        };
         Ok(DataDir {
             path: path.to_owned(),
             store: opened,
+            store_url,
         })
     }
 
@@ -48,6 +56,35 @@ impl DataDir {
 
     pub fn feeds_dir(&self) -> PathBuf {
         self.path.join("feeds")
+    }
+}
+
+/// The identity provider of `dir` (tenant id, applications, users, signing keys): in the
+/// PostgreSQL state store's database with `--store postgres://...`, so every node
+/// serving from it shares them; else `identity.db` in the data directory.
+pub fn open_identity(
+    dir: &DataDir,
+    config: identity::IdentityConfig,
+) -> Result<identity::Identity> {
+    let location = match &dir.store_url {
+        Some(url) => identity::RegistryLocation::Postgres(url.clone()),
+        None => identity::RegistryLocation::Sqlite(dir.path.clone()),
+    };
+    // A PostgreSQL error names the server without the URL's password.
+    identity::Identity::open_at(&location, config).context("cannot open the identity store")
+}
+
+/// The API's rate limiter with `config`: kept in the PostgreSQL state store's database
+/// with `--store postgres://...` (the limits hold across every node), else in memory.
+pub fn rate_limiter(
+    dir: &DataDir,
+    config: identity::RateLimitConfig,
+) -> Result<Option<Arc<dyn access::RateLimiter>>> {
+    match &dir.store_url {
+        Some(url) => config
+            .shared_limiter(url)
+            .context("cannot open the shared rate limits"),
+        None => Ok(config.limiter()),
     }
 }
 
@@ -88,8 +125,7 @@ pub fn export_backend(
     };
     let backend = export::open_backend(&config).context("cannot open the export backend")?;
     // OrgId= in file paths is the tenant of this data directory.
-    let tenant = identity::Identity::open(&dir.path, identity::IdentityConfig::new(public_base))
-        .context("cannot open the identity store")?
+    let tenant = open_identity(dir, identity::IdentityConfig::new(public_base))?
         .tenant_id()
         .to_owned();
     let mut options = export::ExportOptions::new(tenant);
@@ -103,7 +139,20 @@ pub fn open_snapshots(
     p: &crate::args::PublishArgs,
     public_base: &str,
 ) -> Result<(Snapshots, Option<Arc<dyn export::BlobBackend>>)> {
-    let snapshots = dir.snapshots(p.retain)?;
+    let snapshots = match &p.snapshots {
+        None => dir.snapshots(p.retain)?,
+        Some(url) => {
+            let objects = snapshot::ObjectSnapshots::open(url).context("bad --snapshots")?;
+            Snapshots::open_remote(
+                &dir.path.join("snapshot-cache"),
+                dir.store.clone(),
+                p.retain,
+                Arc::new(objects),
+                p.snapshot_cache_mb << 20,
+            )
+            .with_context(|| format!("cannot open the snapshots in {url}"))?
+        }
+    };
     let backend = match export_backend(dir, p, public_base)? {
         None => None,
         Some((backend, options)) => {

@@ -11,6 +11,7 @@ mod admin;
 mod args;
 mod cmd;
 mod datadir;
+mod leader;
 mod logging;
 mod node;
 mod output;
@@ -84,10 +85,13 @@ pub enum Command {
         #[arg(long)]
         no_kb: bool,
     },
-    /// Assess every device and publish a new snapshot.
+    /// Assess every device and publish a new snapshot (once, or with --schedule for ever),
+    /// as the one publisher among the processes sharing the state store.
     Publish {
         #[command(flatten)]
         publish: PublishArgs,
+        #[command(flatten)]
+        when: cmd::publish::ScheduleArgs,
     },
     /// Knowledge-base commands.
     Kb {
@@ -139,6 +143,9 @@ pub enum Command {
     /// Measure the knowledge base at NVD's size: import, publish against it and against
     /// the demo KB, an incremental sync (see README, "Benchmarks").
     BenchKb(cmd::bench::KbBenchArgs),
+    /// Measure stateless nodes over a shared PostgreSQL and object storage against a
+    /// local-directory node (see README, "Several nodes").
+    BenchNodes(cmd::bench::NodesBenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -168,7 +175,7 @@ fn run(cli: Cli) -> Result<()> {
         } => cmd::demo::run(data_dir, &fleet, &serve, &publish, json),
         Command::Serve { serve, publish } => cmd::serve::run(data_dir, &serve, &publish),
         Command::Seed { fleet, no_kb } => cmd::seed::run(data_dir, &fleet, no_kb, json),
-        Command::Publish { publish } => cmd::publish::run(data_dir, &publish, json),
+        Command::Publish { publish, when } => cmd::publish::run(data_dir, &publish, &when, json),
         Command::Kb { command } => cmd::kb::run(data_dir, command, json),
         Command::Snapshots => cmd::snapshots::run(data_dir, json),
         Command::Advance { hours, publish } => cmd::advance::run(data_dir, hours, &publish, json),
@@ -181,5 +188,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench(args) => cmd::bench::run(data_dir, &args, json),
         Command::BenchIngest(args) => cmd::bench::run_ingest(data_dir, &args, json),
         Command::BenchKb(args) => cmd::bench::run_kb(data_dir, &args, json),
+        Command::BenchNodes(args) => cmd::bench::run_nodes(data_dir, &args, json),
     }
 }

@@ -4,7 +4,6 @@
 
 use crate::args::{PublishArgs, ServeArgs, Switch, TlsMode};
 use crate::cmd::demo::{demo_app, print_demo_token};
-use crate::cmd::publish::publish;
 use crate::datadir::DataDir;
 use anyhow::{Context, Result};
 use server::{ApiConfig, AppState};
@@ -30,7 +29,7 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
             Some(Arc::new(server::faults::Faults::new(config)))
         }
     };
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(s.listen)
             .await
             .with_context(|| format!("cannot listen on {}", s.listen))?;
@@ -39,13 +38,14 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
         let scheme = if tls.is_some() { "https" } else { "http" };
         let base_url = s.base_url.clone().unwrap_or_else(|| format!("{scheme}://{local}"));
         let identity = open_identity(dir, &base_url, s)?;
-        let (snapshots, exports) = crate::datadir::open_snapshots(dir, p, &base_url)?;
+        let (snapshots, exports) = crate::leader::open_for_serving(dir, p, &base_url, s.lead.lead_retry)?;
         let snapshots = Arc::new(snapshots);
         let mut config = ApiConfig::new(base_url.clone());
         config.delta_window = chrono::Duration::days(i64::from(s.delta_window_days));
         let kb_max_age = chrono::Duration::from_std(s.kb_max_age)
             .context("--kb-max-age is too long")?;
         config.kb_max_age = kb_max_age;
+        let drain = config.drain.clone();
         let state = AppState {
             snapshots: snapshots.clone(),
             config: Arc::new(config),
@@ -54,7 +54,7 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
                 Switch::Off => Arc::new(access::OpenAccess),
             },
             limiter: match s.limits {
-                Switch::On => identity::RateLimitConfig::default().limiter(),
+                Switch::On => crate::datadir::rate_limiter(dir, identity::RateLimitConfig::default())?,
                 Switch::Off => None,
             },
             faults,
@@ -77,9 +77,18 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
             ),
             Switch::Off => eprintln!("Authentication OFF: every caller sees every device. Do not expose this server."),
         }
+        // SIGTERM and SIGINT are caught from here on (before the URL tells anyone we serve).
+        let signalled = shutdown_signal();
         println!("{base_url}");
         if let Some(every) = s.publish_every {
-            tokio::spawn(publish_loop(dir.clone(), snapshots.clone(), p.clone(), every));
+            tokio::spawn(publish_loop(
+                dir.clone(),
+                snapshots.clone(),
+                p.clone(),
+                every,
+                base_url.clone(),
+                s.lead.lead_retry,
+            ));
         }
         tokio::spawn(kb_sync_loop(dir.clone(), s.kb_sync.clone(), s.kb_sync_every, kb_max_age));
         // Snapshots published by other processes (`posture publish`, `advance`) become visible here.
@@ -164,9 +173,18 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
             tokio::spawn(print_demo_token(base_url.clone(), demo_app(&identity)?, ca));
         }
         snapshot::resident::set_budget(s.mapped_memory_mb << 20);
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-            eprintln!("shutting down");
+        let drain_delay = s.drain_delay;
+        let shutdown = async move {
+            signalled.await;
+            // Readiness fails first, so a load balancer stops sending; then the listener
+            // stops accepting and responses in flight complete (within --drain-timeout).
+            drain.start();
+            eprintln!(
+                "shutting down: /readyz answers 503; refusing new connections in {}s, then waiting up to {}s for responses in flight",
+                drain_delay.as_secs(),
+                s.drain_timeout.as_secs()
+            );
+            tokio::time::sleep(drain_delay).await;
         };
         match tls {
             Some(t) => {
@@ -184,7 +202,42 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
             }
             None => server::listener::serve(listener, app, s.serve_limits(), shutdown).await.context("server failed"),
         }
-    })
+    });
+    // A publish or feed sync still running on a blocking thread is abandoned: a publish
+    // that never registered is removed by the next publisher.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    if served.is_ok() {
+        eprintln!("stopped");
+    }
+    served
+}
+
+/// Catches SIGTERM and SIGINT (Ctrl-C) from now on; the future completes on either.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let caught = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    );
+    async move {
+        match caught {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            (term, int) => {
+                let e = term
+                    .err()
+                    .or(int.err())
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                tracing::warn!(error = %e, "cannot catch SIGTERM; shutting down on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
 }
 
 /// The feeds' last sync or import, read from the store for the console's overview.
@@ -265,32 +318,50 @@ fn open_identity(dir: &DataDir, base_url: &str, s: &ServeArgs) -> Result<Arc<ide
         .iter()
         .map(|url| identity::ExternalIssuer::new(url.clone(), audiences.clone()))
         .collect();
-    Ok(Arc::new(
-        identity::Identity::open(&dir.path, config).context("cannot open the identity store")?,
-    ))
+    Ok(Arc::new(crate::datadir::open_identity(dir, config)?))
 }
 
+/// `serve --publish-every`: a scheduled publisher among every process sharing the
+/// state store (`crate::leader`): when the newest snapshot is `every` old, try to lead
+/// and publish (retrying every `lead_retry` while another process leads), then serve
+/// what was published at once.
 async fn publish_loop(
     dir: DataDir,
     snapshots: Arc<Snapshots>,
     p: PublishArgs,
     every: std::time::Duration,
+    base_url: String,
+    lead_retry: std::time::Duration,
 ) {
     let dir = Arc::new(dir);
+    let mut schedule = crate::leader::Schedule::new(every, lead_retry);
     loop {
-        tokio::time::sleep(every).await;
-        let (dir, snapshots, p) = (dir.clone(), snapshots.clone(), p.clone());
-        let result = tokio::task::spawn_blocking(move || publish(&dir, &snapshots, &p, true)).await;
-        match result {
-            Ok(Ok(r)) => {
-                metrics::histogram!("posture_publish_seconds").record(r.seconds);
-                tracing::info!(snapshot = %r.time_path, devices = r.devices, seconds = r.seconds, "published")
+        let (d, pp, base) = (dir.clone(), p.clone(), base_url.clone());
+        let turn = tokio::task::spawn_blocking(move || {
+            let turn = schedule.turn(&d, &pp, &base);
+            (schedule, turn)
+        })
+        .await;
+        let pause = match turn {
+            Ok((kept, (turn, pause))) => {
+                schedule = kept;
+                if let Ok(crate::leader::Turn::Published(_)) = turn {
+                    let s = snapshots.clone();
+                    match tokio::task::spawn_blocking(move || s.refresh()).await {
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => tracing::warn!(error = %e, "cannot refresh snapshots"),
+                        Err(e) => tracing::warn!(error = %e, "snapshot refresh panicked"),
+                    }
+                }
+                pause
             }
-            Ok(Err(e)) => {
-                tracing::error!(error = %format!("{e:#}"), "scheduled publish failed; the previous snapshot keeps serving")
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled publish panicked");
+                schedule = crate::leader::Schedule::new(every, lead_retry);
+                lead_retry
             }
-            Err(e) => tracing::error!(error = %e, "scheduled publish panicked"),
-        }
+        };
+        tokio::time::sleep(pause).await;
     }
 }
 

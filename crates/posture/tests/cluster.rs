@@ -1,6 +1,9 @@
 //! Several stateless nodes: `posture serve` processes and publishers with data
 //! directories of their own over one real PostgreSQL and one real S3 bucket (moto).
 
+mod common;
+
+use common::{Node as Logged, wait_for};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,10 +77,13 @@ impl Cluster {
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
+    /// `posture serve` on a free port; `base` is its own address even when `extra`
+    /// gives it a public `--base-url`.
     fn serve(&self, name: &str, extra: &[&str]) -> Node {
+        let port = testkit::objects::free_port();
         let mut child = self
             .posture(name)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -89,9 +95,10 @@ impl Cluster {
             &mut line,
         )
         .unwrap();
+        assert!(!line.trim().is_empty(), "{name} did not start");
         Node {
             child,
-            base: line.trim().to_owned(),
+            base: format!("http://127.0.0.1:{port}"),
         }
     }
 }
@@ -208,4 +215,211 @@ fn a_walk_alternates_between_nodes_survives_a_publish_and_a_killed_node() {
         metrics.contains("posture_snapshot_cache_misses_total"),
         "{metrics}"
     );
+    // Ready while PostgreSQL and the bucket answer; not ready, naming the bucket, once
+    // the object store is gone.
+    let ready = reqwest::blocking::get(format!("{}/readyz", c.base)).unwrap();
+    assert_eq!(ready.status(), 200);
+    let ready: serde_json::Value = ready.json().unwrap();
+    assert_eq!(ready["snapshot"]["timePath"], second_tp.as_str());
+    drop(cluster.objects);
+    let gone = reqwest::blocking::get(format!("{}/readyz", c.base)).unwrap();
+    assert_eq!(gone.status(), 503);
+    let body = gone.text().unwrap();
+    assert!(body.contains("snapshot store"), "{body}");
+}
+
+/// Two `publish --schedule` processes, each with a data directory of its own, over one
+/// database and bucket: the leader is killed (`kill -9`) while its snapshot is in the
+/// bucket but not registered; the other takes over and publishes, the interrupted
+/// snapshot is never served, and the bucket then holds exactly the registered snapshots.
+#[test]
+fn a_publisher_killed_mid_upload_is_replaced_and_leaves_no_orphans() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    cluster.run("seeder", &["seed", "--devices", "3000", "--seed", "8"]);
+    let publisher = |name: &str| {
+        let mut c = cluster.posture(name);
+        c.args(["publish", "--schedule", "1m", "--lead-retry", "1s"]);
+        c
+    };
+    let start = std::time::Instant::now();
+    let one = Logged::start("one", publisher("publisher-one"));
+    let two = Logged::start("two", publisher("publisher-two"));
+    let leads = "this process leads the publishers: publishing";
+    let one_leads = wait_for("a leader", Duration::from_secs(120), || {
+        if one.event(leads, start).is_some() {
+            Some(true)
+        } else {
+            two.event(leads, start).map(|_| false)
+        }
+    });
+    let (mut leader, follower) = if one_leads { (one, two) } else { (two, one) };
+    // The bucket, as a node sees it; the registry, as PostgreSQL holds it.
+    for (k, v) in cluster.objects.env() {
+        // SAFETY: set before this process starts any thread reading the environment
+        // for object-store settings (the children got theirs through `Command::envs`).
+        unsafe { std::env::set_var(k, v) };
+    }
+    let bucket = snapshot::ObjectSnapshots::open(&format!("s3://{BUCKET}/snapshots")).unwrap();
+    let registry = store::PostgresStore::open(&cluster.pg_url).unwrap();
+    use store::StateStore;
+    let orphan = wait_for("an upload under way", Duration::from_secs(180), || {
+        bucket.list_dirs("snapshots").unwrap().into_iter().next()
+    });
+    assert!(
+        registry.snapshots().unwrap().is_empty(),
+        "not registered yet"
+    );
+    leader.child.kill().unwrap();
+    let killed = std::time::Instant::now();
+    leader.child.wait().unwrap();
+    let (took_over, _) = wait_for("the takeover", Duration::from_secs(30), || {
+        follower.event(leads, killed)
+    });
+    assert!(
+        took_over - killed < Duration::from_secs(5),
+        "takeover bound"
+    );
+    let (_, published) = wait_for("the takeover's publish", Duration::from_secs(180), || {
+        follower.event("published", killed)
+    });
+    assert_eq!(published["fields"]["seq"], 1, "{}", follower.log());
+    let registered: Vec<String> = registry
+        .snapshots()
+        .unwrap()
+        .into_iter()
+        .map(|m| m.dir)
+        .collect();
+    assert_eq!(registered.len(), 1);
+    // The follower removed the interrupted upload before publishing its own (which,
+    // being the first snapshot of the same minute, has the same name).
+    assert!(
+        follower
+            .event(
+                "removing an unregistered snapshot from object storage",
+                killed
+            )
+            .is_some(),
+        "{}",
+        follower.log()
+    );
+    let _ = orphan;
+    assert_eq!(
+        bucket.list_dirs("snapshots").unwrap(),
+        registered,
+        "the bucket holds the registered snapshot and nothing else"
+    );
+    // A node serves the takeover's snapshot, not the interrupted one.
+    let node = cluster.serve("node", &["--auth", "off", "--limits", "off"]);
+    let h = get(&format!("{}/healthz", node.base));
+    assert_eq!(h["snapshot"], published["fields"]["snapshot"], "{h}");
+    drop(leader);
+}
+
+/// A token from `node`'s token endpoint for `app` (as printed by `apps create --json`).
+fn token(node: &Node, app: &serde_json::Value) -> String {
+    let r: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            node.base,
+            app["tenantId"].as_str().unwrap()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", app["clientId"].as_str().unwrap()),
+            ("client_secret", app["secret"].as_str().unwrap()),
+            ("scope", "https://api.securitycenter.microsoft.com/.default"),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    r["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {r}"))
+        .to_owned()
+}
+
+/// The `kid` of a token's header.
+fn kid(token: &str) -> String {
+    use base64::Engine;
+    let header = token.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+/// Identity and limits live in PostgreSQL: an application created (by `posture apps`
+/// on another machine) signs in through node A and is served by node B at once, with
+/// the same group scoping; a key rotated is used by B's token endpoint and accepted by A;
+/// and 30 calls a minute for the application are 30 in total across both nodes.
+#[test]
+fn identity_and_rate_limits_are_shared_by_the_nodes() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    cluster.run("seeder", &["seed", "--devices", "200", "--seed", "13"]);
+    cluster.run("publisher", &["publish", "--part-mib", "1"]);
+    // Authentication and MDE's limits on (the defaults); behind one public URL, as
+    // behind a load balancer (tokens name it as their issuer).
+    let public = ["--base-url", "http://posture.example"];
+    let a = cluster.serve("node-a", &public);
+    let b = cluster.serve("node-b", &public);
+    let app = cluster.run(
+        "admin",
+        &[
+            "apps",
+            "create",
+            "--name",
+            "servers-only",
+            "--roles",
+            "Vulnerability.Read.All",
+            "--groups",
+            "86",
+        ],
+    );
+    let client = reqwest::blocking::Client::new();
+    let calls = std::cell::Cell::new(0);
+    let call = |node: &Node, bearer: &str| {
+        calls.set(calls.get() + 1);
+        client
+            .get(format!("{}/{VULNS}?pageSize=100000", node.base))
+            .bearer_auth(bearer)
+            .send()
+            .unwrap()
+    };
+    let from_a = token(&a, &app);
+    let on_b = call(&b, &from_a);
+    assert_eq!(on_b.status(), 200, "a token of node A on node B");
+    let on_b: serde_json::Value = on_b.json().unwrap();
+    let on_a: serde_json::Value = call(&a, &from_a).json().unwrap();
+    let rows = on_b["value"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.iter().all(|r| r["rbacGroupId"] == 86));
+    assert_eq!(ids(&on_a), ids(&on_b), "the same scoped rows on both nodes");
+
+    // A key rotated elsewhere: B's token endpoint signs with it, A accepts it.
+    let before = kid(&from_a);
+    cluster.run("admin", &["keys", "rotate"]);
+    let from_b = token(&b, &app);
+    assert_ne!(kid(&from_b), before, "B signs with the rotated key");
+    assert_eq!(call(&a, &from_b).status(), 200, "A accepts B's new token");
+
+    // 30 calls a minute in total, whichever node answers: the 31st is refused.
+    while calls.get() < 30 {
+        let node = if calls.get() % 2 == 0 { &a } else { &b };
+        let r = call(node, &from_b);
+        assert_eq!(r.status(), 200, "call {}", calls.get());
+    }
+    let refused = call(&a, &from_b);
+    assert_eq!(refused.status(), 429, "the 31st call");
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "Retry-After {retry}");
+    assert_eq!(call(&b, &from_b).status(), 429, "and on the other node too");
 }

@@ -45,6 +45,8 @@ fn bench_publish_args() -> PublishArgs {
         change_retention_days: 14,
         exports: crate::args::Switch::Off,
         export_backend: crate::args::ExportBackend::Local,
+        snapshots: None,
+        snapshot_cache_mb: 16384,
         export_level: 1,
     }
 }
@@ -191,6 +193,74 @@ pub fn run_kb(data_dir: &Location, args: &KbBenchArgs, json: bool) -> Result<()>
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{}", ::bench::kbscale::summary(&report));
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Debug)]
+pub struct NodesBenchArgs {
+    #[arg(long, default_value_t = 100_000)]
+    pub devices: u32,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// The shared snapshot store (`s3://BUCKET/PREFIX`, `az://CONTAINER/PREFIX` or
+    /// `file:///DIR`; credentials from the environment as for `serve --snapshots`).
+    /// Use an empty prefix: the benchmark publishes into it.
+    #[arg(long)]
+    pub snapshots: String,
+    /// Rows per page of the load and of the first-byte samples.
+    #[arg(long, default_value_t = 1000)]
+    pub page_size: u32,
+    /// Concurrent clients of the page load.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Seconds of load per configuration and round.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Rounds of (one node, two nodes), alternating.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// First-byte samples per node.
+    #[arg(long, default_value_t = 201)]
+    pub samples: usize,
+}
+
+/// `posture bench-nodes`: stateless nodes over the shared store and object storage
+/// against a local-directory node, in one run (`bench::nodes`).
+pub fn run_nodes(data_dir: &Location, args: &NodesBenchArgs, json: bool) -> Result<()> {
+    let Some(store) = data_dir.store.clone() else {
+        anyhow::bail!(
+            "bench-nodes needs the shared state store: --store postgres://... (an empty database)"
+        );
+    };
+    let work_dir = data_dir
+        .path
+        .join(format!("bench-nodes-{}", std::process::id()));
+    std::fs::create_dir_all(&work_dir)?;
+    let options = ::bench::nodes::NodesOptions {
+        posture: std::env::current_exe()?,
+        work_dir: work_dir.clone(),
+        devices: args.devices,
+        seed: args.seed,
+        store,
+        snapshots: args.snapshots.clone(),
+        page_size: args.page_size,
+        clients: args.clients.max(1),
+        seconds: args.seconds,
+        rounds: args.rounds.max(1),
+        samples: args.samples.max(1),
+    };
+    let report = ::bench::nodes::run(&options, &|stage| {
+        if !json {
+            eprintln!("bench-nodes: {stage}");
+        }
+    });
+    let _ = std::fs::remove_dir_all(&work_dir);
+    let report = report?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{}", ::bench::nodes::summary(&report));
     }
     Ok(())
 }

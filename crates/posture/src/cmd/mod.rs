@@ -17,12 +17,11 @@ pub mod snapshots;
 pub mod users;
 
 use crate::datadir::DataDir;
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 /// The identity provider for CLI commands: authorities are printed for the server's
 /// public base URL (`POSTURE_BASE_URL`, default `http://127.0.0.1:8080`).
 fn cli_identity(dir: &DataDir) -> Result<identity::Identity> {
     let base = std::env::var("POSTURE_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
-    identity::Identity::open(&dir.path, identity::IdentityConfig::new(base))
-        .context("cannot open the identity store")
+    crate::datadir::open_identity(dir, identity::IdentityConfig::new(base))
 }
