@@ -43,12 +43,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     let path = "/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=1000";
+    // With POSTURE_BENCH_STORE=postgres://... (an empty database), also the identity
+    // registry and the rate limits in PostgreSQL, as stateless nodes run them.
+    let shared = match std::env::var("POSTURE_BENCH_STORE") {
+        Ok(url) => Some(bench::auth::Shared {
+            identity: Arc::new(Identity::open_at(
+                &identity::RegistryLocation::Postgres(url.clone()),
+                IdentityConfig::new("http://127.0.0.1"),
+            )?),
+            url,
+        }),
+        Err(_) => None,
+    };
     let tp = rt.block_on(bench::auth::throughput(
         snapshots.clone(),
         identity,
         path,
         requests,
         concurrency,
+        shared,
     ))?;
     let tp_uncached = rt.block_on(bench::auth::throughput(
         snapshots,
@@ -56,6 +69,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         path,
         requests,
         concurrency,
+        None,
     ))?;
     if json {
         println!(
@@ -94,6 +108,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "  auth on + limits:  {:>9.1} req/s  (median cost per round {:+.2}%)",
             tp.auth_and_limits_rps, -tp.auth_and_limits_cost_percent
         );
+        if let (Some(rps), Some(cost)) = (
+            tp.shared_auth_and_limits_rps,
+            tp.shared_auth_and_limits_cost_percent,
+        ) {
+            println!(
+                "  shared (PostgreSQL identity + limits): {rps:>9.1} req/s  (median cost per round {:+.2}%)",
+                -cost
+            );
+        }
         println!("worst case, verification cache off (RSA verify on every request):");
         println!(
             "  auth off:          {:>9.1} req/s",

@@ -67,6 +67,17 @@ pub struct ThroughputReport {
     /// throughput).
     pub auth_cost_percent: f64,
     pub auth_and_limits_cost_percent: f64,
+    /// With a shared store: authentication against the identity registry in PostgreSQL
+    /// and the PostgreSQL rate limiter (what stateless nodes run).
+    pub shared_auth_and_limits_rps: Option<f64>,
+    pub shared_auth_and_limits_cost_percent: Option<f64>,
+}
+
+/// Identity and limits kept in a shared PostgreSQL database, for [`throughput`].
+pub struct Shared {
+    pub identity: Arc<Identity>,
+    /// The PostgreSQL URL of the shared rate limiter.
+    pub url: String,
 }
 
 /// A token for the benchmark: an application is registered (tokens of unknown, deleted
@@ -225,6 +236,7 @@ pub async fn throughput(
     path_and_query: &str,
     requests: u32,
     concurrency: usize,
+    shared: Option<Shared>,
 ) -> Result<ThroughputReport, AuthBenchError> {
     let token = bench_token(&identity)?;
     let high = RateLimitConfig {
@@ -235,45 +247,61 @@ pub async fn throughput(
         ],
         files: vec![Limit::per_minute(u32::MAX / 2)],
     };
-    let limiter: Arc<dyn RateLimiter> = Arc::new(Limiter::new(high));
+    let limiter: Arc<dyn RateLimiter> = Arc::new(Limiter::new(high.clone()));
     let (off, h1) = start(snapshots.clone(), Arc::new(OpenAccess), None).await?;
     let (on, h2) = start(snapshots.clone(), identity.clone(), None).await?;
-    let (limited, h3) = start(snapshots, identity.clone(), Some(limiter)).await?;
+    let (limited, h3) = start(snapshots.clone(), identity.clone(), Some(limiter)).await?;
+    let mut handles = vec![h1, h2, h3];
+    let mut configs = vec![
+        (format!("{off}{path_and_query}"), None),
+        (format!("{on}{path_and_query}"), Some(token.clone())),
+        (format!("{limited}{path_and_query}"), Some(token.clone())),
+    ];
+    if let Some(shared) = shared {
+        let shared_token = bench_token(&shared.identity)?;
+        let shared_limiter = high.shared_limiter(&shared.url)?;
+        let (url, h4) = start(snapshots, shared.identity.clone(), shared_limiter).await?;
+        handles.push(h4);
+        configs.push((format!("{url}{path_and_query}"), Some(shared_token)));
+    }
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency.max(1))
         .build()?;
-    let configs = [
-        (format!("{off}{path_and_query}"), None),
-        (format!("{on}{path_and_query}"), Some(token.as_str())),
-        (format!("{limited}{path_and_query}"), Some(token.as_str())),
-    ];
     // Warm-up: connections, page cache, the verification cache.
     for (url, t) in &configs {
-        run(&client, url, *t, (concurrency as u32).max(4), concurrency).await?;
+        run(
+            &client,
+            url,
+            t.as_deref(),
+            (concurrency as u32).max(4),
+            concurrency,
+        )
+        .await?;
     }
     // Short rounds, each running every configuration back to back in a rotating
     // order; the cost is the median over rounds of the per-round difference, so
     // bursts of unrelated load on a shared machine do not decide the result.
     let per_round = 25u32.min(requests.max(1));
     let rounds = (requests / per_round).max(3);
-    let mut elapsed = [Duration::ZERO; 3];
-    let mut on_cost = Vec::with_capacity(rounds as usize);
-    let mut limits_cost = Vec::with_capacity(rounds as usize);
+    let n = configs.len();
+    let mut elapsed = vec![Duration::ZERO; n];
+    let mut costs: Vec<Vec<f64>> = vec![Vec::with_capacity(rounds as usize); n];
     let mut bytes = 0;
     for round in 0..rounds {
-        let mut rps = [0f64; 3];
-        for k in 0..3 {
-            let i = (k + round as usize) % 3;
+        let mut rps = vec![0f64; n];
+        for k in 0..n {
+            let i = (k + round as usize) % n;
             let (url, t) = &configs[i];
-            let (d, size) = run(&client, url, *t, per_round, concurrency).await?;
+            let (d, size) = run(&client, url, t.as_deref(), per_round, concurrency).await?;
             elapsed[i] += d;
             rps[i] = f64::from(per_round) / d.as_secs_f64().max(1e-9);
             bytes = size;
         }
-        on_cost.push((rps[0] - rps[1]) / rps[0] * 100.0);
-        limits_cost.push((rps[0] - rps[2]) / rps[0] * 100.0);
+        for i in 1..n {
+            costs[i].push((rps[0] - rps[i]) / rps[0] * 100.0);
+        }
     }
-    for h in [h1, h2, h3] {
+    for h in handles {
         h.abort();
     }
     let total = f64::from(per_round * rounds);
@@ -286,8 +314,10 @@ pub async fn throughput(
         auth_off_rps: rps(elapsed[0]),
         auth_on_rps: rps(elapsed[1]),
         auth_and_limits_rps: rps(elapsed[2]),
-        auth_cost_percent: median(&mut on_cost),
-        auth_and_limits_cost_percent: median(&mut limits_cost),
+        auth_cost_percent: median(&mut costs[1]),
+        auth_and_limits_cost_percent: median(&mut costs[2]),
+        shared_auth_and_limits_rps: (n > 3).then(|| rps(elapsed[3])),
+        shared_auth_and_limits_cost_percent: (n > 3).then(|| median(&mut costs[3])),
     })
 }
 

@@ -224,15 +224,26 @@ pub fn run(opts: &NodesOptions, progress: &dyn Fn(&str)) -> Result<NodesReport, 
         report.cold_first_page_fetched_mb =
             (fetched_bytes(&client, &node_a.base).await? - fetched_before) / 1e6;
 
+        // Warm: both nodes have every byte of their snapshots (A: the latest and the
+        // older one; B: the latest).
+        progress("waiting for the nodes' caches to fill");
+        wait_warm(&client, &node_a.base, 2.0).await?;
+        wait_warm(&client, &node_b.base, 1.0).await?;
         progress("first bytes, local directory against object storage");
         let (mut local, mut remote) = (Vec::new(), Vec::new());
         for base in [&local_node.base, &node_a.base] {
             // Connect and touch the pages once, so both are measured warm.
             first_byte_ms(&client, &page(base)).await?;
         }
-        for _ in 0..opts.samples {
-            local.push(first_byte_ms(&client, &page(&local_node.base)).await?);
-            remote.push(first_byte_ms(&client, &page(&node_a.base)).await?);
+        // Interleaved, each going first every other time, so drift and order weigh on both.
+        for i in 0..opts.samples {
+            if i % 2 == 0 {
+                local.push(first_byte_ms(&client, &page(&local_node.base)).await?);
+                remote.push(first_byte_ms(&client, &page(&node_a.base)).await?);
+            } else {
+                remote.push(first_byte_ms(&client, &page(&node_a.base)).await?);
+                local.push(first_byte_ms(&client, &page(&local_node.base)).await?);
+            }
         }
         report.local_first_byte_ms = median(&mut local);
         report.remote_first_byte_ms = median(&mut remote);
@@ -268,8 +279,8 @@ pub fn run(opts: &NodesOptions, progress: &dyn Fn(&str)) -> Result<NodesReport, 
     Ok(report)
 }
 
-/// `posture_snapshot_fetch_bytes_total` of a node.
-async fn fetched_bytes(client: &reqwest::Client, base: &str) -> Result<f64, BenchError> {
+/// The value of the counter or gauge `name` on a node's `/metrics` (0 when absent).
+async fn metric(client: &reqwest::Client, base: &str, name: &str) -> Result<f64, BenchError> {
     let text = client
         .get(format!("{base}/metrics"))
         .send()
@@ -277,11 +288,30 @@ async fn fetched_bytes(client: &reqwest::Client, base: &str) -> Result<f64, Benc
         .error_for_status()?
         .text()
         .await?;
+    let prefix = format!("{name} ");
     Ok(text
         .lines()
-        .find_map(|l| l.strip_prefix("posture_snapshot_fetch_bytes_total "))
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0.0))
+}
+
+async fn fetched_bytes(client: &reqwest::Client, base: &str) -> Result<f64, BenchError> {
+    metric(client, base, "posture_snapshot_fetch_bytes_total").await
+}
+
+/// Waits until a node has fetched `snapshots` snapshots whole (its cache is warm).
+async fn wait_warm(client: &reqwest::Client, base: &str, snapshots: f64) -> Result<(), BenchError> {
+    let started = Instant::now();
+    while metric(client, base, "posture_snapshot_fetches_total").await? < snapshots {
+        if started.elapsed() > Duration::from_secs(600) {
+            return Err(BenchError::Failed(format!(
+                "{base} did not finish fetching its snapshots in 10 minutes"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
 }
 
 /// `clients` clients, client `i` on `first_pages[i % n]`, each walking the export page by

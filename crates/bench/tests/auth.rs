@@ -24,7 +24,9 @@ async fn throughput_serves_every_configuration() {
     let identity =
         Arc::new(Identity::open(dir.path(), IdentityConfig::new("http://127.0.0.1")).unwrap());
     let path = "/api/machines/SoftwareVulnerabilitiesByMachine?pageSize=10";
-    let report = throughput(snapshots, identity, path, 3, 1).await.unwrap();
+    let report = throughput(snapshots, identity, path, 3, 1, None)
+        .await
+        .unwrap();
     assert_eq!(report.path, path);
     // At least three rounds of three requests per configuration.
     assert_eq!(report.requests_per_config, 9);
