@@ -122,9 +122,12 @@ pub(crate) fn file_for(path: &Path, len: u64) -> Option<Arc<LazyFile>> {
     Some(lazy)
 }
 
+/// Chunks a recording pass read while missing: (file, chunk number).
+type Noted = Vec<(Arc<LazyFile>, u64)>;
+
 thread_local! {
     /// Set during a recording pass: the missing chunks read, instead of fetching them.
-    static RECORDING: RefCell<Option<Vec<(Arc<LazyFile>, u64)>>> = const { RefCell::new(None) };
+    static RECORDING: RefCell<Option<Noted>> = const { RefCell::new(None) };
 }
 
 impl LazyFile {
