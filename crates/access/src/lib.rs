@@ -58,6 +58,18 @@ impl Authenticator for OpenAccess {
 /// tenant, separately for each [`RateFamily`].
 pub trait RateLimiter: Send + Sync {
     fn check(&self, principal: &Principal, route: &Route) -> Result<(), ApiError>;
+    /// Whether [`RateLimiter::check`] waits on something outside the process (a shared
+    /// database): the API then runs it on a blocking thread beside the handler, and
+    /// answers only once it admitted the call.
+    fn is_remote(&self) -> bool {
+        false
+    }
+    /// A refusal this process already knows of without asking (a window it saw full,
+    /// until its `Retry-After`); checked before a remote [`RateLimiter::check`], so a
+    /// client past its limit costs no page.
+    fn known_refusal(&self, _principal: &Principal, _route: &Route) -> Result<(), ApiError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

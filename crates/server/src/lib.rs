@@ -212,17 +212,37 @@ async fn serve_endpoint(
 ) -> Result<Response, ApiError> {
     let route = endpoint.route();
     let principal = state.auth.authenticate(headers, &route)?;
+    // A limiter kept in a shared database answers after a round trip: it runs on a
+    // blocking thread while the handler prepares the page, and nothing is sent before
+    // it admits the call (a refusal drops the prepared page). A window this node already
+    // knows is full refuses at once, before any page work.
+    let mut admission = None;
     if let Some(limiter) = &state.limiter {
-        limiter.check(&principal, &route)?;
+        if limiter.is_remote() {
+            limiter.known_refusal(&principal, &route)?;
+            let (limiter, who) = (limiter.clone(), principal.clone());
+            admission = Some(tokio::task::spawn_blocking(move || limiter.check(&who, &route)));
+        } else {
+            limiter.check(&principal, &route)?;
+        }
     }
-    let mut effects = faults::Effects::default();
+    // A fault (or a handler error) waits for the admission too: the limit is answered first.
+    let mut effects = Ok(faults::Effects::default());
     if let Some(faults) = &state.faults {
         let has_token = query.is_some_and(|q| q.to_ascii_lowercase().contains("skiptoken="));
-        effects = faults.apply(endpoint, has_token).await?;
+        effects = faults.apply(endpoint, has_token).await;
     }
     let coding = compression::ContentCoding::negotiate(headers);
-    let response = handlers::handle(state, endpoint, &principal, query, effects).await?;
-    Ok(compression::encode_response(response, coding))
+    let response = match effects {
+        Ok(effects) => handlers::handle(state, endpoint, &principal, query, effects).await,
+        Err(e) => Err(e),
+    };
+    if let Some(admission) = admission {
+        admission
+            .await
+            .map_err(|e| ApiError::internal(format!("the rate-limit check failed: {e}")))??;
+    }
+    Ok(compression::encode_response(response?, coding))
 }
 
 /// Liveness and freshness: the snapshot served, and each knowledge-base feed's age

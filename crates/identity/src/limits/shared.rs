@@ -108,6 +108,9 @@ pub struct SharedLimiter {
     fallback: Limiter,
     /// Until when the in-memory fallback decides (the database failed).
     down_until: Mutex<Option<Instant>>,
+    /// Windows this node saw full, until their `Retry-After`: calls only age out of a
+    /// window, so it stays full at least that long whichever node is asked.
+    full_until: Mutex<std::collections::HashMap<(String, String, RateFamily), (Instant, u64)>>,
     last_sweep: Mutex<Instant>,
 }
 
@@ -143,6 +146,7 @@ impl SharedLimiter {
             files,
             longest_us,
             down_until: Mutex::new(None),
+            full_until: Mutex::new(std::collections::HashMap::new()),
             last_sweep: Mutex::new(Instant::now()),
         })
     }
@@ -251,7 +255,51 @@ impl RateLimiter for SharedLimiter {
     fn check(&self, principal: &Principal, route: &Route) -> Result<(), ApiError> {
         match self.admit_or_fall_back(&principal.app_id, &principal.tenant_id, route.family) {
             Admission::Admitted => Ok(()),
-            Admission::Refused { retry_after } => Err(ApiError::too_many_requests(retry_after)),
+            Admission::Refused { retry_after } => {
+                let key = (
+                    principal.app_id.clone(),
+                    principal.tenant_id.clone(),
+                    route.family,
+                );
+                let mut full = self.full_until.lock();
+                // Bounded: stale entries go when the map grows (one per refused app).
+                if full.len() > 10_000 {
+                    let now = Instant::now();
+                    full.retain(|_, (until, _)| *until > now);
+                }
+                full.insert(
+                    key,
+                    (
+                        Instant::now() + std::time::Duration::from_secs(retry_after),
+                        retry_after,
+                    ),
+                );
+                Err(ApiError::too_many_requests(retry_after))
+            }
+        }
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    fn known_refusal(&self, principal: &Principal, route: &Route) -> Result<(), ApiError> {
+        let full = self.full_until.lock();
+        let key = (
+            principal.app_id.clone(),
+            principal.tenant_id.clone(),
+            route.family,
+        );
+        match full.get(&key) {
+            Some((until, _)) => {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    Ok(())
+                } else {
+                    Err(ApiError::too_many_requests(left.as_secs().max(1)))
+                }
+            }
+            None => Ok(()),
         }
     }
 }
