@@ -42,8 +42,9 @@ pub struct Cli {
     )]
     pub data_dir: PathBuf,
     /// State store: a `postgres://user:password@host:port/database` URL, or `sqlite`
-    /// (the default: `<data-dir>/state.db`). Snapshots, exports and identity files stay in
-    /// the data directory either way.
+    /// (the default: `<data-dir>/state.db`). With PostgreSQL the identity registry
+    /// (applications, users, signing keys) and the rate-limit windows live there too;
+    /// snapshots stay in the data directory unless `--snapshots` names object storage.
     #[arg(long, global = true, env = "POSTURE_STORE", hide_env_values = true)]
     pub store: Option<String>,
     /// Print machine-readable JSON instead of text.
