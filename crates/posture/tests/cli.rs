@@ -1,5 +1,7 @@
 //! The binary as a user runs it: real processes, a real data directory.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -711,22 +713,7 @@ fn an_application_limited_to_a_group_sees_only_that_groups_rows_and_files() {
     let (mut server, base) = serve_with(dir.path(), &["--limits", "off"]);
     let base = base.trim().to_owned();
     let client = reqwest::blocking::Client::new();
-    let token: serde_json::Value = client
-        .post(format!(
-            "{base}/{}/oauth2/v2.0/token",
-            app["tenantId"].as_str().unwrap()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", app["clientId"].as_str().unwrap()),
-            ("client_secret", app["secret"].as_str().unwrap()),
-            ("scope", "https://api.securitycenter.microsoft.com/.default"),
-        ])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let bearer = token["access_token"].as_str().unwrap().to_owned();
+    let bearer = common::token(&base, &app);
     let get = |path: &str| {
         client
             .get(format!("{base}/api/{path}"))

@@ -317,30 +317,6 @@ fn a_publisher_killed_mid_upload_is_replaced_and_leaves_no_orphans() {
     drop(leader);
 }
 
-/// A token from `node`'s token endpoint for `app` (as printed by `apps create --json`).
-fn token(node: &Node, app: &serde_json::Value) -> String {
-    let r: serde_json::Value = reqwest::blocking::Client::new()
-        .post(format!(
-            "{}/{}/oauth2/v2.0/token",
-            node.base,
-            app["tenantId"].as_str().unwrap()
-        ))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", app["clientId"].as_str().unwrap()),
-            ("client_secret", app["secret"].as_str().unwrap()),
-            ("scope", "https://api.securitycenter.microsoft.com/.default"),
-        ])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    r["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no token: {r}"))
-        .to_owned()
-}
-
 /// The `kid` of a token's header.
 fn kid(token: &str) -> String {
     use base64::Engine;
@@ -391,7 +367,7 @@ fn identity_and_rate_limits_are_shared_by_the_nodes() {
             .send()
             .unwrap()
     };
-    let from_a = token(&a, &app);
+    let from_a = common::token(&a.base, &app);
     let on_b = call(&b, &from_a);
     assert_eq!(on_b.status(), 200, "a token of node A on node B");
     let on_b: serde_json::Value = on_b.json().unwrap();
@@ -403,7 +379,7 @@ fn identity_and_rate_limits_are_shared_by_the_nodes() {
     // A key rotated elsewhere: B's token endpoint signs with it, A accepts it.
     let before = kid(&from_a);
     cluster.run("admin", &["keys", "rotate"]);
-    let from_b = token(&b, &app);
+    let from_b = common::token(&b.base, &app);
     assert_ne!(kid(&from_b), before, "B signs with the rotated key");
     assert_eq!(call(&a, &from_b).status(), 200, "A accepts B's new token");
 

@@ -253,6 +253,27 @@ impl ObjectSnapshots {
         })
     }
 
+    /// The objects under `base` (the key of `dir`); none is an error naming `dir`.
+    async fn objects_under(
+        &self,
+        base: &ObjectPath,
+        dir: &str,
+    ) -> Result<Vec<object_store::ObjectMeta>, RemoteError> {
+        let objects: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(base))
+            .try_collect()
+            .await
+            .map_err(self.store_err())?;
+        if objects.is_empty() {
+            return Err(RemoteError::Missing {
+                url: self.url.clone(),
+                dir: dir.to_owned(),
+            });
+        }
+        Ok(objects)
+    }
+
     /// Fetches `<prefix>/<dir>/` into `local` (which must not exist): into a temporary
     /// sibling first, renamed into place when complete. Returns the bytes fetched.
     pub fn fetch_dir(&self, dir: &str, local: &Path) -> Result<u64, RemoteError> {
@@ -260,18 +281,7 @@ impl ObjectSnapshots {
         let parent = local.parent().unwrap_or(Path::new("."));
         let tmp = parent.join(format!(".fetch-{}", uuid::Uuid::new_v4()));
         let result = self.run(async {
-            let objects: Vec<object_store::ObjectMeta> = self
-                .store
-                .list(Some(&base))
-                .try_collect()
-                .await
-                .map_err(self.store_err())?;
-            if objects.is_empty() {
-                return Err(RemoteError::Missing {
-                    url: self.url.clone(),
-                    dir: dir.to_owned(),
-                });
-            }
+            let objects = self.objects_under(&base, dir).await?;
             // Every file created at its full length first, so ranges can be written in any order.
             let mut jobs = Vec::new();
             for meta in &objects {
@@ -350,18 +360,7 @@ impl ObjectSnapshots {
         std::fs::create_dir_all(local).map_err(io(local))?;
         let sparse_files = &mut sparse;
         self.run(async {
-            let objects: Vec<object_store::ObjectMeta> = self
-                .store
-                .list(Some(&base))
-                .try_collect()
-                .await
-                .map_err(self.store_err())?;
-            if objects.is_empty() {
-                return Err(RemoteError::Missing {
-                    url: self.url.clone(),
-                    dir: dir.to_owned(),
-                });
-            }
+            let objects = self.objects_under(&base, dir).await?;
             let mut whole = Vec::new();
             for meta in &objects {
                 let Some(rel) = meta.location.prefix_match(&base).map(|parts| {

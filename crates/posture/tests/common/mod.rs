@@ -99,3 +99,28 @@ pub fn wait_for<T>(what: &str, limit: Duration, mut found: impl FnMut() -> Optio
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// A client-credentials token from the token endpoint at `base` for `app` (as printed by
+/// `apps create --json`).
+pub fn token(base: &str, app: &serde_json::Value) -> String {
+    let r: serde_json::Value = reqwest::blocking::Client::new()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            base,
+            app["tenantId"].as_str().unwrap()
+        ))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", app["clientId"].as_str().unwrap()),
+            ("client_secret", app["secret"].as_str().unwrap()),
+            ("scope", "https://api.securitycenter.microsoft.com/.default"),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    r["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {r}"))
+        .to_owned()
+}
