@@ -95,6 +95,9 @@ impl FamilyLimits {
     }
 }
 
+/// An application's window: (application, tenant, rate family).
+type WindowKey = (String, String, RateFamily);
+
 /// The PostgreSQL-backed sliding-window limiter; implements [`access::RateLimiter`].
 /// Open one per process with [`SharedLimiter::open`] (or
 /// [`RateLimitConfig::shared_limiter`]) on the state store's database.
@@ -110,7 +113,7 @@ pub struct SharedLimiter {
     down_until: Mutex<Option<Instant>>,
     /// Windows this node saw full, until their `Retry-After`: calls only age out of a
     /// window, so it stays full at least that long whichever node is asked.
-    full_until: Mutex<std::collections::HashMap<(String, String, RateFamily), (Instant, u64)>>,
+    full_until: Mutex<std::collections::HashMap<WindowKey, (Instant, u64)>>,
     last_sweep: Mutex<Instant>,
 }
 
