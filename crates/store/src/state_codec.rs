@@ -104,7 +104,7 @@ fn decompress(row: &[u8]) -> Result<Vec<u8>> {
     let block_len = r.uvar()?;
     // LZ4 expands at most about 255 times: a longer claim is damage, refused before
     // allocating for it.
-    if record_len > MAX_RECORD || record_len > block_len.saturating_mul(255) + 16 {
+    if record_len > MAX_RECORD || record_len > block_len.saturating_mul(255).saturating_add(16) {
         return Err(r.corrupt("record length out of range"));
     }
     if block_len != (row.len() - r.pos) as u64 {
