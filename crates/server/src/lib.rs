@@ -221,7 +221,9 @@ async fn serve_endpoint(
         if limiter.is_remote() {
             limiter.known_refusal(&principal, &route)?;
             let (limiter, who) = (limiter.clone(), principal.clone());
-            admission = Some(tokio::task::spawn_blocking(move || limiter.check(&who, &route)));
+            admission = Some(tokio::task::spawn_blocking(move || {
+                limiter.check(&who, &route)
+            }));
         } else {
             limiter.check(&principal, &route)?;
         }
