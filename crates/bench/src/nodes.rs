@@ -13,7 +13,7 @@ use crate::child::spawn_server;
 use crate::error::BenchError;
 use crate::scale::{first_byte_ms, median, next_link};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -193,7 +193,7 @@ pub fn run(opts: &NodesOptions, progress: &dyn Fn(&str)) -> Result<NodesReport, 
     let node_a = Node::start(opts, "node-a", Some(&opts.store), &snapshots_arg)?;
     report.cold_start_seconds = started.elapsed().as_secs_f64();
     report.snapshot_mb =
-        dir_bytes(&opts.work_dir.join("node-a").join("snapshot-cache")) as f64 / 1e6;
+        snapshot::tree_bytes(&opts.work_dir.join("node-a").join("snapshot-cache")) as f64 / 1e6;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -349,19 +349,6 @@ async fn load(
     });
     let counts = futures_util::future::try_join_all(walkers).await?;
     Ok((counts.iter().sum(), started.elapsed().as_secs_f64()))
-}
-
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .flatten()
-            .map(|e| match e.metadata() {
-                Ok(m) if m.is_dir() => dir_bytes(&e.path()),
-                Ok(m) => m.len(),
-                Err(_) => 0,
-            })
-            .sum()
-    })
 }
 
 pub fn summary(r: &NodesReport) -> String {

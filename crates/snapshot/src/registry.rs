@@ -77,8 +77,8 @@ fn remove_path(path: &Path) -> Result<(), SnapshotError> {
     removed.map_err(io(path))
 }
 
-/// Bytes of the files under `dir`.
-fn tree_bytes(dir: &Path) -> u64 {
+/// Bytes of the files under `dir` (0 for what cannot be read).
+pub fn tree_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir).map_or(0, |entries| {
         entries
             .flatten()
