@@ -145,8 +145,6 @@ pub enum SnapshotError {
     },
     #[error(transparent)]
     Remote(#[from] RemoteError),
-    #[error("snapshot {0} is not retained")]
-    NotRetained(String),
     #[error("cannot lock a snapshot cache under {0}: every node-N directory up to 64 is in use")]
     CacheBusy(PathBuf),
 }
@@ -229,6 +227,26 @@ struct Remote {
     fetching: Mutex<()>,
     /// Held for the registry's life: the cache directory is this process's alone.
     _cache_lock: std::fs::File,
+}
+
+/// A snapshot directory's key in the bucket, and its change log's.
+fn snapshot_key(dir: &str) -> String {
+    format!("snapshots/{dir}")
+}
+fn changes_key(dir: &str) -> String {
+    format!("changes/{dir}")
+}
+
+impl Remote {
+    /// Removes a publish that will not commit from the bucket (best effort: the next
+    /// leader's reconciliation removes whatever this leaves).
+    fn discard(&self, dir: &str) {
+        for key in [snapshot_key(dir), changes_key(dir)] {
+            if let Err(e) = self.objects.delete_dir(&key) {
+                tracing::warn!(key, error = %e, "cannot remove an uncommitted upload");
+            }
+        }
+    }
 }
 
 pub struct Snapshots {
@@ -387,16 +405,12 @@ impl Snapshots {
         self.retained.write().insert(seq, snapshot);
     }
 
-    /// A registered snapshot, from the cache or fetched into it (object storage only).
-    fn cached_or_fetch(&self, meta: &SnapshotMeta) -> Result<Arc<Snapshot>, SnapshotError> {
-        let Some(remote) = &self.remote else {
-            return self
-                .retained
-                .read()
-                .get(&meta.seq)
-                .cloned()
-                .ok_or_else(|| SnapshotError::NotRetained(meta.time_path.clone()));
-        };
+    /// A registered snapshot, from the cache or opened from object storage into it.
+    fn cached_or_fetch(
+        &self,
+        remote: &Remote,
+        meta: &SnapshotMeta,
+    ) -> Result<Arc<Snapshot>, SnapshotError> {
         if let Some(s) = self.retained.read().get(&meta.seq) {
             remote::stats().hits.fetch_add(1, Ordering::Relaxed);
             return Ok(s.clone());
@@ -413,11 +427,7 @@ impl Snapshots {
         } else {
             // Served at once from sparse files, fetched piece by piece as pages read
             // them, completed in the background.
-            let prepare = || {
-                remote
-                    .objects
-                    .prepare_lazy(&format!("snapshots/{}", meta.dir), &dir)
-            };
+            let prepare = || remote.objects.prepare_lazy(&snapshot_key(&meta.dir), &dir);
             // An API handler asking for a snapshot not cached yet (asOf, a token's) waits
             // without holding up the other tasks of its worker.
             let (source, sparse) = match tokio::runtime::Handle::try_current() {
@@ -470,24 +480,18 @@ impl Snapshots {
         }
     }
 
-    /// The registered snapshot matching `pick`, fetched if needed (object storage), or
-    /// the retained one (local).
-    fn find(
-        &self,
-        pick: impl Fn(&SnapshotMeta) -> bool,
-        newest_first: bool,
-    ) -> Option<Arc<Snapshot>> {
+    /// The newest registered snapshot matching `pick`, opened from object storage if
+    /// this node has not cached it (`None` without object storage).
+    fn find(&self, pick: impl Fn(&SnapshotMeta) -> bool) -> Option<Arc<Snapshot>> {
         let remote = self.remote.as_ref()?;
-        let meta = {
-            let registered = remote.registered.read();
-            let mut it: Box<dyn Iterator<Item = &SnapshotMeta>> = if newest_first {
-                Box::new(registered.values().rev())
-            } else {
-                Box::new(registered.values())
-            };
-            it.find(|m| pick(m)).cloned()
-        }?;
-        match self.cached_or_fetch(&meta) {
+        let meta = remote
+            .registered
+            .read()
+            .values()
+            .rev()
+            .find(|m| pick(m))
+            .cloned()?;
+        match self.cached_or_fetch(remote, &meta) {
             Ok(s) => Some(s),
             Err(e) => {
                 tracing::warn!(snapshot = %meta.time_path, error = %e, "cannot fetch a registered snapshot");
@@ -525,11 +529,12 @@ impl Snapshots {
         };
         for s in gone {
             remote.sizes.lock().remove(&s.manifest.seq);
+            lazy::forget(s.dir());
             // Readers keep their mapping; the files go from the cache.
             let _ = std::fs::remove_dir_all(s.dir());
         }
         if let Some(meta) = registered.values().next_back() {
-            let newest = self.cached_or_fetch(meta)?;
+            let newest = self.cached_or_fetch(remote, meta)?;
             self.latest.store(Some(newest));
         } else {
             self.latest.store(None);
@@ -556,7 +561,7 @@ impl Snapshots {
             }
             let dir = self.changes_root.join(&name);
             if !dir.exists() {
-                remote.objects.fetch_dir(&format!("changes/{name}"), &dir)?;
+                remote.objects.fetch_dir(&changes_key(&name), &dir)?;
             }
             changes.insert(seq, Arc::new(ChangeLog::open(&dir)?));
         }
@@ -571,19 +576,19 @@ impl Snapshots {
     fn reconcile_remote(&self, remote: &Remote) -> Result<(), SnapshotError> {
         let registered: Vec<SnapshotMeta> = remote.registered.read().values().cloned().collect();
         for meta in &registered {
-            self.cached_or_fetch(meta)?;
+            self.cached_or_fetch(remote, meta)?;
         }
         let newest = registered.last().map_or(0, |m| m.seq);
         for name in remote.objects.list_dirs("snapshots")? {
             if !registered.iter().any(|m| m.dir == name) {
                 tracing::info!(dir = %name, "removing an unregistered snapshot from object storage");
-                remote.objects.delete_dir(&format!("snapshots/{name}"))?;
+                remote.objects.delete_dir(&snapshot_key(&name))?;
             }
         }
         for name in remote.objects.list_dirs("changes")? {
             if seq_of_dir(&name).is_none_or(|seq| seq > newest) {
                 tracing::info!(dir = %name, "removing an unpublished change log from object storage");
-                remote.objects.delete_dir(&format!("changes/{name}"))?;
+                remote.objects.delete_dir(&changes_key(&name))?;
             }
         }
         let hook = self.hook.read().clone();
@@ -713,7 +718,7 @@ impl Snapshots {
 
     pub fn by_time_path(&self, time_path: &str) -> Option<Arc<Snapshot>> {
         if self.remote.is_some() {
-            return self.find(|m| m.time_path == time_path, true);
+            return self.find(|m| m.time_path == time_path);
         }
         self.retained
             .read()
@@ -725,7 +730,7 @@ impl Snapshots {
     /// The newest snapshot generated at or before `t`.
     pub fn as_of(&self, t: DateTime<Utc>) -> Option<Arc<Snapshot>> {
         if self.remote.is_some() {
-            return self.find(|m| m.generated_at <= t, true);
+            return self.find(|m| m.generated_at <= t);
         }
         self.retained
             .read()
@@ -823,30 +828,24 @@ impl Snapshots {
             progress.stage("uploading to object storage");
             let uploaded = remote
                 .objects
-                .upload_dir(
-                    &final_path,
-                    &format!("snapshots/{final_dir}"),
-                    "manifest.json",
-                )
+                .upload_dir(&final_path, &snapshot_key(&final_dir), "manifest.json")
                 .and_then(|_| match &change_log {
                     Some(log) => remote
                         .objects
-                        .upload_dir(log.dir(), &format!("changes/{final_dir}"), "meta.json")
+                        .upload_dir(log.dir(), &changes_key(&final_dir), "meta.json")
                         .map(|_| ()),
                     None => Ok(()),
                 });
             if let Err(e) = uploaded {
                 discard(change_log.as_ref().map(|c| c.dir().to_path_buf()).as_ref());
-                let _ = remote.objects.delete_dir(&format!("snapshots/{final_dir}"));
-                let _ = remote.objects.delete_dir(&format!("changes/{final_dir}"));
+                remote.discard(&final_dir);
                 return Err(e.into());
             }
         }
         if let Err(e) = self.store.register_snapshot(&meta) {
             discard(change_log.as_ref().map(|c| c.dir().to_path_buf()).as_ref());
             if let Some(remote) = &self.remote {
-                let _ = remote.objects.delete_dir(&format!("snapshots/{final_dir}"));
-                let _ = remote.objects.delete_dir(&format!("changes/{final_dir}"));
+                remote.discard(&final_dir);
             }
             return Err(e.into());
         }
@@ -962,7 +961,7 @@ impl Snapshots {
                 if let (Some(remote), Some(name)) = (&self.remote, log.dir().file_name()) {
                     remote
                         .objects
-                        .delete_dir(&format!("changes/{}", name.to_string_lossy()))?;
+                        .delete_dir(&changes_key(&name.to_string_lossy()))?;
                 }
                 std::fs::remove_dir_all(log.dir()).map_err(io(log.dir()))?;
             }
@@ -984,7 +983,7 @@ impl Snapshots {
                 if let Some(name) = snapshot.dir().file_name() {
                     remote
                         .objects
-                        .delete_dir(&format!("snapshots/{}", name.to_string_lossy()))?;
+                        .delete_dir(&snapshot_key(&name.to_string_lossy()))?;
                 }
             }
             let hook = self.hook.read().clone();

@@ -192,9 +192,7 @@ impl ObjectSnapshots {
     }
 
     fn key(&self, dir: &str) -> ObjectPath {
-        dir.split('/')
-            .filter(|p| !p.is_empty())
-            .fold(self.prefix.clone(), |k, part| k.join(part))
+        key_under(&self.prefix, dir)
     }
 
     fn store_err(&self) -> impl FnOnce(object_store::Error) -> RemoteError + '_ {
@@ -231,7 +229,7 @@ impl ObjectSnapshots {
         let (marker, others): (Vec<_>, Vec<_>) = files.into_iter().partition(|r| r == last);
         let base = self.key(dir);
         let upload = |rel: String| {
-            let key = rel.split('/').fold(base.clone(), |k, part| k.join(part));
+            let key = key_under(&base, &rel);
             let path = local.join(&rel);
             async move {
                 upload_file(&self.store, &path, &key, None)
@@ -285,12 +283,7 @@ impl ObjectSnapshots {
             // Every file created at its full length first, so ranges can be written in any order.
             let mut jobs = Vec::new();
             for meta in &objects {
-                let rel: Vec<String> = meta
-                    .location
-                    .prefix_match(&base)
-                    .map(|parts| parts.map(|p| p.as_ref().to_owned()).collect())
-                    .unwrap_or_default();
-                let path = rel.iter().fold(tmp.clone(), |p, part| p.join(part));
+                let path = tmp.join(relative(&base, &meta.location).unwrap_or_default());
                 if let Some(p) = path.parent() {
                     std::fs::create_dir_all(p).map_err(io(p))?;
                 }
@@ -363,12 +356,7 @@ impl ObjectSnapshots {
             let objects = self.objects_under(&base, dir).await?;
             let mut whole = Vec::new();
             for meta in &objects {
-                let Some(rel) = meta.location.prefix_match(&base).map(|parts| {
-                    parts
-                        .map(|p| p.as_ref().to_owned())
-                        .collect::<Vec<_>>()
-                        .join("/")
-                }) else {
+                let Some(rel) = relative(&base, &meta.location) else {
                     continue;
                 };
                 let path = local.join(&rel);
@@ -502,6 +490,22 @@ impl crate::lazy::RangeSource for DirSource {
             })
             .map_err(|e| e.to_string())
     }
+}
+
+/// `base` followed by the `/`-separated parts of `rel`.
+fn key_under(base: &ObjectPath, rel: &str) -> ObjectPath {
+    rel.split('/')
+        .filter(|p| !p.is_empty())
+        .fold(base.clone(), |k, part| k.join(part))
+}
+
+/// The part of `location` under `base`, `/`-separated (the local relative path).
+fn relative(base: &ObjectPath, location: &ObjectPath) -> Option<String> {
+    let parts: Vec<String> = location
+        .prefix_match(base)?
+        .map(|p| p.as_ref().to_owned())
+        .collect();
+    Some(parts.join("/"))
 }
 
 /// Every regular file under `dir`, as `/`-separated paths relative to `root`.
