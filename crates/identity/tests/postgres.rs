@@ -565,6 +565,7 @@ async fn the_limiter_works_from_async_handlers() {
         .shared_limiter(&url)
         .expect("open")
         .expect("enabled");
+    let shared = SharedLimiter::open(&url, RateLimitConfig::default()).expect("limiter");
     let tasks: Vec<_> = (0..40)
         .map(|_| {
             let limiter = limiter.clone();
@@ -580,6 +581,13 @@ async fn the_limiter_works_from_async_handlers() {
         admitted += usize::from(t.await.expect("task"));
     }
     assert_eq!(admitted, 30);
+    // Counted in the database, not by a node's fallback: another limiter finds it full.
+    assert!(matches!(
+        shared
+            .admit("app", "tenant", RateFamily::Json)
+            .expect("admit"),
+        Admission::Refused { .. }
+    ));
     assert!(
         RateLimitConfig::disabled()
             .shared_limiter(&url)
@@ -595,6 +603,12 @@ async fn a_current_thread_runtime_works_too() {
     let app = id.create_app("x", READER, None).expect("create");
     assert_eq!(id.list_apps().expect("list")[0].client_id, app.client_id);
     let limiter = SharedLimiter::open(&url, RateLimitConfig::default()).expect("limiter");
+    assert_eq!(
+        limiter
+            .admit("app", "tenant", RateFamily::Files)
+            .expect("the database admits"),
+        Admission::Admitted
+    );
     assert!(
         limiter
             .check(&principal("app"), &route(RateFamily::Files))
@@ -637,7 +651,11 @@ fn without_the_database_each_node_limits_alone() {
 ///   a tokio worker (as the API calls it);
 ///   and after a millisecond of other work before each (as between a server's pages);
 /// - refused: the default limits after 30 calls.
+///
+/// A measurement, run by hand: `cargo test --release -p identity --test postgres
+/// shared_admission_cost -- --ignored --nocapture`.
 #[test]
+#[ignore = "a timing measurement (about 7,000 round trips), run by hand"]
 fn shared_admission_cost() {
     let Some(url) = database() else { return };
     fn summary(mut us: Vec<f64>) -> String {
@@ -743,4 +761,44 @@ fn shared_admission_cost() {
         summary(spaced)
     );
     println!("refused (default limits): {}", summary(refused));
+}
+
+/// A refusal the database gave is remembered by the node: the next calls are refused
+/// without a round trip (with the remaining `Retry-After`), a refusal of the in-memory
+/// fallback is not, and another application is unaffected.
+#[test]
+fn a_node_remembers_a_full_window_briefly() {
+    let Some(url) = database() else { return };
+    let limiter = SharedLimiter::open(&url, RateLimitConfig::default()).expect("limiter");
+    let json = route(RateFamily::Json);
+    assert!(limiter.known_refusal(&principal("app"), &json).is_ok());
+    for _ in 0..30 {
+        assert!(limiter.check(&principal("app"), &json).is_ok());
+    }
+    assert!(limiter.check(&principal("app"), &json).is_err());
+    let known = limiter
+        .known_refusal(&principal("app"), &json)
+        .expect_err("remembered");
+    assert_eq!(known.status.as_u16(), 429);
+    assert!(
+        known.retry_after.is_some_and(|s| (1..=60).contains(&s)),
+        "{known:?}"
+    );
+    assert!(limiter.known_refusal(&principal("other"), &json).is_ok());
+    assert!(
+        limiter
+            .known_refusal(&principal("app"), &route(RateFamily::Files))
+            .is_ok()
+    );
+    // A fallback refusal (database gone) is not remembered.
+    let fallback = SharedLimiter::open(&url, RateLimitConfig::default()).expect("limiter");
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    c.batch_execute("ALTER TABLE identity_rate_windows RENAME TO identity_rate_windows_away")
+        .expect("break the windows");
+    for _ in 0..31 {
+        let _ = fallback.check(&principal("solo"), &json);
+    }
+    c.batch_execute("ALTER TABLE identity_rate_windows_away RENAME TO identity_rate_windows")
+        .expect("mend the windows");
+    assert!(fallback.known_refusal(&principal("solo"), &json).is_ok());
 }

@@ -98,6 +98,20 @@ impl FamilyLimits {
 /// An application's window: (application, tenant, rate family).
 type WindowKey = (String, String, RateFamily);
 
+/// A refusal the database gave, remembered by this node so the next calls are refused
+/// without a round trip (and without a page rendered for nothing).
+#[derive(Clone, Copy, Debug)]
+struct KnownRefusal {
+    /// When the window has room again (the `Retry-After` the database gave).
+    retry_at: Instant,
+    /// Until when the node trusts it without asking: briefly, because a window can
+    /// also empty early (other limits reset it).
+    trust_until: Instant,
+}
+
+/// How long a node refuses on a remembered refusal before asking the database again.
+const TRUST_REFUSAL_FOR: Duration = Duration::from_secs(5);
+
 /// The PostgreSQL-backed sliding-window limiter; implements [`access::RateLimiter`].
 /// Open one per process with [`SharedLimiter::open`] (or
 /// [`RateLimitConfig::shared_limiter`]) on the state store's database.
@@ -113,7 +127,7 @@ pub struct SharedLimiter {
     down_until: Mutex<Option<Instant>>,
     /// Windows this node saw full, until their `Retry-After`: calls only age out of a
     /// window, so it stays full at least that long whichever node is asked.
-    full_until: Mutex<std::collections::HashMap<WindowKey, (Instant, u64)>>,
+    full_until: Mutex<std::collections::HashMap<WindowKey, KnownRefusal>>,
     last_sweep: Mutex<Instant>,
 }
 
@@ -215,7 +229,8 @@ impl SharedLimiter {
         true
     }
 
-    fn admit_or_fall_back(&self, app: &str, tenant: &str, family: RateFamily) -> Admission {
+    /// The admission, and whether the database gave it (not the in-memory fallback).
+    fn admit_or_fall_back(&self, app: &str, tenant: &str, family: RateFamily) -> (Admission, bool) {
         let now = Instant::now();
         let down = (*self.down_until.lock()).is_some_and(|until| now < until);
         if !down {
@@ -224,7 +239,7 @@ impl SharedLimiter {
                     if self.down_until.lock().take().is_some() {
                         tracing::info!(database = %self.pool.target, "shared rate limits: the database answers again");
                     }
-                    return admission;
+                    return (admission, true);
                 }
                 Err(e) => {
                     let mut until = self.down_until.lock();
@@ -235,10 +250,11 @@ impl SharedLimiter {
                 }
             }
         }
-        match self.fallback.admit(app, tenant, family, now) {
+        let admission = match self.fallback.admit(app, tenant, family, now) {
             Ok(()) => Admission::Admitted,
             Err(retry_after) => Admission::Refused { retry_after },
-        }
+        };
+        (admission, false)
     }
 }
 
@@ -256,27 +272,33 @@ fn whole_seconds(us: i64) -> u64 {
 
 impl RateLimiter for SharedLimiter {
     fn check(&self, principal: &Principal, route: &Route) -> Result<(), ApiError> {
-        match self.admit_or_fall_back(&principal.app_id, &principal.tenant_id, route.family) {
+        let (admission, from_database) =
+            self.admit_or_fall_back(&principal.app_id, &principal.tenant_id, route.family);
+        match admission {
             Admission::Admitted => Ok(()),
             Admission::Refused { retry_after } => {
-                let key = (
-                    principal.app_id.clone(),
-                    principal.tenant_id.clone(),
-                    route.family,
-                );
-                let mut full = self.full_until.lock();
-                // Bounded: stale entries go when the map grows (one per refused app).
-                if full.len() > 10_000 {
+                // Only the shared window's refusals are remembered: the fallback's counts
+                // this node's calls alone.
+                if from_database {
                     let now = Instant::now();
-                    full.retain(|_, (until, _)| *until > now);
+                    let retry_at = now + Duration::from_secs(retry_after);
+                    let mut full = self.full_until.lock();
+                    // Bounded: stale entries go when the map grows (one per refused app).
+                    if full.len() > 10_000 {
+                        full.retain(|_, known| known.trust_until > now);
+                    }
+                    full.insert(
+                        (
+                            principal.app_id.clone(),
+                            principal.tenant_id.clone(),
+                            route.family,
+                        ),
+                        KnownRefusal {
+                            retry_at,
+                            trust_until: retry_at.min(now + TRUST_REFUSAL_FOR),
+                        },
+                    );
                 }
-                full.insert(
-                    key,
-                    (
-                        Instant::now() + std::time::Duration::from_secs(retry_after),
-                        retry_after,
-                    ),
-                );
                 Err(ApiError::too_many_requests(retry_after))
             }
         }
@@ -288,21 +310,23 @@ impl RateLimiter for SharedLimiter {
 
     fn known_refusal(&self, principal: &Principal, route: &Route) -> Result<(), ApiError> {
         let full = self.full_until.lock();
+        if full.is_empty() {
+            return Ok(());
+        }
         let key = (
             principal.app_id.clone(),
             principal.tenant_id.clone(),
             route.family,
         );
+        let now = Instant::now();
         match full.get(&key) {
-            Some((until, _)) => {
-                let left = until.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    Ok(())
-                } else {
-                    Err(ApiError::too_many_requests(left.as_secs().max(1)))
-                }
+            Some(known) if known.trust_until > now => {
+                let left = known.retry_at.saturating_duration_since(now);
+                Err(ApiError::too_many_requests(whole_seconds(
+                    i64::try_from(left.as_micros()).unwrap_or(i64::MAX),
+                )))
             }
-            None => Ok(()),
+            _ => Ok(()),
         }
     }
 }
