@@ -22,6 +22,9 @@ pub struct DataDir {
     /// The PostgreSQL state store's URL (`--store postgres://...`), where the identity
     /// registry and the rate-limit windows live too; `None` for the directory's SQLite.
     pub store_url: Option<String>,
+    /// The tenant id, read from the identity registry once (every publish names it in
+    /// the export files' paths) and shared by the clones.
+    tenant: Arc<std::sync::OnceLock<String>>,
 }
 
 impl DataDir {
@@ -47,7 +50,19 @@ impl DataDir {
             path: path.to_owned(),
             store: opened,
             store_url,
+            tenant: Arc::default(),
         })
+    }
+
+    /// The tenant id of this data directory's identity registry (opened on first use).
+    pub fn tenant_id(&self, public_base: &str) -> Result<String> {
+        if let Some(t) = self.tenant.get() {
+            return Ok(t.clone());
+        }
+        let tenant = open_identity(self, identity::IdentityConfig::new(public_base))?
+            .tenant_id()
+            .to_owned();
+        Ok(self.tenant.get_or_init(|| tenant).clone())
     }
 
     pub fn snapshots(&self, retain: usize) -> Result<Snapshots> {
@@ -125,9 +140,7 @@ pub fn export_backend(
     };
     let backend = export::open_backend(&config).context("cannot open the export backend")?;
     // OrgId= in file paths is the tenant of this data directory.
-    let tenant = open_identity(dir, identity::IdentityConfig::new(public_base))?
-        .tenant_id()
-        .to_owned();
+    let tenant = dir.tenant_id(public_base)?;
     let mut options = export::ExportOptions::new(tenant);
     options.level = p.export_level;
     Ok(Some((backend, options)))

@@ -198,6 +198,18 @@ fn a_walk_alternates_between_nodes_survives_a_publish_and_a_killed_node() {
     // B moved on to the new snapshot; a node on an empty cache serves the latest and,
     // with asOf, the retained older one.
     wait_serving(&b, &second_tp);
+    // Listing the snapshots on a machine that holds none of them reads the registry and
+    // changes nothing (it once unregistered what it did not find locally).
+    for _ in 0..2 {
+        let listed = cluster.run("lister", &["snapshots"]);
+        let seqs: Vec<u64> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, [1, 2], "{listed}");
+    }
     let c = cluster.serve("node-c", &["--auth", "off", "--limits", "off"]);
     wait_serving(&c, &second_tp);
     let latest_b = get(&format!("{}/{VULNS}?pageSize=200000", b.base));
@@ -211,8 +223,16 @@ fn a_walk_alternates_between_nodes_survives_a_publish_and_a_killed_node() {
         .unwrap()
         .text()
         .unwrap();
+    let counter = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
     assert!(
-        metrics.contains("posture_snapshot_cache_misses_total"),
+        counter("posture_snapshot_cache_misses_total") >= 2.0
+            && counter("posture_snapshot_fetch_bytes_total") > 0.0,
         "{metrics}"
     );
     // Ready while PostgreSQL and the bucket answer; not ready, naming the bucket, once
@@ -264,7 +284,7 @@ fn a_publisher_killed_mid_upload_is_replaced_and_leaves_no_orphans() {
     let bucket = snapshot::ObjectSnapshots::open(&format!("s3://{BUCKET}/snapshots")).unwrap();
     let registry = store::PostgresStore::open(&cluster.pg_url).unwrap();
     use store::StateStore;
-    let orphan = wait_for("an upload under way", Duration::from_secs(180), || {
+    wait_for("an upload under way", Duration::from_secs(180), || {
         bucket.list_dirs("snapshots").unwrap().into_iter().next()
     });
     assert!(
@@ -304,7 +324,6 @@ fn a_publisher_killed_mid_upload_is_replaced_and_leaves_no_orphans() {
         "{}",
         follower.log()
     );
-    let _ = orphan;
     assert_eq!(
         bucket.list_dirs("snapshots").unwrap(),
         registered,

@@ -62,6 +62,65 @@ pub fn stale_warnings(feeds: &[FeedHealth], max_age: Duration) -> Vec<String> {
         .collect()
 }
 
+/// What the state store and the snapshot store answer now (empty: both answered).
+async fn store_pings(state: &crate::AppState) -> Vec<String> {
+    let snapshots = state.snapshots.clone();
+    let ping = tokio::time::timeout(
+        STORE_PING_TIMEOUT,
+        tokio::task::spawn_blocking(move || snapshots.store().ping()),
+    )
+    .await;
+    let mut not_ready = Vec::new();
+    match ping {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => not_ready.push(format!("state store: {e}")),
+        Ok(Err(e)) => not_ready.push(format!("state store: the check failed: {e}")),
+        Err(_) => not_ready.push(format!(
+            "state store: no answer within {} s",
+            STORE_PING_TIMEOUT.as_secs()
+        )),
+    }
+    if let Some(objects) = state.snapshots.objects().cloned() {
+        let ping = tokio::task::spawn_blocking(move || objects.ping(STORE_PING_TIMEOUT)).await;
+        match ping {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => not_ready.push(format!("snapshot store: {e}")),
+            Err(e) => not_ready.push(format!("snapshot store: the check failed: {e}")),
+        }
+    }
+    not_ready
+}
+
+/// The stores' last answer to readiness pings, so a metrics scrape reuses a recent one
+/// instead of making round trips of its own (`/readyz` always asks afresh).
+#[derive(Clone, Debug, Default)]
+pub struct Pings(std::sync::Arc<tokio::sync::Mutex<Option<PingOutcome>>>);
+
+/// When the stores were asked, and what was not ready.
+type PingOutcome = (std::time::Instant, Vec<String>);
+
+impl Pings {
+    /// The last outcome if younger than `max_age`, else a fresh one from `ping`.
+    async fn outcome<F: std::future::Future<Output = Vec<String>>>(
+        &self,
+        max_age: std::time::Duration,
+        ping: impl FnOnce() -> F,
+    ) -> Vec<String> {
+        let mut last = self.0.lock().await;
+        if let Some((at, outcome)) = last.as_ref()
+            && at.elapsed() < max_age
+        {
+            return outcome.clone();
+        }
+        let outcome = ping().await;
+        *last = Some((std::time::Instant::now(), outcome.clone()));
+        outcome
+    }
+}
+
+/// How old a ping outcome `/metrics` reuses may be.
+pub const METRICS_PING_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// How long `/readyz` waits for the state store to answer.
 pub const STORE_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -108,33 +167,14 @@ pub struct Readiness {
 /// Whether the node is ready: the state store answers a ping within
 /// [`STORE_PING_TIMEOUT`], a snapshot is loaded, and the node is not draining. Also
 /// sets the gauges `posture_ready` (0 or 1) and `posture_serving_snapshot_seq` (0: none).
-pub async fn readiness(state: &crate::AppState) -> Readiness {
+pub async fn readiness(state: &crate::AppState, max_age: std::time::Duration) -> Readiness {
     let latest = state.snapshots.latest();
     let draining = state.config.drain.is_draining();
-    let snapshots = state.snapshots.clone();
-    let ping = tokio::time::timeout(
-        STORE_PING_TIMEOUT,
-        tokio::task::spawn_blocking(move || snapshots.store().ping()),
-    )
-    .await;
-    let mut not_ready = Vec::new();
-    match ping {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => not_ready.push(format!("state store: {e}")),
-        Ok(Err(e)) => not_ready.push(format!("state store: the check failed: {e}")),
-        Err(_) => not_ready.push(format!(
-            "state store: no answer within {} s",
-            STORE_PING_TIMEOUT.as_secs()
-        )),
-    }
-    if let Some(objects) = state.snapshots.objects().cloned() {
-        let ping = tokio::task::spawn_blocking(move || objects.ping(STORE_PING_TIMEOUT)).await;
-        match ping {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => not_ready.push(format!("snapshot store: {e}")),
-            Err(e) => not_ready.push(format!("snapshot store: the check failed: {e}")),
-        }
-    }
+    let mut not_ready = state
+        .config
+        .pings
+        .outcome(max_age, || store_pings(state))
+        .await;
     if latest.is_none() {
         not_ready.push("snapshot: none loaded yet (run `posture publish`)".into());
     }

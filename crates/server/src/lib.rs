@@ -63,6 +63,8 @@ pub struct ApiConfig {
     pub kb_max_age: chrono::Duration,
     /// Set when the node starts shutting down: `/readyz` answers 503 from then on.
     pub drain: health::Drain,
+    /// The stores' last readiness answer (reused by `/metrics`).
+    pub pings: health::Pings,
 }
 
 /// Where the service's present comes from. The delta window (`sinceTime` at most
@@ -111,6 +113,7 @@ impl ApiConfig {
             clock: Clock::Wall,
             kb_max_age: chrono::Duration::hours(48),
             drain: health::Drain::default(),
+            pings: health::Pings::default(),
         }
     }
 }
@@ -288,7 +291,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 /// loaded and the node is not draining; otherwise 503 naming what is not ready. Both
 /// carry the snapshot served (see [`health::readiness`]).
 async fn readyz(State(state): State<AppState>) -> Response {
-    let ready = health::readiness(&state).await;
+    let ready = health::readiness(&state, std::time::Duration::ZERO).await;
     let status = if ready.ready {
         StatusCode::OK
     } else {
@@ -301,8 +304,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
     // Counted where trims happen (the API's streaming path, the console's pages), read here.
     metrics::counter!("posture_snapshot_page_trims_total").absolute(snapshot::resident::trims());
     snapshot_cache_metrics(&state.snapshots);
-    // `posture_ready` and `posture_serving_snapshot_seq`, as `/readyz` would answer now.
-    health::readiness(&state).await;
+    // `posture_ready` and `posture_serving_snapshot_seq`, as `/readyz` answers, with the
+    // stores' answer of the last 15 s (a scrape makes no round trips of its own then).
+    health::readiness(&state, health::METRICS_PING_MAX_AGE).await;
     match &state.metrics {
         Some(h) => (
             [(

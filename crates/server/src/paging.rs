@@ -124,14 +124,26 @@ impl RowSource for ExportRows {
             Rows::Ranges(ranges) => ranges
                 .iter()
                 .try_for_each(|r| self.snapshot.prefetch_rows(self.kind, r.clone())),
-            Rows::List(list) => match (list.iter().min(), list.iter().max()) {
-                (Some(lo), Some(hi)) => self
-                    .snapshot
-                    .prefetch_rows(self.kind, u64::from(*lo)..u64::from(*hi) + 1),
-                _ => Ok(()),
-            },
+            // Scattered rows (a filtered page): each run of consecutive rows on its own,
+            // not everything between the first and the last.
+            Rows::List(list) => runs(list)
+                .into_iter()
+                .try_for_each(|r| self.snapshot.prefetch_rows(self.kind, r)),
         }
     }
+}
+
+/// `rows` (ascending) as ranges of consecutive rows.
+fn runs(rows: &[u32]) -> Vec<std::ops::Range<u64>> {
+    let mut out: Vec<std::ops::Range<u64>> = Vec::new();
+    for &row in rows {
+        let row = u64::from(row);
+        match out.last_mut() {
+            Some(r) if r.end == row => r.end = row + 1,
+            _ => out.push(row..row + 1),
+        }
+    }
+    out
 }
 
 /// Runs every segment's [`RowSource::prefetch`] on a blocking thread; a failure is a 503
@@ -311,6 +323,12 @@ pub fn stream_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scattered_rows_prefetch_as_runs() {
+        assert_eq!(runs(&[]), Vec::<std::ops::Range<u64>>::new());
+        assert_eq!(runs(&[3, 4, 5, 9, 11, 12]), vec![3..6, 9..10, 11..13]);
+    }
 
     #[test]
     fn token_matches_the_documented_sample() {

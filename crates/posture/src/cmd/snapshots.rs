@@ -6,46 +6,44 @@ use anyhow::{Context, Result};
 
 pub fn run(data_dir: &Location, json: bool) -> Result<()> {
     let dir = DataDir::open(data_dir)?;
-    // Opening the registry removes what interrupted publishes left (unregistered
-    // directories): only safe while no other process publishes, so under the publisher
-    // lease. While another process leads, read the registry and manifests only.
+    // Read only: the registry, and each snapshot's manifest where this data directory
+    // holds it. Removing what interrupted publishes left is the leading publisher's work
+    // (`Snapshots::open` under the lease, or `publish` over object storage); a listing
+    // that did it could unregister snapshots that live in object storage.
+    let root = dir.path.join("snapshots");
     let mut list = Vec::new();
-    match crate::leader::lead(&dir)? {
-        Some(lease) => {
-            let leading = crate::leader::fenced(&dir, &lease);
-            for s in leading.snapshots(usize::MAX)?.list() {
-                list.push(s.manifest.clone());
-            }
-        }
-        None => {
-            let root = dir.path.join("snapshots");
-            for meta in dir
-                .store
-                .snapshots()
-                .context("cannot read the snapshot registry")?
-            {
-                match snapshot::Snapshot::open(&root.join(&meta.dir)) {
-                    Ok(s) => list.push(s.manifest.clone()),
-                    Err(e) => {
-                        tracing::warn!(seq = meta.seq, error = %e, "a registered snapshot cannot be opened")
-                    }
-                }
-            }
-        }
+    for meta in dir
+        .store
+        .snapshots()
+        .context("cannot read the snapshot registry")?
+    {
+        let manifest = root.join(&meta.dir).join("manifest.json");
+        let listed = match std::fs::read(&manifest) {
+            Ok(text) => serde_json::from_slice::<serde_json::Value>(&text)
+                .with_context(|| format!("{}: not a manifest", manifest.display()))?,
+            // Not in this data directory (object storage, or another machine's): what
+            // the registry says of it.
+            Err(_) => serde_json::to_value(&meta)?,
+        };
+        list.push(listed);
     }
     print(json, &list, || {
         let mut out = String::new();
         for m in &list {
-            let rows: Vec<String> = m
-                .exports
-                .iter()
-                .map(|(k, e)| format!("{k:?}={}", e.rows))
-                .collect();
+            let rows: Vec<String> = m["exports"]
+                .as_object()
+                .map(|exports| {
+                    exports
+                        .iter()
+                        .map(|(k, e)| format!("{k}={}", e["rows"]))
+                        .collect()
+                })
+                .unwrap_or_default();
             out.push_str(&format!(
                 "#{} {} devices={} {}\n",
-                m.seq,
-                m.time_path,
-                m.devices,
+                m["seq"],
+                m["timePath"].as_str().unwrap_or_default(),
+                m["devices"],
                 rows.join(" ")
             ));
         }
