@@ -220,7 +220,7 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
 
 /// The passwords written in `url` (user-info `user:password@` or `password=`), to
 /// scrub from a parse error's text.
-fn passwords_in(url: &str) -> Vec<&str> {
+fn passwords_in(url: &str) -> Vec<String> {
     let mut found = Vec::new();
     if let Some(scheme_end) = url.find("://") {
         let rest = &url[scheme_end + 3..];
@@ -228,7 +228,7 @@ fn passwords_in(url: &str) -> Vec<&str> {
         if let Some(at) = authority.rfind('@')
             && let Some(colon) = authority[..at].find(':')
         {
-            found.push(&authority[colon + 1..at]);
+            found.push(authority[colon + 1..at].to_owned());
         }
     }
     let lower = url.to_ascii_lowercase();
@@ -238,9 +238,16 @@ fn passwords_in(url: &str) -> Vec<&str> {
         let end = url[start..]
             .find(['&', ' ', '#'])
             .map_or(url.len(), |j| start + j);
-        found.push(&url[start..end]);
+        found.push(url[start..end].to_owned());
         from = end;
     }
+    // A message may show the password decoded as well as it was written.
+    let decoded: Vec<String> = found
+        .iter()
+        .map(|p| model::percent::decode(p))
+        .filter(|d| !found.contains(d))
+        .collect();
+    found.extend(decoded);
     found.retain(|p| !p.is_empty());
     found
 }
@@ -255,7 +262,7 @@ fn parse_url_with(url: &str, connect_timeout: Duration) -> Result<(Config, Targe
     let mut config = Config::from_str(url).map_err(|e| {
         let mut reason = describe(&e);
         for p in passwords_in(url) {
-            reason = reason.replace(p, "***");
+            reason = reason.replace(&p, "***");
         }
         IdentityError::PostgresUrl { reason }
     })?;
@@ -535,7 +542,7 @@ mod tests {
         }
         assert_eq!(
             passwords_in("postgres://u:p%40ss@h/d?password=q"),
-            ["p%40ss", "q"]
+            ["p%40ss", "q", "p@ss"]
         );
     }
 }

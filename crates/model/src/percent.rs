@@ -20,3 +20,29 @@ pub fn encode(value: &str) -> String {
     }
     out
 }
+
+/// Decodes `%XX` escapes (any case); anything else, malformed escapes included, is kept
+/// as it is, and invalid UTF-8 is replaced.
+///
+/// ```
+/// assert_eq!(model::percent::decode("p%40ss%2"), "p@ss%2");
+/// ```
+pub fn decode(value: &str) -> String {
+    let b = value.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(h) = value
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(h);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

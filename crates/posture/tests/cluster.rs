@@ -6,7 +6,7 @@ mod common;
 use common::{Node as Logged, wait_for};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use testkit::objects::ObjectServer;
 
 const BUCKET: &str = "posture";
@@ -120,20 +120,11 @@ fn ids(page: &serde_json::Value) -> Vec<String> {
 
 /// Waits until `node` serves the snapshot `time_path` (its refresh runs every 2 s).
 fn wait_serving(node: &Node, time_path: &str) {
-    let started = Instant::now();
-    loop {
-        let h = get(&format!("{}/healthz", node.base));
-        if h["snapshot"] == time_path {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{} still serves {} instead of {time_path}",
-            node.base,
-            h["snapshot"]
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for(
+        &format!("{} to serve {time_path}", node.base),
+        Duration::from_secs(30),
+        || (get(&format!("{}/healthz", node.base))["snapshot"] == time_path).then_some(()),
+    );
 }
 
 const VULNS: &str = "api/machines/SoftwareVulnerabilitiesByMachine";

@@ -166,30 +166,10 @@ fn passwords_in(url: &str) -> Vec<String> {
             r += 1;
         }
     }
-    let decoded: Vec<String> = found.iter().map(|p| percent_decode(p)).collect();
+    let decoded: Vec<String> = found.iter().map(|p| model::percent::decode(p)).collect();
     found.extend(decoded);
     found.retain(|p| !p.is_empty());
     found
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && let Some(h) = s
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(h);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// A few connections kept open between calls.
