@@ -47,7 +47,7 @@ pub use publish::{KnowledgeBaseError, PublishError, load_knowledge_base, publish
 pub use reader::{OpenError, Snapshot};
 pub use registry::{
     DEFAULT_CHANGE_RETENTION_DAYS, HookError, PublishHook, PublishReport, SnapshotError, Snapshots,
-    tree_bytes,
+    remove_unpublished, tree_bytes,
 };
 pub use remote::{ObjectSnapshots, RemoteError};
 pub use render::{RenderError, write_seen_secs};

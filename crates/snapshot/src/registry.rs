@@ -91,6 +91,35 @@ pub fn tree_bytes(dir: &Path) -> u64 {
     })
 }
 
+/// Removes the directories under `root` that are not `known` (publishes that never
+/// committed).
+fn remove_unpublished_dirs(root: &Path, known: &[PathBuf]) -> Result<(), SnapshotError> {
+    for entry in std::fs::read_dir(root).map_err(io(root))? {
+        let path = entry.map_err(io(root))?.path();
+        if path.is_dir() && !known.contains(&path) {
+            tracing::info!(dir = %path.display(), "removing unpublished snapshot directory");
+            std::fs::remove_dir_all(&path).map_err(io(&path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes what interrupted publishes left in `data_dir` (snapshot directories and
+/// change logs no registered snapshot owns) without opening, and so without ever
+/// unregistering, any snapshot: a registered snapshot whose files are elsewhere (object
+/// storage, another machine) stays registered. Only safe under the publisher lease.
+pub fn remove_unpublished(data_dir: &Path, store: &dyn StateStore) -> Result<(), SnapshotError> {
+    let registered = store.snapshots()?;
+    let root = data_dir.join("snapshots");
+    if root.exists() {
+        let known: Vec<PathBuf> = registered.iter().map(|m| root.join(&m.dir)).collect();
+        remove_unpublished_dirs(&root, &known)?;
+    }
+    let newest = registered.iter().map(|m| m.seq).max().unwrap_or(0);
+    load_change_logs(&data_dir.join("changes"), newest)?;
+    Ok(())
+}
+
 /// The first `node-N` directory under `base` this process can lock exclusively.
 fn lock_cache_dir(base: &Path) -> Result<(PathBuf, std::fs::File), SnapshotError> {
     for n in 0..64 {
@@ -286,13 +315,7 @@ impl Snapshots {
             }
         }
         let known: Vec<PathBuf> = retained.values().map(|s| s.dir().to_owned()).collect();
-        for entry in std::fs::read_dir(&root).map_err(io(&root))? {
-            let path = entry.map_err(io(&root))?.path();
-            if path.is_dir() && !known.contains(&path) {
-                tracing::info!(dir = %path.display(), "removing unpublished snapshot directory");
-                std::fs::remove_dir_all(&path).map_err(io(&path))?;
-            }
-        }
+        remove_unpublished_dirs(&root, &known)?;
         let latest = retained.values().next_back().cloned();
         let changes_root = data_dir.join("changes");
         let changes = load_change_logs(

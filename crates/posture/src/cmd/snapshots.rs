@@ -6,10 +6,14 @@ use anyhow::{Context, Result};
 
 pub fn run(data_dir: &Location, json: bool) -> Result<()> {
     let dir = DataDir::open(data_dir)?;
-    // Read only: the registry, and each snapshot's manifest where this data directory
-    // holds it. Removing what interrupted publishes left is the leading publisher's work
-    // (`Snapshots::open` under the lease, or `publish` over object storage); a listing
-    // that did it could unregister snapshots that live in object storage.
+    // The registry, and each snapshot's manifest where this data directory holds it.
+    // Under the publisher lease (no publish in progress) what interrupted publishes left
+    // here is removed first; nothing is ever unregistered (a snapshot whose files are
+    // elsewhere, in object storage or on another machine, stays).
+    if let Some(_lease) = crate::leader::lead(&dir)? {
+        snapshot::remove_unpublished(&dir.path, dir.store.as_ref())
+            .context("cannot remove what interrupted publishes left")?;
+    }
     let root = dir.path.join("snapshots");
     let mut list = Vec::new();
     for meta in dir
