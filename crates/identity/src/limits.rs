@@ -18,7 +18,7 @@
 
 mod shared;
 
-pub use shared::{Admission, SharedLimiter};
+pub use shared::{Admission, LEASE, MAX_BATCH, SharedLimiter};
 
 use access::{ApiError, Principal, RateFamily, RateLimiter, Route};
 use parking_lot::Mutex;

@@ -41,7 +41,7 @@ pub(crate) const LOCK_KEYS: i64 = 0x6964_656e_7479_0002;
 
 /// The identity schema's migrations, in order (a release only ever appends). The
 /// applied version is `schema_version` in `identity_meta`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2)];
 
 const MIGRATION_1: &str = r#"
 CREATE TABLE IF NOT EXISTS identity_apps (
@@ -151,6 +151,85 @@ BEGIN
     ELSIF v_head.keep <> p_keep THEN
         UPDATE identity_rate_windows SET admitted_total = 0, keep = p_keep WHERE id = v_head.id;
     END IF;
+END
+$$;
+"#;
+
+/// Reservations: a node may take several calls of a window in one round trip
+/// ([`crate::limits::SharedLimiter`]), replacing the one-call admission (nodes of the
+/// previous release refuse a database at version 2, so none calls it any more).
+const MIGRATION_2: &str = r#"
+DROP FUNCTION IF EXISTS identity_rate_admit(text, text, text, int[], bigint[], int);
+
+-- One reservation of up to p_want calls (at least one) of a window. The calls are used by
+-- the node from now (v_now) until v_now + p_lease_us, so each is recorded at that latest
+-- time and room is judged from the earliest: k calls fit when, for every limit i, fewer
+-- than p_maxes[i] - k + 1 recorded calls are newer than v_now - p_windows[i] (the
+-- (p_maxes[i] - k + 1)-th newest is older). Then no window of any length p_windows[i]
+-- ever holds more than p_maxes[i] calls as used, whatever the nodes. When p_want calls do
+-- not fit, one is tried. granted is how many were recorded (0: refused, nothing recorded,
+-- retry_us is when the oldest call that blocks one more leaves its window). The head row's
+-- lock makes concurrent reservations (from any node) one at a time.
+CREATE OR REPLACE FUNCTION identity_rate_reserve(
+    p_app text, p_tenant text, p_family text, p_maxes int[], p_windows bigint[], p_keep int,
+    p_want int, p_lease_us bigint,
+    OUT granted int, OUT retry_us bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    v_head identity_rate_windows%ROWTYPE;
+    v_now bigint;
+    v_at bigint;
+    v_need bigint;
+BEGIN
+    SELECT * INTO v_head FROM identity_rate_windows
+     WHERE app_id = p_app AND tenant_id = p_tenant AND family = p_family FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO identity_rate_windows (app_id, tenant_id, family, keep, admitted_total, last_call_us)
+        VALUES (p_app, p_tenant, p_family, p_keep, 0, 0) ON CONFLICT DO NOTHING;
+        SELECT * INTO STRICT v_head FROM identity_rate_windows
+         WHERE app_id = p_app AND tenant_id = p_tenant AND family = p_family FOR UPDATE;
+    END IF;
+    IF v_head.keep <> p_keep THEN
+        -- Other limits than the ring was laid out for: start the window afresh.
+        DELETE FROM identity_rate_calls WHERE window_id = v_head.id;
+        v_head.admitted_total := 0;
+    END IF;
+    v_now := (extract(epoch FROM clock_timestamp()) * 1000000)::bigint;
+    granted := least(greatest(p_want, 1), greatest(p_keep, 1));
+    LOOP
+        retry_us := 0;
+        FOR i IN 1 .. coalesce(array_length(p_maxes, 1), 0) LOOP
+            v_need := p_maxes[i] - granted + 1;
+            IF p_maxes[i] <= 0 THEN
+                retry_us := greatest(retry_us, p_windows[i]);
+            ELSIF v_need <= 0 THEN
+                retry_us := greatest(retry_us, 1);
+            ELSIF v_head.admitted_total >= v_need THEN
+                SELECT at_us INTO v_at FROM identity_rate_calls
+                 WHERE window_id = v_head.id AND slot = (v_head.admitted_total - v_need) % p_keep;
+                IF FOUND AND v_now - v_at < p_windows[i] THEN
+                    retry_us := greatest(retry_us, v_at + p_windows[i] - v_now);
+                END IF;
+            END IF;
+        END LOOP;
+        EXIT WHEN retry_us <= 0 OR granted = 1;
+        granted := 1;
+    END LOOP;
+    IF retry_us > 0 THEN
+        granted := 0;
+        IF v_head.keep <> p_keep THEN
+            UPDATE identity_rate_windows SET admitted_total = 0, keep = p_keep WHERE id = v_head.id;
+        END IF;
+        RETURN;
+    END IF;
+    INSERT INTO identity_rate_calls (window_id, slot, at_us)
+    SELECT v_head.id, (v_head.admitted_total + g) % p_keep, v_now + p_lease_us
+      FROM generate_series(0, granted - 1) AS g
+    ON CONFLICT (window_id, slot) DO UPDATE SET at_us = EXCLUDED.at_us;
+    UPDATE identity_rate_windows
+       SET admitted_total = v_head.admitted_total + granted, keep = p_keep,
+           last_call_us = v_now + p_lease_us
+     WHERE id = v_head.id;
 END
 $$;
 "#;

@@ -7,6 +7,7 @@
 //! database admit exactly the limit between them.
 
 use access::{Principal, RateFamily, RateLimiter, Route};
+use identity::limits::LEASE;
 use identity::{
     Admission, Identity, IdentityConfig, IdentityError, Limit, RateLimitConfig, RegistryLocation,
     SharedLimiter,
@@ -503,11 +504,6 @@ fn windows_slide_and_retry_after_is_honoured_across_nodes() {
 #[test]
 fn other_limits_start_the_windows_afresh() {
     let Some(url) = database() else { return };
-    let per_minute = |max| RateLimitConfig {
-        enabled: true,
-        json: vec![Limit::per_minute(max)],
-        files: vec![],
-    };
     let three = SharedLimiter::open(&url, per_minute(3)).expect("limiter");
     let admitted = |l: &SharedLimiter, n: usize| {
         (0..n)
@@ -522,6 +518,166 @@ fn other_limits_start_the_windows_afresh() {
     let five = SharedLimiter::open(&url, per_minute(5)).expect("limiter");
     assert_eq!(admitted(&five, 7), 5);
     assert_eq!(admitted(&three, 4), 3);
+}
+
+/// Limits large enough for reservations: 1/32 of 640 is 20 calls per round trip at most.
+fn per_minute(max: u32) -> RateLimitConfig {
+    RateLimitConfig {
+        enabled: true,
+        json: vec![Limit::per_minute(max)],
+        files: vec![],
+    }
+}
+
+#[test]
+fn reservations_never_admit_beyond_the_limit_across_nodes() {
+    let Some(url) = database() else { return };
+    let limiters = [
+        Arc::new(SharedLimiter::open(&url, per_minute(640)).expect("limiter A")),
+        Arc::new(SharedLimiter::open(&url, per_minute(640)).expect("limiter B")),
+    ];
+    // Eight clients, four per node, 1,000 calls between them as fast as they can.
+    let threads = 8;
+    let barrier = Arc::new(Barrier::new(threads));
+    let admitted: usize = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|i| {
+                let (limiter, barrier) = (limiters[i % 2].clone(), barrier.clone());
+                s.spawn(move || {
+                    barrier.wait();
+                    (0..125)
+                        .filter(|_| {
+                            limiter.admit("app", "t", RateFamily::Json).expect("admit")
+                                == Admission::Admitted
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a client"))
+            .sum()
+    });
+    // Never beyond the limit; short of it by at most the calls each node still held
+    // reserved when its clients stopped (20 per round trip, four clients per node).
+    assert!(admitted <= 640, "{admitted} admitted, the limit is 640");
+    assert!(admitted >= 640 - 2 * 4 * 20, "only {admitted} admitted");
+    // Each refusal asked the database (`admit` does not remember refusals; the API's
+    // hook does); the admissions took far fewer round trips than calls.
+    let refused = 1000 - admitted as u64;
+    let trips = limiters.iter().map(|l| l.round_trips()).sum::<u64>() - refused;
+    assert!(
+        trips * 3 < admitted as u64,
+        "{trips} round trips for {admitted} admissions: reservations were not used"
+    );
+}
+
+#[test]
+fn reserved_calls_never_crowd_a_sliding_window() {
+    let Some(url) = database() else { return };
+    // 320 calls in any second: reservations of up to 10 calls.
+    let window = Duration::from_secs(1);
+    let config = RateLimitConfig {
+        enabled: true,
+        json: vec![Limit { max: 320, window }],
+        files: vec![],
+    };
+    let a = SharedLimiter::open(&url, config.clone()).expect("limiter A");
+    let b = SharedLimiter::open(&url, config).expect("limiter B");
+    let admit = |l: &SharedLimiter| {
+        let admitted = l.admit("app", "t", RateFamily::Json).expect("admit") == Admission::Admitted;
+        admitted.then(Instant::now)
+    };
+    let mut admitted: Vec<Instant> = Vec::new();
+    // A calls at a rate that earns full reservations (10 calls), waits for what it
+    // reserved to lapse, then asks once more: a fresh reservation of 10...
+    for _ in 0..40 {
+        admitted.extend(admit(&a));
+    }
+    std::thread::sleep(LEASE + Duration::from_millis(20));
+    let reserved_at = Instant::now();
+    admitted.extend(admit(&a));
+    // ...and uses the rest of that reservation late in its lease.
+    std::thread::sleep(LEASE.mul_f64(0.7));
+    let reserved = a.reserved_calls("app", "t", RateFamily::Json);
+    assert!(reserved >= 5, "A holds {reserved} reserved calls");
+    for _ in 0..reserved {
+        admitted.extend(admit(&a));
+    }
+    assert_eq!(a.reserved_calls("app", "t", RateFamily::Json), 0);
+    // As soon as A's reservation is a window old, B fills the window. The calls A used
+    // late are still inside any window that started when they were used, so B must not
+    // be given their room back.
+    std::thread::sleep(
+        (reserved_at + window + Duration::from_millis(10))
+            .saturating_duration_since(Instant::now()),
+    );
+    while let Some(at) = admit(&b) {
+        admitted.push(at);
+        assert!(admitted.len() < 1000, "B is never refused");
+    }
+    admitted.sort();
+    // A few milliseconds' slack: an admission is known here a round trip after the
+    // database decided it.
+    let span = window - Duration::from_millis(5);
+    let most = (0..admitted.len())
+        .map(|i| {
+            admitted[i..]
+                .iter()
+                .take_while(|u| u.duration_since(admitted[i]) < span)
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        most <= 320,
+        "{most} calls admitted within one window of 320"
+    );
+}
+
+#[test]
+fn unused_reservations_lapse_and_stay_counted() {
+    let Some(url) = database() else { return };
+    let a = SharedLimiter::open(&url, per_minute(6400)).expect("limiter A");
+    let b = SharedLimiter::open(&url, per_minute(6400)).expect("limiter B");
+    let admit = |l: &SharedLimiter| l.admit("app", "t", RateFamily::Json).expect("admit");
+    for _ in 0..400 {
+        assert_eq!(admit(&a), Admission::Admitted);
+    }
+    let trips = a.round_trips();
+    assert!(trips < 100, "{trips} round trips for 400 calls");
+    // What A reserved and did not use is counted in the database...
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    let recorded: i64 = c
+        .query_one("SELECT admitted_total FROM identity_rate_windows", &[])
+        .expect("window")
+        .get(0);
+    assert!(recorded >= 400, "{recorded} recorded for 400 admitted");
+    // ...and lapses: after the lease A asks the database again.
+    std::thread::sleep(LEASE + Duration::from_millis(50));
+    assert_eq!(admit(&a), Admission::Admitted);
+    assert_eq!(a.round_trips(), trips + 1);
+    // B starts at one call per round trip: it has no recent rate of its own.
+    assert_eq!(admit(&b), Admission::Admitted);
+    assert_eq!(b.round_trips(), 1);
+}
+
+#[test]
+fn mde_limits_ask_the_database_for_every_call() {
+    let Some(url) = database() else { return };
+    let limiter = SharedLimiter::open(&url, RateLimitConfig::default()).expect("limiter");
+    let admitted = (0..40)
+        .filter(|_| {
+            limiter.admit("app", "t", RateFamily::Json).expect("admit") == Admission::Admitted
+        })
+        .count();
+    assert_eq!(admitted, 30);
+    assert_eq!(
+        limiter.round_trips(),
+        40,
+        "30 a minute is too small to reserve from"
+    );
 }
 
 #[test]

@@ -5,15 +5,27 @@
 //! Each (application, tenant, family) has a row in `identity_rate_windows` counting its
 //! admitted calls, and the times of the last `keep` of them (the most any limit needs,
 //! 1,000 for the default JSON limits) in `identity_rate_calls`, a ring of small rows;
-//! times are the database's clock, so the nodes' clocks need not agree. An admission is
-//! one prepared statement, one round trip, calling `identity_rate_admit` (schema in
-//! [`crate::pg`]): it locks the window's row, reads for each limit the call that would
-//! be one too many if still inside its window, and records the call only if every
-//! limit has room; it returns whether it did and, if not, the time until the oldest
-//! blocking call leaves its window (`Retry-After`). The row lock makes concurrent
-//! admissions from any number of nodes exact. Commits do not wait for the WAL flush
-//! (`synchronous_commit = off` on these connections): a database crash may forget the
-//! last fraction of a second of admissions.
+//! times are the database's clock, so the nodes' clocks need not agree. The database is
+//! asked with one prepared statement, one round trip, calling `identity_rate_reserve`
+//! (schema in [`crate::pg`]): it locks the window's row, reads for each limit the call
+//! that would be one too many if still inside its window, and records the calls only if
+//! every limit has room; it returns how many it recorded and, if none, the time until
+//! the oldest blocking call leaves its window (`Retry-After`). The row lock makes
+//! concurrent admissions from any number of nodes exact. Commits do not wait for the WAL
+//! flush (`synchronous_commit = off` on these connections): a database crash may forget
+//! the last fraction of a second of admissions.
+//!
+//! **Reservations.** A round trip per call costs a busy node more than the page it
+//! guards, so where the limits are large a node reserves several calls at once: as
+//! many as this node admitted for the window in the last [`LEASE`] (its recent rate), at
+//! most 1/32 of the family's smallest limit and [`MAX_BATCH`]. It admits them locally
+//! within [`LEASE`] of asking, and the database records them at the end of that lease
+//! while judging room from its start, so no window ever holds more calls than its limit
+//! as the calls were really admitted. Reserved calls a node does not use before its lease
+//! ends stay counted: a client may be refused up to that many calls early (at most 1/32
+//! of the limit per node, and only after a burst). Where 1/32 of the smallest limit is
+//! under two calls (MDE's own limits: 30 a minute, 5 a minute) every call is one round
+//! trip and exact, as before.
 //!
 //! If the database cannot be reached, each node falls back to its own in-memory
 //! [`super::Limiter`] (with the same limits, so at most nodes × limit in total) and
@@ -26,6 +38,8 @@ use crate::error::Result;
 use crate::pg::{self, Pool, PoolSettings};
 use access::{ApiError, Principal, RateFamily, RateLimiter, Route};
 use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// After a failed admission, how long the in-memory limiter decides alone.
@@ -47,8 +61,19 @@ fn settings() -> PoolSettings {
 /// How often a node deletes windows whose calls have all expired.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
-const ADMIT: &str = "SELECT admitted, retry_us
-     FROM identity_rate_admit($1, $2, $3, $4::int[], $5::bigint[], $6::int)";
+const RESERVE: &str = "SELECT granted, retry_us
+     FROM identity_rate_reserve($1, $2, $3, $4::int[], $5::bigint[], $6::int, $7::int, $8::bigint)";
+
+/// How long a node may use the calls it reserved (see the module notes): long enough
+/// that a node serving a few hundred pages a second asks the database a few times a
+/// second, short enough that unused reservations lapse soon after a burst.
+pub const LEASE: Duration = Duration::from_millis(250);
+
+/// The most calls one round trip reserves.
+pub const MAX_BATCH: u32 = 512;
+
+/// Reservations take at most this fraction (1/N) of a family's smallest limit.
+const BATCH_SHARE_OF_LIMIT: u32 = 32;
 
 /// Windows whose last admitted call left the longest window (their rows of calls go
 /// with them).
@@ -71,6 +96,11 @@ struct FamilyLimits {
     windows_us: Vec<i64>,
     /// The most calls any limit needs to remember (the ring's size).
     keep: i32,
+    /// The most calls one round trip may reserve (1: every call asks the database).
+    batch_cap: u32,
+    /// How long reserved calls are usable, in microseconds (0 when `batch_cap` is 1:
+    /// each call is recorded when it is admitted).
+    lease_us: i64,
 }
 
 impl FamilyLimits {
@@ -91,15 +121,95 @@ impl FamilyLimits {
                 .max()
                 .unwrap_or(0)
                 .max(1),
+            batch_cap: Self::batch_cap(limits),
+            lease_us: if Self::batch_cap(limits) > 1 {
+                i64::try_from(LEASE.as_micros()).unwrap_or(i64::MAX)
+            } else {
+                0
+            },
         }
+    }
+
+    fn batch_cap(limits: &[super::Limit]) -> u32 {
+        let smallest = limits.iter().map(|l| l.max).min().unwrap_or(0);
+        (smallest / BATCH_SHARE_OF_LIMIT).clamp(1, MAX_BATCH)
     }
 }
 
 /// An application's window: (application, tenant, rate family).
 type WindowKey = (String, String, RateFamily);
 
-/// A refusal the database gave, remembered by this node so the next calls are refused
-/// without a round trip (and without a page rendered for nothing).
+/// What this node knows of one shared window, between round trips.
+#[derive(Debug, Default)]
+struct NodeWindow {
+    /// Calls reserved in the database and not yet admitted here.
+    reserved: u32,
+    /// Until when they may be admitted (the lease's end, by this node's clock: from
+    /// before the round trip that reserved them).
+    reserved_until: Option<Instant>,
+    /// Calls admitted here in the current [`LEASE`]-long interval, and in the one
+    /// before: the rate a reservation is sized for.
+    recent: u32,
+    previous: u32,
+    interval_started: Option<Instant>,
+    /// A refusal the database gave: the next calls are refused without a round trip
+    /// (and without a page rendered for nothing).
+    refusal: Option<KnownRefusal>,
+}
+
+impl NodeWindow {
+    /// Counts a call now; returns this node's calls in about the last [`LEASE`].
+    fn count_call(&mut self, now: Instant) -> u32 {
+        match self.interval_started {
+            Some(start) if now.saturating_duration_since(start) < LEASE => {}
+            Some(start) if now.saturating_duration_since(start) < 2 * LEASE => {
+                self.previous = self.recent;
+                self.recent = 0;
+                self.interval_started = Some(now);
+            }
+            _ => {
+                self.previous = 0;
+                self.recent = 0;
+                self.interval_started = Some(now);
+            }
+        }
+        self.recent = self.recent.saturating_add(1);
+        self.recent.max(self.previous)
+    }
+
+    /// Takes one reserved call, if one is left and its lease has not ended.
+    fn take_reserved(&mut self, now: Instant) -> bool {
+        match self.reserved_until {
+            Some(until) if self.reserved > 0 && now < until => {
+                self.reserved -= 1;
+                true
+            }
+            _ => {
+                self.reserved = 0;
+                false
+            }
+        }
+    }
+
+    /// Adds calls reserved by a round trip sent at `asked`.
+    fn add_reserved(&mut self, calls: u32, asked: Instant) {
+        if calls == 0 {
+            return;
+        }
+        let until = asked + LEASE;
+        let now = Instant::now();
+        if self.reserved_until.is_some_and(|t| t > now) {
+            // Both leases' calls are usable until the earlier end.
+            self.reserved = self.reserved.saturating_add(calls);
+            self.reserved_until = self.reserved_until.map(|t| t.min(until));
+        } else {
+            self.reserved = calls;
+            self.reserved_until = Some(until);
+        }
+    }
+}
+
+/// A refusal the database gave, remembered by this node.
 #[derive(Clone, Copy, Debug)]
 struct KnownRefusal {
     /// When the window has room again (the `Retry-After` the database gave).
@@ -125,9 +235,11 @@ pub struct SharedLimiter {
     fallback: Limiter,
     /// Until when the in-memory fallback decides (the database failed).
     down_until: Mutex<Option<Instant>>,
-    /// Windows this node saw full, until their `Retry-After`: calls only age out of a
-    /// window, so it stays full at least that long whichever node is asked.
-    full_until: Mutex<std::collections::HashMap<WindowKey, KnownRefusal>>,
+    /// This node's reservations, recent rates and remembered refusals, per window.
+    windows: Mutex<HashMap<WindowKey, NodeWindow>>,
+    /// Round trips to the database (admissions that were not served from a
+    /// reservation), for tests and tooling.
+    round_trips: AtomicU64,
     last_sweep: Mutex<Instant>,
 }
 
@@ -163,28 +275,77 @@ impl SharedLimiter {
             files,
             longest_us,
             down_until: Mutex::new(None),
-            full_until: Mutex::new(std::collections::HashMap::new()),
+            windows: Mutex::new(HashMap::new()),
+            round_trips: AtomicU64::new(0),
             last_sweep: Mutex::new(Instant::now()),
         })
     }
 
     /// Admits (and records) a call of `app`/`tenant` in `family` now, counting every
-    /// node's calls: one statement in the database. An error means the database could
-    /// not decide (the [`access::RateLimiter`] hook then falls back to this node's
-    /// own window).
+    /// node's calls: from this node's reservation when it holds one, otherwise one
+    /// statement in the database (which may reserve more calls for the next ones). An
+    /// error means the database could not decide (the [`access::RateLimiter`] hook then
+    /// falls back to this node's own window).
     pub fn admit(&self, app: &str, tenant: &str, family: RateFamily) -> Result<Admission> {
-        let limits = match family {
-            RateFamily::Json => &self.json,
-            RateFamily::Files => &self.files,
-        };
+        let limits = self.limits(family);
         if !self.config.enabled || limits.maxes.is_empty() {
             return Ok(Admission::Admitted);
         }
+        let key = (app.to_owned(), tenant.to_owned(), family);
+        let want = {
+            let now = Instant::now();
+            let mut windows = self.windows.lock();
+            // Bounded: windows with nothing reserved, refused or recent go when the map
+            // grows (one per application and family seen in the last moments).
+            if windows.len() > 10_000 {
+                windows.retain(|_, w| {
+                    w.reserved_until.is_some_and(|t| t > now)
+                        || w.refusal.is_some_and(|r| r.trust_until > now)
+                        || w.interval_started
+                            .is_some_and(|t| now.saturating_duration_since(t) < 2 * LEASE)
+                });
+            }
+            let window = windows.entry(key.clone()).or_default();
+            let rate = window.count_call(now);
+            if window.take_reserved(now) {
+                return Ok(Admission::Admitted);
+            }
+            rate.clamp(1, limits.batch_cap)
+        };
+        let asked = Instant::now();
+        let (granted, retry_us) = self.reserve(app, tenant, limits, want)?;
+        if granted == 0 {
+            return Ok(Admission::Refused {
+                retry_after: whole_seconds(retry_us),
+            });
+        }
+        if granted > 1 {
+            let mut windows = self.windows.lock();
+            windows
+                .entry(key)
+                .or_default()
+                .add_reserved(granted - 1, asked);
+        }
+        Ok(Admission::Admitted)
+    }
+
+    /// One round trip: reserves up to `want` calls (at least one); returns how many were
+    /// recorded (0: refused) and, if none, the microseconds until one fits.
+    fn reserve(
+        &self,
+        app: &str,
+        tenant: &str,
+        limits: &FamilyLimits,
+        want: u32,
+    ) -> Result<(u32, i64)> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
         let sweep = self.sweep_due();
+        let want = i32::try_from(want).unwrap_or(1);
+        let lease_us = limits.lease_us;
         self.pool.with(|c| {
-            let admit = c.prepared(ADMIT)?;
+            let reserve = c.prepared(RESERVE)?;
             let row = c.client.query_one(
-                &admit,
+                &reserve,
                 &[
                     &app,
                     &tenant,
@@ -192,9 +353,11 @@ impl SharedLimiter {
                     &limits.maxes,
                     &limits.windows_us,
                     &limits.keep,
+                    &want,
+                    &lease_us,
                 ],
             )?;
-            let admitted: bool = row.try_get(0)?;
+            let granted: i32 = row.try_get(0)?;
             let retry_us: i64 = row.try_get(1)?;
             if sweep {
                 // Housekeeping: a failure here must not refuse or fail the call.
@@ -202,14 +365,33 @@ impl SharedLimiter {
                     tracing::warn!(error = %crate::pg::describe(&e), "shared rate limits: deleting expired windows failed");
                 }
             }
-            Ok(if admitted {
-                Admission::Admitted
-            } else {
-                Admission::Refused {
-                    retry_after: whole_seconds(retry_us),
-                }
-            })
+            Ok((u32::try_from(granted).unwrap_or(0), retry_us))
         })
+    }
+
+    fn limits(&self, family: RateFamily) -> &FamilyLimits {
+        match family {
+            RateFamily::Json => &self.json,
+            RateFamily::Files => &self.files,
+        }
+    }
+
+    /// The calls this node holds reserved for a window, usable now.
+    #[doc(hidden)]
+    pub fn reserved_calls(&self, app: &str, tenant: &str, family: RateFamily) -> u32 {
+        let key = (app.to_owned(), tenant.to_owned(), family);
+        let now = Instant::now();
+        self.windows
+            .lock()
+            .get(&key)
+            .filter(|w| w.reserved_until.is_some_and(|t| now < t))
+            .map_or(0, |w| w.reserved)
+    }
+
+    /// How many admissions asked the database (the rest came from reservations).
+    #[doc(hidden)]
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
     }
 
     /// Deletes the windows whose calls have all left the longest window (admissions do
@@ -282,22 +464,16 @@ impl RateLimiter for SharedLimiter {
                 if from_database {
                     let now = Instant::now();
                     let retry_at = now + Duration::from_secs(retry_after);
-                    let mut full = self.full_until.lock();
-                    // Bounded: stale entries go when the map grows (one per refused app).
-                    if full.len() > 10_000 {
-                        full.retain(|_, known| known.trust_until > now);
-                    }
-                    full.insert(
-                        (
-                            principal.app_id.clone(),
-                            principal.tenant_id.clone(),
-                            route.family,
-                        ),
-                        KnownRefusal {
-                            retry_at,
-                            trust_until: retry_at.min(now + TRUST_REFUSAL_FOR),
-                        },
+                    let mut windows = self.windows.lock();
+                    let key = (
+                        principal.app_id.clone(),
+                        principal.tenant_id.clone(),
+                        route.family,
                     );
+                    windows.entry(key).or_default().refusal = Some(KnownRefusal {
+                        retry_at,
+                        trust_until: retry_at.min(now + TRUST_REFUSAL_FOR),
+                    });
                 }
                 Err(ApiError::too_many_requests(retry_after))
             }
@@ -309,17 +485,14 @@ impl RateLimiter for SharedLimiter {
     }
 
     fn known_refusal(&self, principal: &Principal, route: &Route) -> Result<(), ApiError> {
-        let full = self.full_until.lock();
-        if full.is_empty() {
-            return Ok(());
-        }
+        let windows = self.windows.lock();
         let key = (
             principal.app_id.clone(),
             principal.tenant_id.clone(),
             route.family,
         );
         let now = Instant::now();
-        match full.get(&key) {
+        match windows.get(&key).and_then(|w| w.refusal) {
             Some(known) if known.trust_until > now => {
                 let left = known.retry_at.saturating_duration_since(now);
                 Err(ApiError::too_many_requests(whole_seconds(
