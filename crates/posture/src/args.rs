@@ -54,6 +54,13 @@ pub struct ServeArgs {
     /// Per-application rate limits (JSON endpoints 30/min and 1000/h, file endpoints 5/min and 20/h).
     #[arg(long, env = "POSTURE_LIMITS", value_enum, default_value_t = Switch::On)]
     pub limits: Switch,
+    /// The JSON endpoints' limits per application and tenant, as `CALLS/WINDOW` items
+    /// (MDE's: `30/1m,1000/1h`). Raise them only for clients that are not MDE's.
+    #[arg(long, env = "POSTURE_JSON_LIMITS", default_value = "30/1m,1000/1h", value_parser = parse_limits)]
+    pub json_limits: LimitList,
+    /// The via-files endpoints' limits (the `...Export` and `InfoGatheringExport` calls), as `--json-limits`.
+    #[arg(long, env = "POSTURE_FILE_LIMITS", default_value = "5/1m,20/1h", value_parser = parse_limits)]
+    pub file_limits: LimitList,
     /// Serve HTTPS with a local CA and server certificate created on first start
     /// (`self-signed`); the CA is written to <data-dir>/tls/ca.pem for clients to trust.
     #[arg(long, env = "POSTURE_TLS", value_enum)]
@@ -195,10 +202,75 @@ pub struct LeadArgs {
     pub lead_retry: std::time::Duration,
 }
 
+/// Rate limits as `--json-limits` takes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitList(pub Vec<identity::Limit>);
+
+/// `30/1m,1000/1h`: each item at most CALLS calls in any WINDOW (`agent::parse_duration`).
+fn parse_limits(s: &str) -> Result<LimitList, String> {
+    let limits = s
+        .split(',')
+        .map(|item| {
+            let (calls, window) = item.trim().split_once('/').ok_or_else(|| {
+                format!("invalid limit {item:?}: expected CALLS/WINDOW, e.g. 30/1m")
+            })?;
+            let max = calls
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| {
+                    format!("invalid limit {item:?}: CALLS must be a whole number from 1")
+                })?;
+            Ok(identity::Limit {
+                max,
+                window: agent::parse_duration(window)?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(LimitList(limits))
+}
+
+impl ServeArgs {
+    /// The rate limits `--limits`, `--json-limits` and `--file-limits` ask for.
+    pub fn rate_limits(&self) -> identity::RateLimitConfig {
+        identity::RateLimitConfig {
+            enabled: self.limits == Switch::On,
+            json: self.json_limits.0.clone(),
+            files: self.file_limits.0.clone(),
+        }
+    }
+}
+
 /// A duration as `agent::parse_duration` reads it (`90s`, `5m`, `6h`), or zero (`0`, `0s`).
 fn parse_duration_or_zero(s: &str) -> Result<std::time::Duration, String> {
     match s.trim().trim_end_matches(['s', 'm', 'h', 'd']) {
         "0" => Ok(std::time::Duration::ZERO),
         _ => agent::parse_duration(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use identity::Limit;
+    use std::time::Duration;
+
+    #[test]
+    fn limits_read_as_calls_per_window() {
+        assert_eq!(
+            parse_limits("30/1m,1000/1h").unwrap().0,
+            [Limit::per_minute(30), Limit::per_hour(1000)]
+        );
+        assert_eq!(
+            parse_limits(" 600 / 90s ").unwrap().0,
+            [Limit {
+                max: 600,
+                window: Duration::from_secs(90)
+            }]
+        );
+        for bad in ["", "30", "0/1m", "-1/1m", "30/", "30/1x", "30/1m,,5/1h"] {
+            assert!(parse_limits(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 }

@@ -54,7 +54,7 @@ pub fn serve(dir: &DataDir, s: &ServeArgs, p: &PublishArgs, demo: bool) -> Resul
                 Switch::Off => Arc::new(access::OpenAccess),
             },
             limiter: match s.limits {
-                Switch::On => crate::datadir::rate_limiter(dir, identity::RateLimitConfig::default())?,
+                Switch::On => crate::datadir::rate_limiter(dir, s.rate_limits())?,
                 Switch::Off => None,
             },
             faults,

@@ -408,4 +408,42 @@ fn identity_and_rate_limits_are_shared_by_the_nodes() {
         .unwrap();
     assert!((1..=60).contains(&retry), "Retry-After {retry}");
     assert_eq!(call(&b, &from_b).status(), 429, "and on the other node too");
+
+    // Raised limits (`--json-limits`): the nodes reserve calls from the shared window a
+    // few at a time, and still admit no more than the limit between them.
+    let raised = ["--json-limits", "96/1m,1000/1h"];
+    let c = cluster.serve("node-c", &[&public[..], &raised[..]].concat());
+    let d = cluster.serve("node-d", &[&public[..], &raised[..]].concat());
+    let busy = cluster.run(
+        "admin",
+        &[
+            "apps",
+            "create",
+            "--name",
+            "busy",
+            "--roles",
+            "Vulnerability.Read.All",
+        ],
+    );
+    let token = common::token(&c.base, &busy);
+    let statuses: Vec<u16> = (0..120)
+        .map(|i| {
+            let node = if i % 2 == 0 { &c } else { &d };
+            client
+                .get(format!("{}/{VULNS}?pageSize=1", node.base))
+                .bearer_auth(&token)
+                .send()
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+        .collect();
+    let admitted = statuses.iter().filter(|s| **s == 200).count();
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+    // At most 96; short of it by no more than what each node held reserved (3 calls,
+    // 1/32 of 96) when the window filled.
+    assert!((90..=96).contains(&admitted), "{admitted} of 120 admitted");
 }
