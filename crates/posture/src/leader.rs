@@ -83,12 +83,18 @@ pub fn fenced(dir: &DataDir, lease: &Arc<dyn Leadership>) -> DataDir {
 /// One turn of a publisher: take the lease, open the snapshots as the leader (removing
 /// what interrupted publishes left), and publish, or with `every` only when a publish
 /// is due. The lease is released on return.
+///
+/// `serving` is the registry of a node that also serves (`serve --publish-every`): it
+/// publishes through that one (so the node serves the new snapshot at once and, over
+/// object storage, keeps one cache), after removing under the lease what interrupted
+/// publishes left in the data directory.
 pub fn publish_turn(
     dir: &DataDir,
     p: &PublishArgs,
     public_base: &str,
     every: Option<Duration>,
     quiet: bool,
+    serving: Option<&Snapshots>,
 ) -> Result<Turn> {
     let Some(lease) = lead(dir)? else {
         return Ok(Turn::OtherLeads);
@@ -101,9 +107,22 @@ pub fn publish_turn(
     {
         return Ok(Turn::NotDue(due));
     }
-    let (snapshots, _) = crate::datadir::open_snapshots(&leading, p, public_base)?;
+    let opened;
+    let snapshots = match serving {
+        Some(serving) => {
+            if serving.objects().is_none() {
+                snapshot::remove_unpublished(&leading.path, leading.store.as_ref())
+                    .context("cannot remove what interrupted publishes left")?;
+            }
+            serving
+        }
+        None => {
+            opened = crate::datadir::open_snapshots(&leading, p, public_base)?.0;
+            &opened
+        }
+    };
     tracing::info!("this process leads the publishers: publishing");
-    let report = crate::cmd::publish::publish(&leading, &snapshots, p, quiet)?;
+    let report = crate::cmd::publish::publish(&leading, snapshots, p, quiet)?;
     Ok(Turn::Published(report))
 }
 
@@ -131,8 +150,10 @@ impl Schedule {
         dir: &DataDir,
         p: &PublishArgs,
         public_base: &str,
+        serving: Option<&Snapshots>,
     ) -> (Result<Turn>, Duration) {
-        let (turn, mut pause) = scheduled_turn(dir, p, public_base, self.every, self.lead_retry);
+        let (turn, mut pause) =
+            scheduled_turn(dir, p, public_base, self.every, self.lead_retry, serving);
         if turn.is_err() {
             pause = self
                 .lead_retry
@@ -156,12 +177,13 @@ pub fn scheduled_turn(
     public_base: &str,
     every: Duration,
     lead_retry: Duration,
+    serving: Option<&Snapshots>,
 ) -> (Result<Turn>, Duration) {
     let due = next_due(dir, every).and_then(|due| Ok((due, service_now(dir)?)));
     let turn = match due {
         Err(e) => Err(e),
         Ok((Some(due), now)) if due > now => Ok(Turn::NotDue(due)),
-        Ok(_) => publish_turn(dir, p, public_base, Some(every), true),
+        Ok(_) => publish_turn(dir, p, public_base, Some(every), true, serving),
     };
     let pause = match &turn {
         Ok(Turn::NotDue(due)) => service_now(dir)
@@ -213,7 +235,7 @@ pub fn run_schedule(
     );
     let mut schedule = Schedule::new(every, lead_retry);
     loop {
-        let (_, pause) = schedule.turn(dir, p, public_base);
+        let (_, pause) = schedule.turn(dir, p, public_base, None);
         std::thread::sleep(pause);
     }
 }

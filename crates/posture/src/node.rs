@@ -323,8 +323,8 @@ fn open_identity(dir: &DataDir, base_url: &str, s: &ServeArgs) -> Result<Arc<ide
 
 /// `serve --publish-every`: a scheduled publisher among every process sharing the
 /// state store (`crate::leader`): when the newest snapshot is `every` old, try to lead
-/// and publish (retrying every `lead_retry` while another process leads), then serve
-/// what was published at once.
+/// and publish through this node's registry (retrying every `lead_retry` while another
+/// process leads), so what was published is served at once.
 async fn publish_loop(
     dir: DataDir,
     snapshots: Arc<Snapshots>,
@@ -336,23 +336,16 @@ async fn publish_loop(
     let dir = Arc::new(dir);
     let mut schedule = crate::leader::Schedule::new(every, lead_retry);
     loop {
-        let (d, pp, base) = (dir.clone(), p.clone(), base_url.clone());
+        let (d, pp, base, serving) = (dir.clone(), p.clone(), base_url.clone(), snapshots.clone());
+        // Publishes through this node's own registry: served at once, one cache.
         let turn = tokio::task::spawn_blocking(move || {
-            let turn = schedule.turn(&d, &pp, &base);
+            let turn = schedule.turn(&d, &pp, &base, Some(&serving));
             (schedule, turn)
         })
         .await;
         let pause = match turn {
-            Ok((kept, (turn, pause))) => {
+            Ok((kept, (_, pause))) => {
                 schedule = kept;
-                if let Ok(crate::leader::Turn::Published(_)) = turn {
-                    let s = snapshots.clone();
-                    match tokio::task::spawn_blocking(move || s.refresh()).await {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => tracing::warn!(error = %e, "cannot refresh snapshots"),
-                        Err(e) => tracing::warn!(error = %e, "snapshot refresh panicked"),
-                    }
-                }
                 pause
             }
             Err(e) => {

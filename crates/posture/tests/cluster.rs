@@ -447,3 +447,55 @@ fn identity_and_rate_limits_are_shared_by_the_nodes() {
     // 1/32 of 96) when the window filled.
     assert!((90..=96).contains(&admitted), "{admitted} of 120 admitted");
 }
+
+/// `serve --publish-every` on two nodes over the bucket: one leads and publishes through
+/// its own registry (so it keeps one cache, `snapshot-cache/node-0`, and serves the
+/// snapshot at once), the other picks it up; the due time gets exactly one snapshot.
+#[test]
+fn serving_nodes_publish_on_a_schedule_through_their_own_registry() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    cluster.run("seeder", &["seed", "--devices", "100", "--seed", "17"]);
+    let scheduled = [
+        "--auth",
+        "off",
+        "--limits",
+        "off",
+        "--publish-every",
+        "1h",
+        "--lead-retry",
+        "1s",
+    ];
+    let a = cluster.serve("node-a", &scheduled);
+    let b = cluster.serve("node-b", &scheduled);
+    let serving = |node: &Node| {
+        wait_for(
+            &format!("{} to serve a snapshot", node.base),
+            Duration::from_secs(60),
+            || {
+                get(&format!("{}/healthz", node.base))["snapshot"]
+                    .as_str()
+                    .map(str::to_owned)
+            },
+        )
+    };
+    let (on_a, on_b) = (serving(&a), serving(&b));
+    assert_eq!(on_a, on_b, "both nodes serve the one snapshot");
+    let listed = cluster.run("admin", &["snapshots"]);
+    assert_eq!(
+        listed.as_array().map(Vec::len),
+        Some(1),
+        "one publish for the due time: {listed}"
+    );
+    for name in ["node-a", "node-b"] {
+        let caches: Vec<String> =
+            std::fs::read_dir(cluster.root.path().join(name).join("snapshot-cache"))
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("node-"))
+                .collect();
+        assert_eq!(caches, ["node-0"], "{name} keeps one cache");
+    }
+}

@@ -1,7 +1,8 @@
 //! Snapshots: the unit of truth for every read.
 //!
-//! [`publish_from_store`] (the one entry point every caller uses) loads the knowledge
-//! base the store holds ([`load_knowledge_base`]) and hands it to
+//! [`publish_from_store`] (the one entry point every caller uses; a publishing leader
+//! uses [`publish_from_store_as`], the same through its fenced store handle) loads the
+//! knowledge base the store holds ([`load_knowledge_base`]) and hands it to
 //! [`Snapshots::publish`], which assesses every device in the state store against the
 //! knowledge base and writes an immutable, versioned snapshot directory; readers
 //! switch to it atomically. A [`Snapshot`] answers "render row `i` of export `k`"
@@ -43,7 +44,10 @@ pub use delta::{ChangeCounts, ChangeLog, ChangeLogMeta};
 pub use kinds::ExportKind;
 pub use layout::{FindingMeta, VulnRow};
 pub use manifest::{ExportManifest, Manifest, Part};
-pub use publish::{KnowledgeBaseError, PublishError, load_knowledge_base, publish_from_store};
+pub use publish::{
+    KnowledgeBaseError, PublishError, load_knowledge_base, publish_from_store,
+    publish_from_store_as,
+};
 pub use reader::{OpenError, Snapshot};
 pub use registry::{
     DEFAULT_CHANGE_RETENTION_DAYS, HookError, PublishHook, PublishReport, SnapshotError, Snapshots,

@@ -59,6 +59,18 @@ pub fn publish_from_store(
     opts: &BuildOptions,
     progress: &dyn Progress,
 ) -> Result<PublishReport, PublishError> {
-    let kb = load_knowledge_base(snapshots.store())?;
-    Ok(snapshots.publish(&kb, at, opts, progress)?)
+    publish_from_store_as(snapshots, snapshots.store(), at, opts, progress)
+}
+
+/// [`publish_from_store`] through `writer` ([`Snapshots::publish_as`]: a publishing
+/// leader's fenced handle on the same store).
+pub fn publish_from_store_as(
+    snapshots: &Snapshots,
+    writer: &dyn StateStore,
+    at: DateTime<Utc>,
+    opts: &BuildOptions,
+    progress: &dyn Progress,
+) -> Result<PublishReport, PublishError> {
+    let kb = load_knowledge_base(writer)?;
+    Ok(snapshots.publish_as(writer, &kb, at, opts, progress)?)
 }

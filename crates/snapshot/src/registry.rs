@@ -777,6 +777,21 @@ impl Snapshots {
         opts: &BuildOptions,
         progress: &dyn Progress,
     ) -> Result<PublishReport, SnapshotError> {
+        self.publish_as(self.store.as_ref(), kb, now, opts, progress)
+    }
+
+    /// [`Snapshots::publish`] reading the device state from, and registering and
+    /// retiring snapshots through, `writer`: the same store behind a guard, such as a
+    /// publishing leader's [`store::Fenced`] handle, so a serving node's own registry
+    /// publishes for it (no second registry, no second cache).
+    pub fn publish_as(
+        &self,
+        writer: &dyn StateStore,
+        kb: &KnowledgeBase,
+        now: DateTime<Utc>,
+        opts: &BuildOptions,
+        progress: &dyn Progress,
+    ) -> Result<PublishReport, SnapshotError> {
         let _one_at_a_time = self.publishing.lock();
         // Another process may have published since we looked.
         self.refresh_locked()?;
@@ -795,7 +810,7 @@ impl Snapshots {
         let tmp = self.root.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir(&tmp).map_err(io(&tmp))?;
         let request = BuildRequest {
-            state: self.store.as_ref(),
+            state: writer,
             kb,
             seq,
             generated_at,
@@ -865,7 +880,7 @@ impl Snapshots {
                 return Err(e.into());
             }
         }
-        if let Err(e) = self.store.register_snapshot(&meta) {
+        if let Err(e) = writer.register_snapshot(&meta) {
             discard(change_log.as_ref().map(|c| c.dir().to_path_buf()).as_ref());
             if let Some(remote) = &self.remote {
                 remote.discard(&final_dir);
@@ -884,7 +899,7 @@ impl Snapshots {
         }
         self.insert_cached(seq, snapshot.clone());
         self.latest.store(Some(snapshot));
-        let removed = self.apply_retention()?;
+        let removed = self.apply_retention(writer)?;
         self.evict_over_budget();
         Ok(PublishReport {
             seq,
@@ -968,7 +983,7 @@ impl Snapshots {
         Ok((ChangeLog::open(&dir)?, meta.seconds))
     }
 
-    fn apply_retention(&self) -> Result<Vec<String>, SnapshotError> {
+    fn apply_retention(&self, writer: &dyn StateStore) -> Result<Vec<String>, SnapshotError> {
         let mut removed = Vec::new();
         if let Some(newest) = self.latest() {
             let horizon = newest.manifest.generated_at - *self.change_retention.lock();
@@ -998,7 +1013,7 @@ impl Snapshots {
                 retained.iter().next().map(|(seq, s)| (*seq, s.clone()))
             };
             let Some((seq, snapshot)) = oldest else { break };
-            self.store.unregister_snapshot(seq)?;
+            writer.unregister_snapshot(seq)?;
             self.retained.write().remove(&seq);
             if let Some(remote) = &self.remote {
                 remote.registered.write().remove(&seq);

@@ -37,7 +37,7 @@ pub fn run(data_dir: &Location, p: &PublishArgs, when: &ScheduleArgs, json: bool
     }
     let mut told = false;
     let report = loop {
-        match crate::leader::publish_turn(&dir, p, &base, None, json)? {
+        match crate::leader::publish_turn(&dir, p, &base, None, json, None)? {
             Turn::Published(report) => break report,
             Turn::OtherLeads if when.wait => {
                 if !told {
@@ -74,7 +74,9 @@ pub fn publish(
     };
     snapshots.set_change_retention(chrono::Duration::days(i64::from(p.change_retention_days)));
     let now = emulator::service_now(dir.store.as_ref(), chrono::Utc::now())?;
-    let report = snapshot::publish_from_store(snapshots, now, &opts, &progress)?;
+    // Through `dir`'s store: a leader's is fenced, so registering needs the lease held.
+    let report =
+        snapshot::publish_from_store_as(snapshots, dir.store.as_ref(), now, &opts, &progress)?;
     progress.0.finish_and_clear();
     Ok(report)
 }
