@@ -45,6 +45,73 @@ pub struct IngestBenchReport {
     pub direct_reports_per_second: f64,
     /// The ratio: through the API over straight into the store (≥ 0.5 wanted).
     pub api_over_direct: f64,
+    /// CPU per report of what the API path adds, timed in this process on a sample.
+    pub per_report: PerReportCost,
+}
+
+/// What the API path spends per report beyond the direct load, in microseconds
+/// (medians of three passes over the same sample of reports).
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct PerReportCost {
+    pub sample: u32,
+    /// A client writing the report as one NDJSON line.
+    pub serialize_us: f64,
+    /// The server parsing and validating the line (`DeviceReport::from_json`).
+    pub parse_and_validate_us: f64,
+    /// Validation alone (also part of the direct load).
+    pub validate_us: f64,
+    /// The answer's warnings about software that cannot be assessed.
+    pub warnings_us: f64,
+}
+
+/// Times the API path's own work per report on `sample` reports of the benchmark's shape.
+fn per_report_cost(args: &IngestOptions, sample: u32) -> PerReportCost {
+    let cfg = emulator::FleetConfig::new(sample, 42, chrono::Utc::now());
+    let reports: Vec<model::DeviceReport> = (0..sample)
+        .map(|d| padded_report(&cfg, d, args.software, args.settings))
+        .collect();
+    let lines: Vec<Vec<u8>> = reports
+        .iter()
+        .map(|r| serde_json::to_vec(r).unwrap_or_default())
+        .collect();
+    let per_report = |f: &dyn Fn()| {
+        let mut passes: Vec<f64> = (0..3)
+            .map(|_| {
+                let started = Instant::now();
+                f();
+                started.elapsed().as_secs_f64() * 1e6 / f64::from(sample.max(1))
+            })
+            .collect();
+        passes.sort_by(f64::total_cmp);
+        passes[1]
+    };
+    PerReportCost {
+        sample,
+        serialize_us: per_report(&|| {
+            let mut out = Vec::with_capacity(64 << 10);
+            for r in &reports {
+                out.clear();
+                let _ = serde_json::to_writer(&mut out, r);
+                std::hint::black_box(&out);
+            }
+        }),
+        parse_and_validate_us: per_report(&|| {
+            for line in &lines {
+                let _ = std::hint::black_box(model::DeviceReport::from_json(line));
+            }
+        }),
+        validate_us: per_report(&|| {
+            for r in &reports {
+                let _ = std::hint::black_box(r.validate());
+            }
+        }),
+        warnings_us: per_report(&|| {
+            for r in &reports {
+                std::hint::black_box(ingest::assessment_warnings(r, 20));
+            }
+        }),
+    }
 }
 
 /// A fleet report padded to the benchmark's size, deterministic in its index.
@@ -134,6 +201,7 @@ pub fn run(data_dir: &Path, args: &IngestOptions) -> Result<IngestBenchReport, B
         direct_seconds,
         direct_reports_per_second,
         api_over_direct: reports_per_second / direct_reports_per_second,
+        per_report: per_report_cost(args, 1000.min(args.reports)),
     })
 }
 
@@ -225,7 +293,7 @@ fn batches(args: &IngestOptions) -> Vec<(u32, u32)> {
 /// The report as text (`posture bench-ingest` without `--json`).
 pub fn summary(report: &IngestBenchReport) -> String {
     format!(
-        "ingested {} reports ({} software, {} settings each; {:.0} MB of requests) in {:.1}s: {:.0} reports/s, {:.0} MB/s; server peak RSS {:.0} MB\nstraight into a fresh store: {:.1}s, {:.0} reports/s; through the API / straight {:.2}",
+        "ingested {} reports ({} software, {} settings each; {:.0} MB of requests) in {:.1}s: {:.0} reports/s, {:.0} MB/s; server peak RSS {:.0} MB\nstraight into a fresh store: {:.1}s, {:.0} reports/s; through the API / straight {:.2}\nper report (µs, {} sampled): client serialises {:.0}, server parses and validates {:.0} (validation alone {:.0}), warnings {:.0}",
         report.reports,
         report.software_per_report,
         report.settings_per_report,
@@ -236,7 +304,12 @@ pub fn summary(report: &IngestBenchReport) -> String {
         report.server_peak_rss_mb,
         report.direct_seconds,
         report.direct_reports_per_second,
-        report.api_over_direct
+        report.api_over_direct,
+        report.per_report.sample,
+        report.per_report.serialize_us,
+        report.per_report.parse_and_validate_us,
+        report.per_report.validate_us,
+        report.per_report.warnings_us,
     )
 }
 

@@ -199,24 +199,37 @@ pub fn report_schema() -> serde_json::Value {
 impl DeviceReport {
     /// Parses and validates one report. The error names the field path (`software[3].version`).
     pub fn from_json(bytes: &[u8]) -> Result<Self, ReportError> {
-        let de = &mut serde_json::Deserializer::from_slice(bytes);
-        let report: DeviceReport = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
-            let path = e.path().to_string();
-            let path = if path == "." { "$".to_owned() } else { path };
-            ReportError::new(path, e.into_inner().to_string())
-        })?;
-        // One report per text: anything after it but whitespace (`{A}\n{B}`, `{A} junk`)
-        // would otherwise be dropped silently.
-        de.end().map_err(|e| {
-            ReportError::new(
-                "$",
-                format!(
-                    "unexpected content after the report ({e}); send several reports as NDJSON"
-                ),
-            )
-        })?;
+        // Most reports are valid, and tracking every value's path costs about as much
+        // again as the parse itself: only a report that fails is parsed again, for the
+        // path of what failed.
+        let report: DeviceReport = match serde_json::from_slice(bytes) {
+            Ok(report) => report,
+            Err(_) => return Err(Self::parse_error(bytes)),
+        };
         report.validate()?;
         Ok(report)
+    }
+
+    /// Why `bytes` does not parse as one report, naming the path of the value at fault.
+    fn parse_error(bytes: &[u8]) -> ReportError {
+        let de = &mut serde_json::Deserializer::from_slice(bytes);
+        if let Err(e) = serde_path_to_error::deserialize::<_, DeviceReport>(&mut *de) {
+            let path = e.path().to_string();
+            let path = if path == "." { "$".to_owned() } else { path };
+            return ReportError::new(path, e.into_inner().to_string());
+        }
+        // One report per text: anything after it but whitespace (`{A}\n{B}`, `{A} junk`)
+        // would otherwise be dropped silently.
+        let trailing = de
+            .end()
+            .err()
+            .map_or_else(String::new, |e| format!(" ({e})"));
+        ReportError::new(
+            "$",
+            format!(
+                "unexpected content after the report{trailing}; send several reports as NDJSON"
+            ),
+        )
     }
 
     /// Checks what the types alone do not: lengths, enumerations, CPE shape, years.
