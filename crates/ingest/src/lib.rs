@@ -71,6 +71,17 @@ pub fn apply_reports(
     Ok(store.apply_reports(reports, received_at)?)
 }
 
+/// [`apply_reports`] for reports already validated (the report API parses them with
+/// [`model::DeviceReport::from_json`], which validates): one transaction, no second
+/// validation.
+pub fn apply_valid_reports(
+    store: &dyn StateStore,
+    reports: &model::ValidReports,
+    received_at: DateTime<Utc>,
+) -> Result<Vec<ApplyOutcome>, IngestError> {
+    Ok(store.apply_reports(reports.as_slice(), received_at)?)
+}
+
 /// Software of a report that will be stored but cannot be assessed: a warning to the
 /// reporter, never a refusal.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

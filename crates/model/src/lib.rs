@@ -22,5 +22,5 @@ pub mod wire;
 pub use ids::{DeviceId, GroupRef, InvalidDeviceId};
 pub use report::{
     AvState, DeviceReport, EndOfSupport, InstalledSoftware, OsInfo, OsKind, ReportError,
-    ScanResult, SourcePackage,
+    ScanResult, SourcePackage, ValidReports,
 };

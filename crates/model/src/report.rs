@@ -256,22 +256,22 @@ impl DeviceReport {
         }
         for (i, sw) in self.software.iter().enumerate() {
             let p = |f: &str| format!("software[{i}].{f}");
-            check_text(&p("vendor"), Some(&sw.vendor), true)?;
-            check_text(&p("name"), Some(&sw.name), true)?;
-            check_text(&p("version"), Some(&sw.version), false)?;
-            check_text(&p("ecosystem"), sw.ecosystem.as_deref(), true)?;
+            check_text_at(|| p("vendor"), Some(&sw.vendor), true)?;
+            check_text_at(|| p("name"), Some(&sw.name), true)?;
+            check_text_at(|| p("version"), Some(&sw.version), false)?;
+            check_text_at(|| p("ecosystem"), sw.ecosystem.as_deref(), true)?;
             if let Some(cpe) = &sw.cpe {
                 check_cpe23(cpe).map_err(|r| ReportError::new(p("cpe"), r))?;
             }
             for (j, d) in sw.disk_paths.iter().enumerate() {
-                check_text(&p(&format!("diskPaths[{j}]")), Some(d), true)?;
+                check_text_at(|| p(&format!("diskPaths[{j}]")), Some(d), true)?;
             }
             for (j, r) in sw.registry_paths.iter().enumerate() {
-                check_text(&p(&format!("registryPaths[{j}]")), Some(r), true)?;
+                check_text_at(|| p(&format!("registryPaths[{j}]")), Some(r), true)?;
             }
             if let Some(src) = &sw.source {
-                check_text(&p("source.name"), Some(&src.name), true)?;
-                check_text(&p("source.version"), Some(&src.version), true)?;
+                check_text_at(|| p("source.name"), Some(&src.name), true)?;
+                check_text_at(|| p("source.version"), Some(&src.version), true)?;
             }
             if let Some(date) = sw.end_of_support.as_ref().and_then(|e| e.date) {
                 check_year(&p("endOfSupport.date"), date.year())?;
@@ -293,7 +293,7 @@ impl DeviceReport {
         }
         for (k, v) in &self.settings {
             check_text("settings", Some(k), true)?;
-            check_text(&format!("settings.{k}"), Some(v), false)?;
+            check_text_at(|| format!("settings.{k}"), Some(v), false)?;
         }
         if let Some(av) = &self.av {
             if let Some(m) = av.mode
@@ -332,6 +332,48 @@ impl DeviceReport {
 /// Years the API's timestamp formats can write (four digits): 0001 to 9999.
 pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 
+/// Reports that passed [`DeviceReport::validate`], in order: the only way in is through
+/// validation, so whoever applies them need not validate again (validation is about
+/// half of what parsing a report costs).
+#[derive(Clone, Debug, Default)]
+pub struct ValidReports(Vec<DeviceReport>);
+
+impl ValidReports {
+    pub fn new() -> Self {
+        ValidReports(Vec::new())
+    }
+
+    /// Parses and validates one report ([`DeviceReport::from_json`]) and adds it.
+    pub fn push_json(&mut self, bytes: &[u8]) -> Result<(), ReportError> {
+        self.0.push(DeviceReport::from_json(bytes)?);
+        Ok(())
+    }
+
+    /// Validates `report` and adds it.
+    pub fn push(&mut self, report: DeviceReport) -> Result<(), ReportError> {
+        report.validate()?;
+        self.0.push(report);
+        Ok(())
+    }
+
+    pub fn as_slice(&self) -> &[DeviceReport] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Takes every report out, leaving the batch empty.
+    pub fn drain(&mut self) -> std::vec::Drain<'_, DeviceReport> {
+        self.0.drain(..)
+    }
+}
+
 fn check_year(path: &str, year: i32) -> Result<(), ReportError> {
     if YEARS.contains(&year) {
         Ok(())
@@ -348,18 +390,33 @@ fn check_time(path: &str, value: Option<&DateTime<Utc>>) -> Result<(), ReportErr
 }
 
 fn check_text(path: &str, value: Option<&str>, non_empty: bool) -> Result<(), ReportError> {
+    check_text_at(|| path.to_owned(), value, non_empty)
+}
+
+/// [`check_text`] for a path that is built only if the value is refused (a report holds
+/// thousands of fields; formatting each one's path cost more than the checks).
+fn check_text_at(
+    path: impl FnOnce() -> String,
+    value: Option<&str>,
+    non_empty: bool,
+) -> Result<(), ReportError> {
     let Some(v) = value else { return Ok(()) };
     if non_empty && v.trim().is_empty() {
-        return Err(ReportError::new(path, "must not be empty"));
+        return Err(ReportError::new(path(), "must not be empty"));
     }
     if v.len() > MAX_FIELD_LEN {
         return Err(ReportError::new(
-            path,
+            path(),
             format!("longer than {MAX_FIELD_LEN} bytes"),
         ));
     }
-    if v.chars().any(|c| c.is_control()) {
-        return Err(ReportError::new(path, "contains a control character"));
+    let control = if v.is_ascii() {
+        v.bytes().any(|b| b.is_ascii_control())
+    } else {
+        v.chars().any(char::is_control)
+    };
+    if control {
+        return Err(ReportError::new(path(), "contains a control character"));
     }
     Ok(())
 }

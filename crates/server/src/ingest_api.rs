@@ -46,7 +46,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use futures_util::StreamExt;
 use ingest::{ApplyOutcome, StateStore};
-use model::DeviceReport;
+use model::ValidReports;
 use serde::Serialize;
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
@@ -439,7 +439,7 @@ struct Failure {
 /// Where the good reports of the current batch wait for their transaction.
 struct Batch {
     indices: Vec<usize>,
-    reports: Vec<DeviceReport>,
+    reports: ValidReports,
     bytes: usize,
 }
 
@@ -474,7 +474,7 @@ fn process(
     };
     let mut batch = Batch {
         indices: Vec::new(),
-        reports: Vec::new(),
+        reports: ValidReports::new(),
         bytes: 0,
     };
     let mut text = Vec::new();
@@ -502,10 +502,9 @@ fn process(
                     &response,
                 ));
             }
-            match DeviceReport::from_json(&text) {
-                Ok(r) => {
+            match batch.reports.push_json(&text) {
+                Ok(()) => {
                     batch.indices.push(index);
-                    batch.reports.push(r);
                     batch.bytes += text.len();
                 }
                 Err(e) => response.refused.push(Refused {
@@ -627,19 +626,20 @@ fn write_batch(
     if batch.reports.is_empty() {
         return Ok(());
     }
-    let outcomes =
-        ingest::apply_reports(store, &batch.reports, chrono::Utc::now()).map_err(|e| match e {
+    let outcomes = ingest::apply_valid_reports(store, &batch.reports, chrono::Utc::now()).map_err(
+        |e| match e {
             ingest::IngestError::Store(s) if s.is_busy() => store_busy(),
             e => ApiError::internal(format!(
                 "The reports could not be stored: {e}. Nothing of this batch was applied; retry."
             )),
-        })?;
+        },
+    )?;
     response.accepted += batch.reports.len();
     let mut unassessable = 0u64;
     for ((index, r), outcome) in batch
         .indices
         .drain(..)
-        .zip(batch.reports.drain(..))
+        .zip(batch.reports.drain())
         .zip(outcomes)
     {
         let device_id = r.device_id.to_string();
