@@ -11,8 +11,9 @@
 //! snapshots while holding the lease (waiting for a publish in progress to end).
 //!
 //! The leader publishes through a [`store::Fenced`] store handle: registering the
-//! snapshot (the commit point) first checks that the lease is still held, so a leader
-//! whose connection broke mid-publish registers nothing.
+//! snapshot (the commit point) is made on the lease's own PostgreSQL session (on SQLite,
+//! after checking the lock file), so a leader whose connection broke mid-publish
+//! registers nothing.
 //!
 //! A schedule is measured from the newest registered snapshot: a publish is due when
 //! `generated_at + every <= now` (the emulator's service time). Every scheduled

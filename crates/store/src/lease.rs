@@ -40,6 +40,23 @@ pub trait Leadership: Send + Sync {
     /// connection (PostgreSQL), or a check that the lock file is still the one locked
     /// (SQLite). `false` once lost; it never comes back.
     fn still_leading(&self) -> bool;
+    /// Makes `change` on the lease's own database session, where the lease has one
+    /// (PostgreSQL): the session holds the lock for as long as it lives, so a write
+    /// that commits there was made while leading, with no gap between a check and the
+    /// write (a leader whose session ended cannot commit one). `None`: the lease has no
+    /// session (SQLite's lock file, lost only with the process or a replaced file); the
+    /// caller checks [`Leadership::still_leading`] and writes through the store.
+    fn change_registry(&self, change: RegistryChange<'_>) -> Option<Result<()>> {
+        let _ = change;
+        None
+    }
+}
+
+/// A change to the snapshot registry, as a leader makes it ([`Fenced`]).
+#[derive(Clone, Copy, Debug)]
+pub enum RegistryChange<'a> {
+    Register(&'a SnapshotMeta),
+    Unregister(u64),
 }
 
 /// A role names a lock (a file name, an advisory lock key): letters, digits, `-`, `_`.
@@ -119,7 +136,8 @@ impl Leadership for FileLease {
 
 /// A store handle for the leader of a role: every method is the inner store's, except
 /// that changes to the snapshot registry (`register_snapshot`, `unregister_snapshot`)
-/// first check [`Leadership::still_leading`] and fail with
+/// are made on the lease's own session ([`Leadership::change_registry`]), or where it
+/// has none first check [`Leadership::still_leading`]; both fail with
 /// [`StoreError::NotLeading`] once the lease is lost. Holds the lease: it is released
 /// when this handle and every other holder of the `Arc` are dropped.
 pub struct Fenced {
@@ -217,12 +235,22 @@ impl StateStore for Fenced {
         self.inner.snapshots()
     }
     fn register_snapshot(&self, meta: &SnapshotMeta) -> Result<()> {
-        self.check()?;
-        self.inner.register_snapshot(meta)
+        match self.lease.change_registry(RegistryChange::Register(meta)) {
+            Some(done) => done,
+            None => {
+                self.check()?;
+                self.inner.register_snapshot(meta)
+            }
+        }
     }
     fn unregister_snapshot(&self, seq: u64) -> Result<()> {
-        self.check()?;
-        self.inner.unregister_snapshot(seq)
+        match self.lease.change_registry(RegistryChange::Unregister(seq)) {
+            Some(done) => done,
+            None => {
+                self.check()?;
+                self.inner.unregister_snapshot(seq)
+            }
+        }
     }
     fn get_setting(&self, key: &str) -> Result<Option<String>> {
         self.inner.get_setting(key)

@@ -31,7 +31,7 @@ use model::DeviceReport;
 use serde::{Deserialize, Serialize};
 
 pub use crate::postgres::PostgresStore;
-pub use lease::{Fenced, Leadership, PUBLISHER};
+pub use lease::{Fenced, Leadership, PUBLISHER, RegistryChange};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,7 @@
 //!   timeouts (`lock_timeout` is 30 s unless the role or URL sets one) and "too many
 //!   connections" make [`StoreError::is_busy`] true.
 
+use crate::RegistryChange;
 use crate::{
     ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, Result, ScanError,
     SnapshotMeta, StateStore, StoreError, apply, state_codec,
@@ -265,6 +266,28 @@ fn lease_key(role: &str) -> i64 {
     LOCK_LEASE_BASE | bits
 }
 
+/// One change to the snapshot registry on `client`: a pooled connection, or a leader's
+/// lease session ([`PgLease`]).
+fn change_registry(client: &mut Client, change: RegistryChange<'_>) -> Result<()> {
+    match change {
+        RegistryChange::Register(meta) => client.execute(
+            "INSERT INTO snapshots (seq, time_path, generated_at, dir, kb_version, devices) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &(meta.seq as i64),
+                &meta.time_path,
+                &meta.generated_at.to_rfc3339(),
+                &meta.dir,
+                &(meta.kb_version as i64),
+                &(meta.devices as i64),
+            ],
+        )?,
+        RegistryChange::Unregister(seq) => {
+            client.execute("DELETE FROM snapshots WHERE seq = $1", &[&(seq as i64)])?
+        }
+    };
+    Ok(())
+}
+
 /// PostgreSQL's leadership lease: a session-level advisory lock held on a connection
 /// of its own. The server drops the lock the moment that connection ends, so a killed
 /// leader's lease is free at once (a vanished machine's, once the server's TCP
@@ -295,6 +318,30 @@ impl crate::Leadership for PgLease {
             }
             alive
         })
+    }
+
+    /// On the lease's session: committed only while it holds the lock. A failure that
+    /// ended the session loses the lease for good, as in `still_leading`.
+    fn change_registry(&self, change: RegistryChange<'_>) -> Option<Result<()>> {
+        Some(off_runtime(|| {
+            let mut slot = self.client.lock();
+            let Some(client) = slot.as_mut() else {
+                return Err(StoreError::NotLeading {
+                    role: self.role.clone(),
+                });
+            };
+            let done = change_registry(client, change);
+            if done.is_err()
+                && (client.is_closed() || client.is_valid(LEASE_CHECK_TIMEOUT).is_err())
+            {
+                tracing::warn!(role = %self.role, "the leadership lease's connection is lost");
+                slot.take();
+                return Err(StoreError::NotLeading {
+                    role: self.role.clone(),
+                });
+            }
+            done
+        }))
     }
 }
 
@@ -1091,23 +1138,11 @@ impl StateStore for Inner {
     }
 
     fn register_snapshot(&self, meta: &SnapshotMeta) -> Result<()> {
-        self.execute(
-            "INSERT INTO snapshots (seq, time_path, generated_at, dir, kb_version, devices) VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &(meta.seq as i64),
-                &meta.time_path,
-                &meta.generated_at.to_rfc3339(),
-                &meta.dir,
-                &(meta.kb_version as i64),
-                &(meta.devices as i64),
-            ],
-        )?;
-        Ok(())
+        change_registry(&mut *self.pool.get()?, RegistryChange::Register(meta))
     }
 
     fn unregister_snapshot(&self, seq: u64) -> Result<()> {
-        self.execute("DELETE FROM snapshots WHERE seq = $1", &[&(seq as i64)])?;
-        Ok(())
+        change_registry(&mut *self.pool.get()?, RegistryChange::Unregister(seq))
     }
 
     fn get_setting(&self, key: &str) -> Result<Option<String>> {

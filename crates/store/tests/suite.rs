@@ -887,6 +887,9 @@ fn postgres_a_dead_leaders_lease_is_free_at_once() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     };
     assert!(taken.still_leading());
+    // The registration itself runs on the dead session: refused without a check first.
+    let err = fenced.register_snapshot(&snapshot_meta(1)).unwrap_err();
+    assert!(matches!(err, StoreError::NotLeading { .. }), "{err}");
     assert!(!lease.still_leading(), "the old leader knows");
     let err = fenced.register_snapshot(&snapshot_meta(1)).unwrap_err();
     assert!(matches!(err, StoreError::NotLeading { .. }), "{err}");
