@@ -253,13 +253,6 @@ async fn api_records(http: &reqwest::Client, first: &str) -> Vec<Value> {
     out
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_in_a_real_browser() {
     let Some(chromium) = testkit::require_tool(
@@ -362,7 +355,7 @@ async fn the_console_in_a_real_browser() {
 
     // chromedriver and a headless Chromium (the WebDriver client's TLS needs a provider).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let port = free_port();
+    let port = testkit::free_port().expect("a free port");
     let _driver = Driver(
         Command::new(&chromedriver)
             .arg(format!("--port={port}"))

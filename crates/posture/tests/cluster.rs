@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{Node as Logged, wait_for};
+use common::{Node as Logged, Server, wait_for};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use testkit::objects::ObjectServer;
 
@@ -15,19 +15,6 @@ struct Cluster {
     pg_url: String,
     objects: ObjectServer,
     root: tempfile::TempDir,
-}
-
-/// A `posture serve` process; killed when dropped.
-struct Node {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Cluster {
@@ -79,27 +66,10 @@ impl Cluster {
 
     /// `posture serve` on a free port; `base` is its own address even when `extra`
     /// gives it a public `--base-url`.
-    fn serve(&self, name: &str, extra: &[&str]) -> Node {
-        let port = testkit::objects::free_port();
-        let mut child = self
-            .posture(name)
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        assert!(!line.trim().is_empty(), "{name} did not start");
-        Node {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }
+    fn serve(&self, name: &str, extra: &[&str]) -> Server {
+        let mut command = self.posture(name);
+        command.arg("serve").args(extra);
+        Server::start(command)
     }
 }
 
@@ -119,7 +89,7 @@ fn ids(page: &serde_json::Value) -> Vec<String> {
 }
 
 /// Waits until `node` serves the snapshot `time_path` (its refresh runs every 2 s).
-fn wait_serving(node: &Node, time_path: &str) {
+fn wait_serving(node: &Server, time_path: &str) {
     wait_for(
         &format!("{} to serve {time_path}", node.base),
         Duration::from_secs(30),
@@ -369,7 +339,7 @@ fn identity_and_rate_limits_are_shared_by_the_nodes() {
     );
     let client = reqwest::blocking::Client::new();
     let calls = std::cell::Cell::new(0);
-    let call = |node: &Node, bearer: &str| {
+    let call = |node: &Server, bearer: &str| {
         calls.set(calls.get() + 1);
         client
             .get(format!("{}/{VULNS}?pageSize=100000", node.base))
@@ -469,7 +439,7 @@ fn serving_nodes_publish_on_a_schedule_through_their_own_registry() {
     ];
     let a = cluster.serve("node-a", &scheduled);
     let b = cluster.serve("node-b", &scheduled);
-    let serving = |node: &Node| {
+    let serving = |node: &Server| {
         wait_for(
             &format!("{} to serve a snapshot", node.base),
             Duration::from_secs(60),

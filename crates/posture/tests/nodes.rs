@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::{Node, wait_for};
+use common::{Node, Server, wait_for};
 use serde_json::Value;
-use std::io::{BufRead, Read};
+use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -285,27 +285,18 @@ fn sigterm_drains_a_page_in_flight_and_exits_zero() {
         (20_000..200_000).contains(&rows),
         "one page holds them all: {rows}"
     );
-    let mut server = posture(dir.path(), None)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--auth",
-            "off",
-            "--limits",
-            "off",
-            "--drain-delay",
-            "2s",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line.trim().to_owned();
+    let mut command = posture(dir.path(), None);
+    command.args([
+        "serve",
+        "--auth",
+        "off",
+        "--limits",
+        "off",
+        "--drain-delay",
+        "2s",
+    ]);
+    let mut server = Server::start(command);
+    let base = server.base.clone();
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
@@ -326,7 +317,7 @@ fn sigterm_drains_a_page_in_flight_and_exits_zero() {
     let mut body = vec![0u8; 4096];
     page.read_exact(&mut body).unwrap();
     let term = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(term.success());
@@ -352,7 +343,7 @@ fn sigterm_drains_a_page_in_flight_and_exits_zero() {
     assert_eq!(page["value"].as_array().unwrap().len() as u64, rows);
     assert!(page.get("@odata.nextLink").is_none());
     let exited = wait_for("the server to exit", Duration::from_secs(30), || {
-        server.try_wait().unwrap()
+        server.child.try_wait().unwrap()
     });
     assert!(exited.success(), "{exited:?}");
 }

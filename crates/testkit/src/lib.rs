@@ -24,3 +24,11 @@ pub mod recount;
 pub mod world;
 
 pub use tools::{require_shared_data, require_tool, tools_required};
+
+/// A loopback port free at the moment of asking (for a server a test starts; another
+/// process may take it before, which the caller's start then reports).
+pub fn free_port() -> std::io::Result<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+}

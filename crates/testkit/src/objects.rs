@@ -3,7 +3,7 @@
 //! skipped, or fails under `POSTURE_REQUIRE_TOOLS=1` (see [`crate::tools`]).
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -36,13 +36,6 @@ impl Drop for ObjectServer {
     }
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
-}
-
 fn wait_for_port(port: u16) {
     for _ in 0..300 {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -68,7 +61,7 @@ fn spawn(program: &str, args: &[&str]) -> Option<Child> {
 
 /// moto's S3 server, or `None` (skipped) when `moto_server` is not installed.
 pub fn moto() -> Option<ObjectServer> {
-    let port = free_port();
+    let port = crate::free_port().expect("a free loopback port");
     let Some(child) = spawn("moto_server", &["-H", "127.0.0.1", "-p", &port.to_string()]) else {
         crate::tools::missing("moto_server", MOTO_INSTALL);
         return None;
@@ -84,7 +77,7 @@ pub fn moto() -> Option<ObjectServer> {
 
 /// Azurite's Blob service, or `None` (skipped) when `azurite-blob` is not installed.
 pub fn azurite() -> Option<ObjectServer> {
-    let port = free_port();
+    let port = crate::free_port().expect("a free loopback port");
     let location = tempfile::tempdir().expect("a temporary directory");
     let loc = location.path().display().to_string();
     let args = [

@@ -11,7 +11,6 @@
 //! which is never dropped, so a watchdog process stops it (and removes its directory)
 //! once the test process has exited, however it exited.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -136,7 +135,7 @@ impl Cluster {
         // A free port can be taken between probing and binding: try a few.
         let mut last = String::new();
         for _ in 0..5 {
-            cluster.port = free_port()?;
+            cluster.port = crate::free_port().map_err(|e| format!("no free loopback port: {e}"))?;
             let options = format!(
                 "-c listen_addresses=127.0.0.1 -p {} -k {} -c max_connections=200",
                 cluster.port,
@@ -291,13 +290,6 @@ impl Drop for Cluster {
                 .status();
         }
     }
-}
-
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free loopback port: {e}"))
 }
 
 /// The uid and gid of `user` (from `id`).

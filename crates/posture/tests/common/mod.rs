@@ -1,5 +1,6 @@
 //! Support shared by the multi-process tests (`nodes.rs`, `cluster.rs`): a child
-//! process whose JSON log lines are collected, and waiting for a condition.
+//! process whose JSON log lines are collected, a `posture serve` process killed when
+//! dropped, and waiting for a condition.
 
 #![allow(dead_code)]
 
@@ -72,6 +73,46 @@ impl Node {
 }
 
 impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `posture serve` process on a free loopback port, killed (SIGKILL) when dropped,
+/// so a failing test leaves no server behind.
+pub struct Server {
+    pub child: Child,
+    /// Where it listens (`http://127.0.0.1:PORT`), even when `--base-url` names a
+    /// public address.
+    pub base: String,
+}
+
+impl Server {
+    /// Starts `command` (`posture ... serve ...`, without `--listen`) and waits until
+    /// it prints its URL (once it listens).
+    pub fn start(mut command: Command) -> Server {
+        let port = testkit::free_port().expect("a free loopback port");
+        let mut child = command
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        assert!(!line.trim().is_empty(), "the server did not start");
+        server
+    }
+}
+
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
