@@ -222,13 +222,17 @@ BEGIN
         END IF;
         RETURN;
     END IF;
+    -- Never before the newest recorded call, so the ring stays in time order whatever
+    -- lease another node's limits give it, or if the clock steps back (recording later
+    -- than a call was used only errs on the safe side).
+    v_at := greatest(v_now + p_lease_us, v_head.last_call_us);
     INSERT INTO identity_rate_calls (window_id, slot, at_us)
-    SELECT v_head.id, (v_head.admitted_total + g) % p_keep, v_now + p_lease_us
+    SELECT v_head.id, (v_head.admitted_total + g) % p_keep, v_at
       FROM generate_series(0, granted - 1) AS g
     ON CONFLICT (window_id, slot) DO UPDATE SET at_us = EXCLUDED.at_us;
     UPDATE identity_rate_windows
        SET admitted_total = v_head.admitted_total + granted, keep = p_keep,
-           last_call_us = v_now + p_lease_us
+           last_call_us = v_at
      WHERE id = v_head.id;
 END
 $$;

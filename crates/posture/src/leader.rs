@@ -109,15 +109,21 @@ pub fn publish_turn(
         return Ok(Turn::NotDue(due));
     }
     let opened;
-    let snapshots = match serving {
-        Some(serving) => {
+    let snapshots = match serving.map(|s| (s, s.refresh())) {
+        Some((serving, Ok(_))) => {
             if serving.objects().is_none() {
                 snapshot::remove_unpublished(&leading.path, leading.store.as_ref())
                     .context("cannot remove what interrupted publishes left")?;
             }
             serving
         }
-        None => {
+        failed => {
+            // A registered snapshot the serving registry cannot open (its files damaged
+            // or gone) would fail every publish through it: a registry opened afresh
+            // under the lease forgets such snapshots, as at start.
+            if let Some((_, Err(e))) = failed {
+                tracing::warn!(error = %e, "the serving registry cannot refresh; publishing through a registry opened afresh");
+            }
             opened = crate::datadir::open_snapshots(&leading, p, public_base)?.0;
             &opened
         }

@@ -115,8 +115,25 @@ pub fn remove_unpublished(data_dir: &Path, store: &dyn StateStore) -> Result<(),
         let known: Vec<PathBuf> = registered.iter().map(|m| root.join(&m.dir)).collect();
         remove_unpublished_dirs(&root, &known)?;
     }
+    // Change logs are judged by name only (a temporary directory, or a sequence newer
+    // than every registered snapshot), never by whether they open: this runs beside a
+    // serving registry (`serve --publish-every`), where a passing failure to open one
+    // must not delete a good log.
     let newest = registered.iter().map(|m| m.seq).max().unwrap_or(0);
-    load_change_logs(&data_dir.join("changes"), newest)?;
+    let changes = data_dir.join("changes");
+    if changes.exists() {
+        for entry in std::fs::read_dir(&changes).map_err(io(&changes))? {
+            let path = entry.map_err(io(&changes))?.path();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if name.starts_with(".tmp-") || seq_of_dir(&name).is_some_and(|seq| seq > newest) {
+                tracing::info!(dir = %path.display(), "removing an unpublished change log");
+                remove_path(&path)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -881,9 +898,20 @@ impl Snapshots {
             }
         }
         if let Err(e) = writer.register_snapshot(&meta) {
-            discard(change_log.as_ref().map(|c| c.dir().to_path_buf()).as_ref());
-            if let Some(remote) = &self.remote {
-                remote.discard(&final_dir);
+            // The registration may have committed before its answer was lost (a lease
+            // connection that broke after the commit): then the snapshot is served, and
+            // its files must stay. Only a snapshot known not to be registered is
+            // discarded; when the registry cannot say, the next leader's reconciliation
+            // removes it if it is not.
+            let registered = self
+                .store
+                .snapshots()
+                .map(|list| list.iter().any(|m| m.seq == meta.seq && m.dir == meta.dir));
+            if matches!(registered, Ok(false)) {
+                discard(change_log.as_ref().map(|c| c.dir().to_path_buf()).as_ref());
+                if let Some(remote) = &self.remote {
+                    remote.discard(&final_dir);
+                }
             }
             return Err(e.into());
         }

@@ -39,7 +39,7 @@ use crate::pg::{self, Pool, PoolSettings};
 use access::{ApiError, Principal, RateFamily, RateLimiter, Route};
 use parking_lot::Mutex;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// After a failed admission, how long the in-memory limiter decides alone.
@@ -71,6 +71,9 @@ pub const LEASE: Duration = Duration::from_millis(250);
 
 /// The most calls one round trip reserves.
 pub const MAX_BATCH: u32 = 512;
+
+/// Windows a node keeps in memory before it forgets idle ones.
+const MIN_WINDOWS_KEPT: usize = 10_000;
 
 /// Reservations take at most this fraction (1/N) of a family's smallest limit.
 const BATCH_SHARE_OF_LIMIT: u32 = 32;
@@ -147,6 +150,9 @@ struct NodeWindow {
     /// Until when they may be admitted (the lease's end, by this node's clock: from
     /// before the round trip that reserved them).
     reserved_until: Option<Instant>,
+    /// Calls asked for by this node's round trips still in flight (concurrent misses
+    /// size their reservations net of them).
+    asking: u32,
     /// Calls admitted here in the current [`LEASE`]-long interval, and in the one
     /// before: the rate a reservation is sized for.
     recent: u32,
@@ -182,10 +188,14 @@ impl NodeWindow {
         match self.reserved_until {
             Some(until) if self.reserved > 0 && now < until => {
                 self.reserved -= 1;
+                if self.reserved == 0 {
+                    self.reserved_until = None;
+                }
                 true
             }
             _ => {
                 self.reserved = 0;
+                self.reserved_until = None;
                 false
             }
         }
@@ -198,13 +208,16 @@ impl NodeWindow {
         }
         let until = asked + LEASE;
         let now = Instant::now();
-        if self.reserved_until.is_some_and(|t| t > now) {
+        match self.reserved_until {
             // Both leases' calls are usable until the earlier end.
-            self.reserved = self.reserved.saturating_add(calls);
-            self.reserved_until = self.reserved_until.map(|t| t.min(until));
-        } else {
-            self.reserved = calls;
-            self.reserved_until = Some(until);
+            Some(held) if self.reserved > 0 && held > now => {
+                self.reserved = self.reserved.saturating_add(calls);
+                self.reserved_until = Some(held.min(until));
+            }
+            _ => {
+                self.reserved = calls;
+                self.reserved_until = Some(until);
+            }
         }
     }
 }
@@ -240,6 +253,9 @@ pub struct SharedLimiter {
     /// Round trips to the database (admissions that were not served from a
     /// reservation), for tests and tooling.
     round_trips: AtomicU64,
+    /// The map's size past which idle windows are forgotten ([`MIN_WINDOWS_KEPT`] or
+    /// twice what the last clean-up kept).
+    forget_at: AtomicUsize,
     last_sweep: Mutex<Instant>,
 }
 
@@ -277,6 +293,7 @@ impl SharedLimiter {
             down_until: Mutex::new(None),
             windows: Mutex::new(HashMap::new()),
             round_trips: AtomicU64::new(0),
+            forget_at: AtomicUsize::new(MIN_WINDOWS_KEPT),
             last_sweep: Mutex::new(Instant::now()),
         })
     }
@@ -292,41 +309,62 @@ impl SharedLimiter {
             return Ok(Admission::Admitted);
         }
         let key = (app.to_owned(), tenant.to_owned(), family);
-        let want = {
-            let now = Instant::now();
+        loop {
+            let want = {
+                let now = Instant::now();
+                let mut windows = self.windows.lock();
+                self.forget_idle_windows(&mut windows, now);
+                let window = windows.entry(key.clone()).or_default();
+                let rate = window.count_call(now);
+                if window.take_reserved(now) {
+                    return Ok(Admission::Admitted);
+                }
+                // Net of what concurrent misses on this node are already asking for.
+                let want = rate
+                    .saturating_sub(window.asking)
+                    .clamp(1, limits.batch_cap);
+                window.asking = window.asking.saturating_add(want);
+                want
+            };
+            let asked = Instant::now();
+            let answer = self.reserve(app, tenant, limits, want);
             let mut windows = self.windows.lock();
-            // Bounded: windows with nothing reserved, refused or recent go when the map
-            // grows (one per application and family seen in the last moments).
-            if windows.len() > 10_000 {
-                windows.retain(|_, w| {
-                    w.reserved_until.is_some_and(|t| t > now)
-                        || w.refusal.is_some_and(|r| r.trust_until > now)
-                        || w.interval_started
-                            .is_some_and(|t| now.saturating_duration_since(t) < 2 * LEASE)
+            let window = windows.entry(key.clone()).or_default();
+            window.asking = window.asking.saturating_sub(want);
+            let (granted, retry_us) = answer?;
+            if granted == 0 {
+                return Ok(Admission::Refused {
+                    retry_after: whole_seconds(retry_us),
                 });
             }
-            let window = windows.entry(key.clone()).or_default();
-            let rate = window.count_call(now);
-            if window.take_reserved(now) {
-                return Ok(Admission::Admitted);
+            // The calls were recorded at the lease's end: an answer that came later than
+            // that cannot admit this call (its calls stay counted, which only errs on
+            // the safe side); ask again.
+            if limits.lease_us > 0 && asked.elapsed() >= LEASE {
+                continue;
             }
-            rate.clamp(1, limits.batch_cap)
-        };
-        let asked = Instant::now();
-        let (granted, retry_us) = self.reserve(app, tenant, limits, want)?;
-        if granted == 0 {
-            return Ok(Admission::Refused {
-                retry_after: whole_seconds(retry_us),
-            });
+            window.add_reserved(granted - 1, asked);
+            return Ok(Admission::Admitted);
         }
-        if granted > 1 {
-            let mut windows = self.windows.lock();
-            windows
-                .entry(key)
-                .or_default()
-                .add_reserved(granted - 1, asked);
+    }
+
+    /// Drops windows with nothing reserved, refused or recent once the map has grown
+    /// past twice its size after the last clean-up (so a busy node does not scan it on
+    /// every call).
+    fn forget_idle_windows(&self, windows: &mut HashMap<WindowKey, NodeWindow>, now: Instant) {
+        let threshold = self.forget_at.load(Ordering::Relaxed);
+        if windows.len() <= threshold {
+            return;
         }
-        Ok(Admission::Admitted)
+        windows.retain(|_, w| {
+            w.asking > 0
+                || w.reserved_until.is_some_and(|t| t > now)
+                || w.refusal.is_some_and(|r| r.trust_until > now)
+                || w.interval_started
+                    .is_some_and(|t| now.saturating_duration_since(t) < 2 * LEASE)
+        });
+        self.forget_at
+            .store((windows.len() * 2).max(MIN_WINDOWS_KEPT), Ordering::Relaxed);
     }
 
     /// One round trip: reserves up to `want` calls (at least one); returns how many were
@@ -339,7 +377,13 @@ impl SharedLimiter {
         want: u32,
     ) -> Result<(u32, i64)> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
-        let sweep = self.sweep_due();
+        if self.sweep_due() {
+            // Housekeeping, before the admission (so it never delays the answer): a
+            // failure here must not refuse or fail the call.
+            if let Err(e) = self.delete_expired_windows() {
+                tracing::warn!(error = %e, "shared rate limits: deleting expired windows failed");
+            }
+        }
         let want = i32::try_from(want).unwrap_or(1);
         let lease_us = limits.lease_us;
         self.pool.with(|c| {
@@ -359,12 +403,6 @@ impl SharedLimiter {
             )?;
             let granted: i32 = row.try_get(0)?;
             let retry_us: i64 = row.try_get(1)?;
-            if sweep {
-                // Housekeeping: a failure here must not refuse or fail the call.
-                if let Err(e) = sweep_windows(c, self.longest_us) {
-                    tracing::warn!(error = %crate::pg::describe(&e), "shared rate limits: deleting expired windows failed");
-                }
-            }
             Ok((u32::try_from(granted).unwrap_or(0), retry_us))
         })
     }
@@ -515,6 +553,21 @@ mod tests {
         assert_eq!(whole_seconds(1_000_001), 2);
         assert_eq!(whole_seconds(56_999_999), 57);
         assert_eq!(whole_seconds(-5), 1);
+    }
+
+    #[test]
+    fn a_new_reservation_gets_its_own_lease() {
+        let mut w = NodeWindow::default();
+        let first = Instant::now();
+        w.add_reserved(1, first);
+        assert!(w.take_reserved(first));
+        // Used up: the next reservation's calls last a lease from when it was asked,
+        // not until the end of the first one's.
+        let second = first + LEASE / 2;
+        w.add_reserved(3, second);
+        assert_eq!(w.reserved_until, Some(second + LEASE));
+        assert!(!w.take_reserved(second + LEASE));
+        assert_eq!(w.reserved, 0);
     }
 
     #[test]
