@@ -2,13 +2,16 @@
 //! limiter ([`crate::limits::SharedLimiter`]) when the state store is PostgreSQL: a
 //! small bounded pool of synchronous `postgres` connections (each with its prepared
 //! statements), the identity schema's migration, and the rule that the synchronous
-//! client never blocks an async runtime's worker thread ([`off_runtime`]).
+//! client never blocks an async runtime's worker thread (`pgclient::off_runtime`, shared
+//! with the store, as are error descriptions and password scrubbing).
 //!
 //! The URL's password never appears in a message: errors name the server as
 //! `postgres://user@host:port/database` ([`Target`]), rebuilt from the parsed URL.
 
 use crate::error::{IdentityError, Result};
 use parking_lot::{Condvar, Mutex};
+use pgclient::passwords_in;
+pub(crate) use pgclient::{describe, off_runtime};
 use postgres::config::Host;
 use postgres::{Client, Config, NoTls, Statement};
 use std::collections::HashMap;
@@ -276,65 +279,6 @@ impl Target {
     }
 }
 
-/// An error's whole story: the server's message, SQLSTATE, detail and hint, or the
-/// client's error and its causes (the `postgres` error alone says only "db error").
-pub(crate) fn describe(e: &postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        let mut s = format!("{} ({})", db.message(), db.code().code());
-        if let Some(detail) = db.detail() {
-            s.push_str(&format!("; {detail}"));
-        }
-        if let Some(hint) = db.hint() {
-            s.push_str(&format!("; hint: {hint}"));
-        }
-        return s;
-    }
-    let mut s = e.to_string();
-    let mut cause = std::error::Error::source(e);
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !s.contains(&text) {
-            s.push_str(&format!(": {text}"));
-        }
-        cause = c.source();
-    }
-    s
-}
-
-/// The passwords written in `url` (user-info `user:password@` or `password=`), to
-/// scrub from a parse error's text.
-fn passwords_in(url: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    if let Some(scheme_end) = url.find("://") {
-        let rest = &url[scheme_end + 3..];
-        let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-        if let Some(at) = authority.rfind('@')
-            && let Some(colon) = authority[..at].find(':')
-        {
-            found.push(authority[colon + 1..at].to_owned());
-        }
-    }
-    let lower = url.to_ascii_lowercase();
-    let mut from = 0;
-    while let Some(i) = lower[from..].find("password=") {
-        let start = from + i + "password=".len();
-        let end = url[start..]
-            .find(['&', ' ', '#'])
-            .map_or(url.len(), |j| start + j);
-        found.push(url[start..end].to_owned());
-        from = end;
-    }
-    // A message may show the password decoded as well as it was written.
-    let decoded: Vec<String> = found
-        .iter()
-        .map(|p| model::percent::decode(p))
-        .filter(|d| !found.contains(d))
-        .collect();
-    found.extend(decoded);
-    found.retain(|p| !p.is_empty());
-    found
-}
-
 /// Parses a `postgres://` URL (or libpq key=value string) for the identity's
 /// connections. The error never contains the password.
 pub(crate) fn parse_url(url: &str) -> Result<(Config, Target)> {
@@ -357,23 +301,6 @@ fn parse_url_with(url: &str, connect_timeout: Duration) -> Result<(Config, Targe
     }
     let target = Target::of(&config);
     Ok((config, target))
-}
-
-/// Runs `f` where the synchronous client may block: directly on an ordinary thread; on
-/// a thread driving a tokio runtime (identity is called from async handlers), through
-/// `block_in_place` (multi-threaded runtime) or on a scoped thread (current-thread
-/// runtime). `postgres::Client` drives its own runtime and panics inside another's.
-pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Err(_) => f(),
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
-        Ok(_) => std::thread::scope(|s| {
-            s.spawn(f)
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        }),
-    }
 }
 
 /// One connection and the statements prepared on it.

@@ -50,14 +50,14 @@ pub enum StoreError {
     #[error("this store does not support {0}")]
     Unsupported(&'static str),
     /// A PostgreSQL statement or transaction failed (the server's message and SQLSTATE).
-    #[error("PostgreSQL error: {}", crate::postgres::describe(.0))]
+    #[error("PostgreSQL error: {}", pgclient::describe(.0))]
     Postgres(#[from] ::postgres::Error),
     /// The store URL cannot be used; `url` has its password replaced by `***`.
     #[error("invalid store URL {url}: {reason}")]
     BadUrl { url: String, reason: String },
     /// The server could not be reached or refused the connection; `url` is redacted.
     /// (The client's error is in the message, whole, so it is not also a `source`.)
-    #[error("cannot connect to PostgreSQL at {url}: {}", crate::postgres::describe(.error))]
+    #[error("cannot connect to PostgreSQL at {url}: {}", pgclient::describe(.error))]
     Connect {
         url: String,
         error: ::postgres::Error,

@@ -15,6 +15,7 @@ const STAGES: &[&[&str]] = &[
     &["odata", "access"],
     &["kb"],
     &["assess"],
+    &["pgclient"],
     &["store"],
     &["ingest"],
     &["feeds"],
@@ -45,6 +46,7 @@ const IO_DEPENDENCIES: &[&str] = &[
     "hyper-util",
     "axum",
     "object_store",
+    "pgclient",
     "memmap2",
     "tempfile",
     "store",
@@ -73,8 +75,9 @@ const IO_SOURCE: &[&str] = &[
 const STORE_USERS: &[&str] = &["ingest", "snapshot", "bench", "posture", "testkit"];
 
 /// The only workspace crates `identity` may depend on: it implements the access
-/// contract and must not depend on the API it protects or on the data crates.
-const IDENTITY_MAY_USE: &[&str] = &["access", "model"];
+/// contract and must not depend on the API it protects or on the data crates
+/// (`pgclient` is the PostgreSQL client support it shares with the store).
+const IDENTITY_MAY_USE: &[&str] = &["access", "model", "pgclient"];
 
 /// Binary crates: the only ones that may depend on `bench`.
 const BINARIES: &[&str] = &["posture"];
