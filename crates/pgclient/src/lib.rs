@@ -84,7 +84,12 @@ pub fn passwords_in(url: &str) -> Vec<String> {
             r += 1;
         }
     }
-    let decoded: Vec<String> = found.iter().map(|p| model::percent::decode(p)).collect();
+    // A message may show the password decoded as well as it was written.
+    let decoded: Vec<String> = found
+        .iter()
+        .map(|p| model::percent::decode(p))
+        .filter(|d| !found.contains(d))
+        .collect();
     found.extend(decoded);
     found.retain(|p| !p.is_empty());
     found

@@ -156,12 +156,17 @@ pub struct ServingSnapshot {
 pub struct Readiness {
     /// `ready` or `not ready`.
     pub status: &'static str,
-    #[serde(skip)]
-    pub ready: bool,
     /// What is not ready, one line each (empty when ready).
     pub not_ready: Vec<String>,
     pub snapshot: Option<ServingSnapshot>,
     pub draining: bool,
+}
+
+impl Readiness {
+    /// Ready: nothing is listed as not ready.
+    pub fn is_ready(&self) -> bool {
+        self.not_ready.is_empty()
+    }
 }
 
 /// Whether the node is ready: the state store answers a ping within
@@ -193,7 +198,6 @@ pub async fn readiness(state: &crate::AppState, max_age: std::time::Duration) ->
         .set(snapshot.as_ref().map_or(0.0, |s| s.seq as f64));
     Readiness {
         status: if ready { "ready" } else { "not ready" },
-        ready,
         not_ready,
         snapshot,
         draining,

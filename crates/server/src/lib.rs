@@ -292,7 +292,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
 /// carry the snapshot served (see [`health::readiness`]).
 async fn readyz(State(state): State<AppState>) -> Response {
     let ready = health::readiness(&state, std::time::Duration::ZERO).await;
-    let status = if ready.ready {
+    let status = if ready.is_ready() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
