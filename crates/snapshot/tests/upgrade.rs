@@ -1,6 +1,7 @@
 //! Upgrade: a data directory written by the previous release (device state as JSON in
 //! `state.db`, schema version 0) opens with this release, is migrated to the binary
-//! state layout, and publishes exactly the rows a fresh ingest of the same reports does.
+//! state layout and the clustered devices table, and publishes exactly the rows a fresh
+//! ingest of the same reports does.
 
 use rusqlite::{Connection, params};
 use snapshot::{ExportKind, Snapshot};
@@ -157,6 +158,20 @@ fn a_previous_release_data_directory_migrates_and_publishes_the_same_rows() {
         )
         .unwrap();
     assert_eq!(json_rows, 0, "rows left in JSON after the migration");
+    // And the table is clustered by (group, device) (schema version 3): the old
+    // layout's index went with its table.
+    let old_index: i64 = Connection::open(old.path().join("state.db"))
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'devices_by_group'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        old_index, 0,
+        "devices still keyed by id after the migration"
+    );
     assert_eq!(all_states(store.as_ref()), states);
     assert_eq!(
         store.kb_version().unwrap(),
