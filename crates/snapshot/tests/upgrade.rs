@@ -149,25 +149,19 @@ fn a_previous_release_data_directory_migrates_and_publishes_the_same_rows() {
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, store::sqlite::SCHEMA_VERSION);
-    let json_rows: i64 = Connection::open(old.path().join("state.db"))
-        .unwrap()
-        .query_row(
-            "SELECT count(*) FROM devices WHERE hex(substr(CAST(state AS BLOB), 1, 1)) NOT IN ('01', '02')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let count = |sql: &str| -> i64 {
+        Connection::open(old.path().join("state.db"))
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
+    let json_rows = count(
+        "SELECT count(*) FROM devices WHERE hex(substr(CAST(state AS BLOB), 1, 1)) NOT IN ('01', '02')",
+    );
     assert_eq!(json_rows, 0, "rows left in JSON after the migration");
     // And the table is clustered by (group, device) (schema version 3): the old
     // layout's index went with its table.
-    let old_index: i64 = Connection::open(old.path().join("state.db"))
-        .unwrap()
-        .query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE name = 'devices_by_group'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let old_index = count("SELECT count(*) FROM sqlite_schema WHERE name = 'devices_by_group'");
     assert_eq!(
         old_index, 0,
         "devices still keyed by id after the migration"
