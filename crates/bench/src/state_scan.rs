@@ -80,12 +80,14 @@ pub fn measure(store: &dyn StateStore, db: &Path, batch: usize) -> Result<StateS
     let mut sample: Vec<DeviceState> = Vec::new();
     let started = Instant::now();
     store
-        .scan_devices(batch, &mut |b| {
+        .scan_devices(batch, &mut |mut b| {
             decoded += b.len() as u64;
             if sample.len() < CODEC_SAMPLE {
                 let take = (CODEC_SAMPLE - sample.len()).min(b.len());
-                sample.extend(b.into_iter().take(take));
+                sample.extend(b.drain(..take));
             }
+            // As a publish frees its batches.
+            state_codec::drop_all(b);
             Ok(())
         })
         .map_err(scan_error)?;

@@ -286,6 +286,8 @@ impl<'a> Builder<'a> {
         for (state, software) in batch.iter().zip(device_software) {
             self.write_device(state, &software)?;
         }
+        drop(pending);
+        store::state_codec::drop_all(batch);
         Ok(())
     }
 
