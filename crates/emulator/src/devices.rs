@@ -383,14 +383,8 @@ impl Generator {
     }
 
     fn device(mut self) -> DeviceReport {
-        let Head {
-            device_id,
-            class,
-            hygiene,
-            reported_at,
-            device_name,
-            group,
-        } = self.head();
+        let head = self.head();
+        let (class, hygiene, reported_at) = (head.class, head.hygiene, head.reported_at);
 
         let mut software = Vec::with_capacity(80);
         let os = self.os(class, hygiene, &mut software);
@@ -411,12 +405,12 @@ impl Generator {
         };
         let facts = self.facts(class, av.is_some());
         DeviceReport {
-            device_id,
+            device_id: head.device_id,
             sequence: 1,
             reported_at,
-            device_name,
+            device_name: head.device_name,
             os,
-            group,
+            group: head.group,
             software,
             settings,
             av,
