@@ -89,8 +89,10 @@ struct Head {
     device_id: DeviceId,
     class: DeviceClass,
     hygiene: f64,
+    region: &'static str,
     reported_at: DateTime<Utc>,
-    device_name: Option<String>,
+    /// Whether the device reports a name (a few do not).
+    named: bool,
     group: Option<GroupRef>,
 }
 
@@ -360,24 +362,16 @@ impl Generator {
             )
         };
 
-        let prefix = match class {
-            DeviceClass::Workstation => "ws",
-            DeviceClass::Server => "srv",
-            DeviceClass::Mac => "mac",
-            DeviceClass::Linux => "lnx",
-        };
-        let device_name = if self.chance(0.003) {
-            None
-        } else {
-            Some(format!("{prefix}-{:05}.{region}.contoso.com", self.index))
-        };
+        // The draw only: the name is formatted by `device`, so a key costs no string.
+        let named = !self.chance(0.003);
         let group = self.group(class, region);
         Head {
             device_id,
             class,
             hygiene,
+            region,
             reported_at,
-            device_name,
+            named,
             group,
         }
     }
@@ -385,6 +379,15 @@ impl Generator {
     fn device(mut self) -> DeviceReport {
         let head = self.head();
         let (class, hygiene, reported_at) = (head.class, head.hygiene, head.reported_at);
+        let prefix = match class {
+            DeviceClass::Workstation => "ws",
+            DeviceClass::Server => "srv",
+            DeviceClass::Mac => "mac",
+            DeviceClass::Linux => "lnx",
+        };
+        let device_name = head
+            .named
+            .then(|| format!("{prefix}-{:05}.{}.contoso.com", self.index, head.region));
 
         let mut software = Vec::with_capacity(80);
         let os = self.os(class, hygiene, &mut software);
@@ -408,7 +411,7 @@ impl Generator {
             device_id: head.device_id,
             sequence: 1,
             reported_at,
-            device_name: head.device_name,
+            device_name,
             os,
             group: head.group,
             software,

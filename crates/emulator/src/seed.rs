@@ -19,14 +19,12 @@ use std::path::Path;
 /// in any order; `posture bench-ingest` measures that path.
 fn store_order(cfg: &FleetConfig) -> Vec<u32> {
     use rayon::prelude::*;
-    let mut keys: Vec<(u32, [u8; 40], u32)> = (0..cfg.devices)
+    // `DeviceId` orders as its text, byte by byte: the stores' order.
+    let mut keys: Vec<(u32, model::DeviceId, u32)> = (0..cfg.devices)
         .into_par_iter()
         .map(|i| {
             let (group, id) = device_key(cfg, i);
-            let mut hex = [0u8; 40];
-            let bytes = id.as_str().as_bytes();
-            hex[..bytes.len().min(40)].copy_from_slice(&bytes[..bytes.len().min(40)]);
-            (group, hex, i)
+            (group, id, i)
         })
         .collect();
     keys.par_sort_unstable();

@@ -157,9 +157,9 @@ impl SqliteStore {
         conn.execute_batch(SCHEMA)?;
         // A new file gets this release's layout (nothing to migrate), checked again
         // under the write lock, so two processes opening a new file do not both create it.
-        if !has_table(&conn, "devices")? {
+        if !has_schema_object(&conn, "table", "devices")? {
             write_transaction(&mut conn, |tx| {
-                if !has_table(tx, "devices")? {
+                if !has_schema_object(tx, "table", "devices")? {
                     tx.execute_batch(&DEVICES_TABLE.replace("{table}", "devices"))?;
                     tx.execute_batch(DEVICES_BY_ID)?;
                     tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -351,11 +351,12 @@ fn schema_version_of(conn: &Connection) -> Result<i64> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
 }
 
-fn has_table(conn: &Connection, name: &str) -> Result<bool> {
+/// Whether the file has a table or index (`kind`) of this name.
+fn has_schema_object(conn: &Connection, kind: &str, name: &str) -> Result<bool> {
     Ok(conn
         .query_row(
-            "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-            [name],
+            "SELECT 1 FROM sqlite_schema WHERE type = ?1 AND name = ?2",
+            [kind, name],
             |_| Ok(()),
         )
         .optional()?
@@ -410,14 +411,7 @@ fn reencode_json_states(conn: &mut Connection, path: &Path, batch: usize) -> Res
 /// transaction. A file whose table is clustered already (made by this release and
 /// marked older by hand, as the tests do) only has its version set.
 fn cluster_devices(conn: &mut Connection, path: &Path) -> Result<()> {
-    let keyed_by_id = conn
-        .query_row(
-            "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = 'devices_by_group'",
-            [],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some();
+    let keyed_by_id = has_schema_object(conn, "index", "devices_by_group")?;
     if !keyed_by_id {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         return Ok(());
