@@ -135,8 +135,29 @@ pub struct ConfigOutcome {
     pub compliant: bool,
 }
 
+/// A device's reported settings, by name: what a rule reads.
+pub trait Settings {
+    fn setting(&self, name: &str) -> Option<&str>;
+}
+
+impl Settings for BTreeMap<String, String> {
+    fn setting(&self, name: &str) -> Option<&str> {
+        self.get(name).map(String::as_str)
+    }
+}
+
+/// Settings as (name, value) pairs strictly ascending by name, as a stored state's view
+/// holds them (`store::DeviceView::settings`): found by binary search.
+impl Settings for [(&str, &str)] {
+    fn setting(&self, name: &str) -> Option<&str> {
+        self.binary_search_by(|(k, _)| (*k).cmp(name))
+            .ok()
+            .map(|i| self[i].1)
+    }
+}
+
 impl Configuration {
-    pub fn evaluate(&self, settings: &BTreeMap<String, String>) -> ConfigOutcome {
+    pub fn evaluate<S: Settings + ?Sized>(&self, settings: &S) -> ConfigOutcome {
         let applicable = self.applies_when.as_ref().is_none_or(|r| r.eval(settings));
         ConfigOutcome {
             applicable,
@@ -146,12 +167,12 @@ impl Configuration {
 }
 
 impl Rule {
-    pub fn eval(&self, settings: &BTreeMap<String, String>) -> bool {
+    pub fn eval<S: Settings + ?Sized>(&self, settings: &S) -> bool {
         match self {
             Rule::All { all } => all.iter().all(|r| r.eval(settings)),
             Rule::Any { any } => any.iter().any(|r| r.eval(settings)),
             Rule::Not { not } => !not.eval(settings),
-            Rule::Setting(t) => t.eval(settings.get(&t.setting).map(|s| s.trim())),
+            Rule::Setting(t) => t.eval(settings.setting(&t.setting).map(str::trim)),
         }
     }
 
@@ -258,7 +279,30 @@ mod tests {
                 "{}",
                 conf.id
             );
+            // A stored state's view holds the same settings as ascending pairs.
+            for map in [&ok, &bad] {
+                let pairs: Vec<(&str, &str)> =
+                    map.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                assert_eq!(
+                    conf.evaluate(pairs.as_slice()),
+                    conf.evaluate(map),
+                    "{}",
+                    conf.id
+                );
+            }
         }
+    }
+
+    #[test]
+    fn ascending_pairs_find_every_setting_and_only_those() {
+        let pairs = [("a", "1"), ("b.c", "2"), ("b.d", "3"), ("z", "4")];
+        for (k, v) in pairs {
+            assert_eq!(pairs.as_slice().setting(k), Some(v));
+        }
+        for missing in ["", "0", "b", "b.e", "zz"] {
+            assert_eq!(pairs.as_slice().setting(missing), None, "{missing}");
+        }
+        assert_eq!([].as_slice().setting("a"), None);
     }
 
     #[test]

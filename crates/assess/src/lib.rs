@@ -14,5 +14,5 @@ pub mod catalog;
 pub mod coverage;
 pub mod vulnerabilities;
 
-pub use catalog::{Catalog, ConfigOutcome};
+pub use catalog::{Catalog, ConfigOutcome, Settings};
 pub use vulnerabilities::{Evidence, Finding, KnowledgeBase};

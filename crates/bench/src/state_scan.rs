@@ -3,8 +3,9 @@
 //!
 //! * raw: [`StateStore::scan_state_bytes`], the rows' stored bytes without decoding —
 //!   the store's own scan rate;
-//! * decoded: [`StateStore::scan_devices`] at the batch size publish uses, the very read
-//!   a publish does (rows decoded in parallel with the state codec);
+//! * decoded: [`StateStore::scan_views`] at the batch size publish uses, the very read a
+//!   publish does (records and views of them made in parallel by the state codec, and
+//!   the batches freed as a publish frees them);
 //! * the codec alone on a sample of the same states: decode of the binary layout against
 //!   decode of the JSON the previous release stored, in memory.
 //!
@@ -49,6 +50,8 @@ pub struct CodecSample {
     /// The same states as the previous release stored them (JSON).
     pub json_bytes: u64,
     pub binary_decode_seconds: f64,
+    /// The same binary rows read as views (what a publish reads), freed as a publish does.
+    pub binary_view_seconds: f64,
     pub json_decode_seconds: f64,
 }
 
@@ -77,15 +80,10 @@ pub fn measure(store: &dyn StateStore, db: &Path, batch: usize) -> Result<StateS
     let raw_seconds = started.elapsed().as_secs_f64();
 
     let mut decoded = 0u64;
-    let mut sample: Vec<DeviceState> = Vec::new();
     let started = Instant::now();
     store
-        .scan_devices(batch, &mut |mut b| {
+        .scan_views(batch, &mut |b| {
             decoded += b.len() as u64;
-            if sample.len() < CODEC_SAMPLE {
-                let take = (CODEC_SAMPLE - sample.len()).min(b.len());
-                sample.extend(b.drain(..take));
-            }
             // As a publish frees its batches.
             state_codec::drop_all(b);
             Ok(())
@@ -99,6 +97,9 @@ pub fn measure(store: &dyn StateStore, db: &Path, batch: usize) -> Result<StateS
     }
     let per_s = |n: f64, s: f64| n / s.max(1e-9);
     let raw_rows_per_s = per_s(rows as f64, raw_seconds);
+    let mut sample_ids = store.device_ids()?;
+    sample_ids.truncate(CODEC_SAMPLE);
+    let sample = store.devices(&sample_ids)?;
     let decoded_rows_per_s = per_s(rows as f64, decoded_seconds);
     Ok(StateScan {
         rows,
@@ -135,7 +136,20 @@ fn codec_sample(states: &[DeviceState]) -> Result<CodecSample, BenchError> {
         }
         Ok(seconds)
     };
+    let started = Instant::now();
+    let mut records = state_codec::RecordArena::default();
+    records.fill(&binary)?;
+    let views = state_codec::view_all(&records)?;
+    let view_ids = views.iter().map(|v| v.device_id);
+    if !view_ids.eq(states.iter().map(|s| s.report.device_id.as_str())) {
+        return Err(BenchError::Failed(
+            "the codec sample's views are not its states".into(),
+        ));
+    }
+    state_codec::drop_all(views);
+    let binary_view_seconds = started.elapsed().as_secs_f64();
     Ok(CodecSample {
+        binary_view_seconds,
         rows: states.len(),
         binary_bytes: binary.iter().map(|r| r.len() as u64).sum(),
         json_bytes: json.iter().map(|r| r.len() as u64).sum(),
@@ -155,7 +169,7 @@ impl StateScan {
     pub fn summary(&self) -> String {
         let c = &self.codec;
         format!(
-            "state: {} rows, {:.1} MB in the state column ({:.0} B/device), state.db {:.1} MB; raw scan {:.2}s ({:.0} rows/s, {:.0} MB/s); decoded scan {:.2}s ({:.0} rows/s, {:.0} MB/s) = {:.2}x the raw rate\ncodec on {} states: binary {:.1} MB decodes in {:.3}s, the previous release's JSON {:.1} MB in {:.3}s ({:.1}x smaller, {:.1}x faster)",
+            "state: {} rows, {:.1} MB in the state column ({:.0} B/device), state.db {:.1} MB; raw scan {:.2}s ({:.0} rows/s, {:.0} MB/s); decoded scan {:.2}s ({:.0} rows/s, {:.0} MB/s) = {:.2}x the raw rate\ncodec on {} states: binary {:.1} MB decodes in {:.3}s (as views in {:.3}s), the previous release's JSON {:.1} MB in {:.3}s ({:.1}x smaller, {:.1}x faster)",
             self.rows,
             self.state_bytes as f64 / 1e6,
             self.state_bytes as f64 / (self.rows.max(1) as f64),
@@ -170,6 +184,7 @@ impl StateScan {
             c.rows,
             c.binary_bytes as f64 / 1e6,
             c.binary_decode_seconds,
+            c.binary_view_seconds,
             c.json_bytes as f64 / 1e6,
             c.json_decode_seconds,
             c.json_bytes as f64 / (c.binary_bytes.max(1) as f64),

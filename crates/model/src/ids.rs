@@ -14,14 +14,17 @@ pub struct InvalidDeviceId(pub String);
 
 impl DeviceId {
     pub fn parse(s: &str) -> Result<Self, InvalidDeviceId> {
-        if s.len() == 40
-            && s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if Self::is_valid(s) {
             Ok(DeviceId(s.to_owned()))
         } else {
             Err(InvalidDeviceId(s.chars().take(64).collect()))
         }
+    }
+    /// Whether `s` is a device id (what [`DeviceId::parse`] accepts), without copying it.
+    pub fn is_valid(s: &str) -> bool {
+        s.len() == 40
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     }
     pub fn as_str(&self) -> &str {
         &self.0

@@ -345,14 +345,12 @@ impl StateStore for BusyStore {
     fn checkpoint(&self) -> store::Result<()> {
         self.0.checkpoint()
     }
-    fn scan_devices(
+    fn scan_state_bytes(
         &self,
         batch: usize,
-        visit: &mut dyn FnMut(
-            Vec<store::DeviceState>,
-        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
+        visit: &mut store::RawVisitor<'_>,
     ) -> Result<(), store::ScanError> {
-        self.0.scan_devices(batch, visit)
+        self.0.scan_state_bytes(batch, visit)
     }
     fn kb_import(
         &self,

@@ -32,7 +32,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use store::{DeviceState, StateStore};
+use store::{DeviceView, SoftwareView, StateStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -112,13 +112,13 @@ struct Builder<'a> {
     summary: SummaryBuilder,
 }
 
-fn software_key(buf: &mut String, sw: &InstalledSoftware, kind: OsKind) {
+fn software_key(buf: &mut String, sw: &SoftwareView<'_>, kind: OsKind) {
     buf.clear();
     for part in [
-        sw.vendor.as_str(),
-        &sw.name,
-        &sw.version,
-        sw.cpe.as_deref().unwrap_or(""),
+        sw.vendor,
+        sw.name,
+        sw.version,
+        sw.cpe.unwrap_or(""),
         kind.as_str(),
     ] {
         buf.push_str(part);
@@ -195,10 +195,13 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn intern_paths(&mut self, sw_id: u32, sw: &InstalledSoftware) -> Result<u32, BuildError> {
+    fn intern_paths(&mut self, sw_id: u32, sw: &SoftwareView<'_>) -> Result<u32, BuildError> {
+        let same = |held: &[String], seen: &[&str]| {
+            held.iter().map(String::as_str).eq(seen.iter().copied())
+        };
         if let Some(Some((disk, registry, id))) = self.last_paths.get(sw_id as usize)
-            && *disk == sw.disk_paths
-            && *registry == sw.registry_paths
+            && same(disk, &sw.disk_paths)
+            && same(registry, &sw.registry_paths)
         {
             return Ok(*id);
         }
@@ -207,12 +210,13 @@ impl<'a> Builder<'a> {
         if self.last_paths.len() <= slot {
             self.last_paths.resize(slot + 1, None);
         }
-        self.last_paths[slot] = Some((sw.disk_paths.clone(), sw.registry_paths.clone(), id));
+        let owned = |paths: &[&str]| paths.iter().map(|p| (*p).to_owned()).collect();
+        self.last_paths[slot] = Some((owned(&sw.disk_paths), owned(&sw.registry_paths), id));
         Ok(id)
     }
 
-    fn render_paths(&mut self, sw: &InstalledSoftware) -> Result<u32, BuildError> {
-        let out = render::vulnerability::paths_fragment(sw)?;
+    fn render_paths(&mut self, sw: &SoftwareView<'_>) -> Result<u32, BuildError> {
+        let out = render::vulnerability::paths_fragment(&sw.disk_paths, &sw.registry_paths)?;
         if let Some(id) = self.paths_index.get(&out) {
             return Ok(*id);
         }
@@ -223,23 +227,23 @@ impl<'a> Builder<'a> {
         Ok(id)
     }
 
-    fn process_batch(&mut self, batch: Vec<DeviceState>) -> Result<(), BuildError> {
-        // Step 1: intern software versions, collecting the ones never seen before.
-        let mut pending: Vec<(u32, &InstalledSoftware, &OsInfo)> = Vec::new();
+    fn process_batch(&mut self, mut batch: Vec<DeviceView<'_>>) -> Result<(), BuildError> {
+        // Step 1: intern software versions, collecting the ones never seen before (as
+        // owned entries: they outlive the batch in the assessment's findings).
+        let mut pending: Vec<(u32, InstalledSoftware, &OsInfo)> = Vec::new();
         let mut device_software: Vec<Vec<(usize, u32)>> = Vec::with_capacity(batch.len());
-        for state in &batch {
-            let r = &state.report;
+        for r in &batch {
             let mut order: Vec<usize> = (0..r.software.len()).collect();
             // Installs differing only in CPE update/edition are distinct software (and
             // get distinct record ids: see `render::software::cpe_qualifier`).
             let qualifiers: Vec<Option<String>> = r
                 .software
                 .iter()
-                .map(render::software::cpe_qualifier)
+                .map(|sw| render::software::cpe_qualifier(sw.cpe))
                 .collect();
             let identity = |i: usize| {
                 let sw = &r.software[i];
-                (&sw.vendor, &sw.name, &sw.version, &qualifiers[i])
+                (sw.vendor, sw.name, sw.version, &qualifiers[i])
             };
             order.sort_by(|&a, &b| identity(a).cmp(&identity(b)));
             order.dedup_by(|a, b| identity(*a) == identity(*b));
@@ -255,7 +259,7 @@ impl<'a> Builder<'a> {
                         self.software_index.insert(self.key.as_str().into(), id);
                         self.software_findings.push(Vec::new());
                         self.software_is_cpe.push(sw.cpe.is_some());
-                        pending.push((id, sw, &r.os));
+                        pending.push((id, sw.to_installed(), &r.os));
                         id
                     }
                 };
@@ -275,18 +279,18 @@ impl<'a> Builder<'a> {
                     } else {
                         Vec::new()
                     };
-                (*id, *sw, findings)
+                (*id, sw, findings)
             })
             .collect();
         self.assess_time += assess_started.elapsed();
         for (id, sw, findings) in assessed {
             self.register_software(id, sw, findings)?;
         }
-        // Step 3: rows and fragments, in device order.
-        for (state, software) in batch.iter().zip(device_software) {
-            self.write_device(state, &software)?;
-        }
         drop(pending);
+        // Step 3: rows and fragments, in device order.
+        for (view, software) in batch.iter_mut().zip(device_software) {
+            self.write_device(view, &software)?;
+        }
         store::state_codec::drop_all(batch);
         Ok(())
     }
@@ -338,7 +342,7 @@ impl<'a> Builder<'a> {
                 })?;
         }
         // Software fragments.
-        let qualifier = render::software::cpe_qualifier(sw);
+        let qualifier = render::software::cpe_qualifier(sw.cpe.as_deref());
         let mut key = format!("{}\0{}\0{}", sw.vendor, sw.name, sw.version);
         if let Some(q) = &qualifier {
             key.push('\0');
@@ -368,12 +372,12 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// Takes the antivirus state and facts out of `r` (a publish keeps them to the end).
     fn write_device(
         &mut self,
-        state: &DeviceState,
+        r: &mut DeviceView<'_>,
         software: &[(usize, u32)],
     ) -> Result<(), BuildError> {
-        let r = &state.report;
         let d = self.devices;
         self.devices = d.checked_add(1).ok_or(BuildError::TooLarge("devices"))?;
         let group = r.group.clone().unwrap_or_else(GroupRef::unassigned);
@@ -383,13 +387,10 @@ impl<'a> Builder<'a> {
         let g = group.id;
         // First-seen times this device's CVEs had in the previous snapshot, by (vendor, name, CVE):
         // a version upgrade that stays vulnerable keeps the original first-seen time.
-        let carried = self
-            .previous
-            .as_ref()
-            .map(|p| p.first_seen_of(r.device_id.as_str()));
+        let carried = self.previous.as_ref().map(|p| p.first_seen_of(r.device_id));
         for &(i, sw_id) in software {
             let sw = &r.software[i];
-            let first_seen = state
+            let first_seen = r
                 .software_first_seen
                 .get(i)
                 .copied()
@@ -431,7 +432,7 @@ impl<'a> Builder<'a> {
                 let mut seen = unix_secs(&first_seen).max(published);
                 if let Some(c) = &carried {
                     let cve = self.finding_cve.get(f as usize).and_then(|c| c.as_deref());
-                    match c.seen.get(&(sw.vendor.as_str(), sw.name.as_str(), cve)) {
+                    match c.seen.get(&(sw.vendor, sw.name, cve)) {
                         Some(earlier) => seen = *earlier,
                         // Newly found on a device the previous snapshot knew: found at this publish at the earliest.
                         None if c.known_device => seen = seen.max(c.previous_publish),
@@ -452,7 +453,7 @@ impl<'a> Builder<'a> {
         let kb = self.kb;
         let rules_started = std::time::Instant::now();
         for (ci, conf) in kb.catalog.for_os(r.os.kind) {
-            let outcome = conf.evaluate(&r.settings);
+            let outcome = conf.evaluate(r.settings.as_slice());
             let variant = (outcome.applicable as u16) | ((outcome.compliant as u16) << 1);
             self.summary
                 .configuration(&group, ci as u32, outcome.applicable, outcome.compliant);
@@ -464,31 +465,22 @@ impl<'a> Builder<'a> {
         for kind in [ExportKind::DeviceAv, ExportKind::InfoGathering] {
             self.add_row(kind, g, &[])?;
         }
-        self.write_device_fragments(state, &group)?;
+        self.device_groups.push(&group.id.to_le_bytes())?;
+        render::device::write_fragments(&mut self.device_frags, r, &group)?;
         if let Some(av) = &r.av {
             self.av_reference
                 .observe(r.os.kind, assess::av::product_of(&r.facts), av);
         }
         self.av_pending.push(AvPending {
-            device_id: r.device_id.to_string(),
-            name: r.device_name.clone(),
+            device_id: r.device_id.to_owned(),
+            name: r.device_name.map(str::to_owned),
             os: r.os.clone(),
             group,
             reported_at: r.reported_at,
-            received_at: state.received_at,
-            av: r.av.clone(),
-            facts: r.facts.clone(),
+            received_at: r.received_at,
+            av: r.av.take(),
+            facts: std::mem::take(&mut r.facts),
         });
-        Ok(())
-    }
-
-    fn write_device_fragments(
-        &mut self,
-        state: &DeviceState,
-        group: &GroupRef,
-    ) -> Result<(), BuildError> {
-        self.device_groups.push(&group.id.to_le_bytes())?;
-        render::device::write_fragments(&mut self.device_frags, &state.report, group)?;
         Ok(())
     }
 
@@ -622,7 +614,7 @@ pub fn build_snapshot(
     let mut builder = Builder::new(dir, kb, generated_at, opts, previous)?;
     progress.stage("assessing devices");
     let mut done = 0u64;
-    state.scan_devices(opts.batch, &mut |batch| {
+    state.scan_views(opts.batch, &mut |batch| {
         done += batch.len() as u64;
         builder
             .process_batch(batch)

@@ -184,15 +184,6 @@ impl StateStore for Fenced {
     fn checkpoint(&self) -> Result<()> {
         self.inner.checkpoint()
     }
-    fn scan_devices(
-        &self,
-        batch: usize,
-        visit: &mut dyn FnMut(
-            Vec<DeviceState>,
-        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Result<(), ScanError> {
-        self.inner.scan_devices(batch, visit)
-    }
     fn scan_state_bytes(&self, batch: usize, visit: &mut RawVisitor<'_>) -> Result<(), ScanError> {
         self.inner.scan_state_bytes(batch, visit)
     }

@@ -25,6 +25,7 @@ pub mod lease;
 pub mod postgres;
 pub mod sqlite;
 pub mod state_codec;
+pub mod state_view;
 
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::postgres::PostgresStore;
 pub use lease::{Fenced, Leadership, PUBLISHER, RegistryChange};
 pub use sqlite::SqliteStore;
+pub use state_view::{DeviceView, SoftwareView};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -97,16 +99,20 @@ impl StoreError {
 pub type VisitError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The visitor of [`StateStore::scan_state_bytes`]: one batch of stored state bytes.
-pub type RawVisitor<'a> = dyn FnMut(&[Vec<u8>]) -> Result<(), VisitError> + 'a;
+pub type RawVisitor<'a> = dyn FnMut(Vec<Vec<u8>>) -> Result<(), ScanError> + 'a;
 
-/// Every store's `scan_devices`: `read` (the store's row scan, handing over one batch of
-/// stored state bytes at a time) runs on its own thread one batch ahead, so fetching the
-/// next rows overlaps decoding (in parallel) and visiting this batch. A visitor's error
-/// stops the read and is returned.
-pub(crate) fn decode_ahead<R>(
-    read: R,
-    visit: &mut dyn FnMut(Vec<DeviceState>) -> Result<(), VisitError>,
-) -> Result<(), ScanError>
+/// The visitor of [`StateStore::scan_devices`]: one batch of decoded states.
+pub type DeviceVisitor<'a> = dyn FnMut(Vec<DeviceState>) -> Result<(), VisitError> + 'a;
+
+/// The visitor of [`StateStore::scan_views`]: one batch of views, borrowing records that
+/// live until the visitor returns.
+pub type ViewVisitor<'a> = dyn for<'r> FnMut(Vec<DeviceView<'r>>) -> Result<(), VisitError> + 'a;
+
+/// Every store's `scan_state_bytes`: `read` (the store's row scan, handing over one batch
+/// of stored state bytes at a time) runs on its own thread one batch ahead, so fetching
+/// the next rows overlaps decoding and visiting this batch. An error from `visit` stops
+/// the read and is returned.
+pub(crate) fn read_ahead<R>(read: R, visit: &mut RawVisitor<'_>) -> Result<(), ScanError>
 where
     R: FnOnce(&mut dyn FnMut(Vec<Vec<u8>>) -> Result<(), ScanError>) -> Result<(), ScanError>
         + Send,
@@ -123,9 +129,7 @@ where
         });
         let mut visited = Ok(());
         for raw in &batches {
-            visited = state_codec::decode_all(&raw)
-                .map_err(ScanError::from)
-                .and_then(|states| visit(states).map_err(ScanError::Visitor));
+            visited = visit(raw);
             if visited.is_err() {
                 break;
             }
@@ -137,6 +141,7 @@ where
         visited.and(read)
     })
 }
+
 /// Where a process keeps its state: SQLite in a file (the default), or a PostgreSQL
 /// database named by a `postgres://` / `postgresql://` URL.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -326,22 +331,32 @@ pub trait StateStore: Send + Sync {
     /// Folds the write-ahead log back into the database after bulk writes, so later
     /// reads do not pay for a long log. A no-op where it means nothing.
     fn checkpoint(&self) -> Result<()>;
-    /// Visits every device ordered by (group id, device id), in batches of up to
-    /// `batch` states (decoded in parallel). Returning an error from `visit` stops the scan.
-    fn scan_devices(
-        &self,
-        batch: usize,
-        visit: &mut dyn FnMut(
-            Vec<DeviceState>,
-        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Result<(), ScanError>;
-    /// The same scan as [`StateStore::scan_devices`] without decoding: each batch is the
-    /// rows' stored state bytes, as [`state_codec::encode`] wrote them (or an earlier
-    /// release). It measures the store's raw scan rate (`posture bench`); a store that
-    /// cannot give it answers [`StoreError::Unsupported`].
-    fn scan_state_bytes(&self, batch: usize, visit: &mut RawVisitor<'_>) -> Result<(), ScanError> {
-        let _ = (batch, visit);
-        Err(StoreError::Unsupported("a raw state scan").into())
+    /// Visits every device's stored state bytes ordered by (group id, device id), in
+    /// batches of up to `batch` rows as [`state_codec::encode`] wrote them (or an earlier
+    /// release), read one batch ahead on a thread of their own (see `read_ahead`).
+    /// Returning an error from `visit` stops the scan. Alone, it measures the store's raw
+    /// scan rate (`posture bench`); [`StateStore::scan_devices`] and
+    /// [`StateStore::scan_views`] decode its batches.
+    fn scan_state_bytes(&self, batch: usize, visit: &mut RawVisitor<'_>) -> Result<(), ScanError>;
+    /// Every device's owned state, in the order and batches of
+    /// [`StateStore::scan_state_bytes`], decoded in parallel.
+    fn scan_devices(&self, batch: usize, visit: &mut DeviceVisitor<'_>) -> Result<(), ScanError> {
+        self.scan_state_bytes(batch, &mut |raw| {
+            let states = state_codec::decode_all(&raw)?;
+            visit(states).map_err(ScanError::Visitor)
+        })
+    }
+    /// The scan a publish reads: every device as a [`DeviceView`] over its record, in the
+    /// order and batches of [`StateStore::scan_state_bytes`], records and views made in
+    /// parallel. Several times cheaper than [`StateStore::scan_devices`]: a view copies no
+    /// string out of the record.
+    fn scan_views(&self, batch: usize, visit: &mut ViewVisitor<'_>) -> Result<(), ScanError> {
+        let mut records = state_codec::RecordArena::default();
+        self.scan_state_bytes(batch, &mut |raw| {
+            records.fill(&raw)?;
+            let views = state_codec::view_all(&records)?;
+            visit(views).map_err(ScanError::Visitor)
+        })
     }
     /// Stores a parsed feed file's records in one transaction.
     /// (One file's records: [`StateStore::kb_commit`] of a change holding that file.)

@@ -906,22 +906,12 @@ impl StateStore for Inner {
         Ok(())
     }
 
-    fn scan_devices(
-        &self,
-        batch: usize,
-        visit: &mut dyn FnMut(
-            Vec<DeviceState>,
-        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Result<(), ScanError> {
-        crate::decode_ahead(|send| self.scan_state_rows(batch, send), visit)
-    }
-
     fn scan_state_bytes(
         &self,
         batch: usize,
         visit: &mut crate::RawVisitor<'_>,
     ) -> Result<(), ScanError> {
-        self.scan_state_rows(batch, &mut |raw| visit(&raw).map_err(ScanError::Visitor))
+        crate::read_ahead(|send| self.scan_state_rows(batch, send), visit)
     }
 
     fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome> {
@@ -1141,15 +1131,6 @@ impl StateStore for PostgresStore {
     }
     fn checkpoint(&self) -> Result<()> {
         off_runtime(|| self.inner.checkpoint())
-    }
-    fn scan_devices(
-        &self,
-        batch: usize,
-        visit: &mut dyn FnMut(
-            Vec<DeviceState>,
-        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Result<(), ScanError> {
-        scan_off_runtime(|| self.inner.scan_devices(batch, visit))
     }
     fn scan_state_bytes(
         &self,

@@ -581,18 +581,8 @@ impl StateStore for SqliteStore {
         Ok(())
     }
 
-    fn scan_devices(
-        &self,
-        batch: usize,
-        visit: &mut dyn FnMut(
-            Vec<DeviceState>,
-        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Result<(), ScanError> {
-        crate::decode_ahead(|send| self.scan_rows(batch, send), visit)
-    }
-
     fn scan_state_bytes(&self, batch: usize, visit: &mut RawVisitor<'_>) -> Result<(), ScanError> {
-        self.scan_rows(batch, &mut |raw| visit(&raw).map_err(ScanError::Visitor))
+        crate::read_ahead(|send| self.scan_rows(batch, send), visit)
     }
 
     fn kb_commit(&self, change: &KbChange) -> Result<KbImportOutcome> {

@@ -26,16 +26,14 @@
 //! `sqlite::SqliteStore::open`); [`is_current`] tells which rows still need it. V1 rows
 //! stay as they are until their device reports again.
 
-use crate::{DeviceState, Result, StoreError};
+use crate::{DeviceState, DeviceView, Result, SoftwareView, StoreError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use model::report::Distro;
-use model::{
-    AvState, DeviceId, DeviceReport, EndOfSupport, GroupRef, InstalledSoftware, OsInfo, OsKind,
-    ScanResult, SourcePackage,
-};
+use model::{AvState, DeviceId, GroupRef, InstalledSoftware, OsInfo, OsKind, ScanResult};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// The first byte of an uncompressed record (rows written up to schema version 1).
@@ -71,15 +69,45 @@ pub fn encode(state: &DeviceState) -> Result<Vec<u8>> {
 /// The state stored as `bytes` (by [`encode`], by an earlier release's `encode`, or the
 /// JSON of an earlier release still).
 pub fn decode(bytes: &[u8]) -> Result<DeviceState> {
-    match bytes.first() {
-        Some(&FORMAT_V2) => decode_record(&decompress(bytes)?, 0),
-        Some(&FORMAT_V1) => decode_record(bytes, 1),
-        Some(b'{' | b' ' | b'\t' | b'\n' | b'\r') => Ok(serde_json::from_slice(bytes)?),
+    if is_json(bytes) {
+        return Ok(serde_json::from_slice(bytes)?);
+    }
+    view(&record(bytes)?)?.into_state()
+}
+
+/// The record inside a stored row: decompressed ([`FORMAT_V2`]), the row after its
+/// format byte ([`FORMAT_V1`]), or for an earlier release's JSON, the record
+/// [`encode`] would write for it.
+pub fn record(row: &[u8]) -> Result<Cow<'_, [u8]>> {
+    match row.first() {
+        Some(&FORMAT_V2) => Ok(Cow::Owned(decompress(row)?)),
+        Some(&FORMAT_V1) => Ok(Cow::Borrowed(&row[1..])),
+        Some(_) if is_json(row) => {
+            let state: DeviceState = serde_json::from_slice(row)?;
+            let mut w = Writer::with_capacity(256 + 160 * state.report.software.len());
+            w.state(&state);
+            Ok(Cow::Owned(w.buf))
+        }
         Some(other) => Err(StoreError::Corrupt(format!(
             "device state: unknown format byte {other:#04x}"
         ))),
         None => Err(StoreError::Corrupt("device state: empty row".into())),
     }
+}
+
+/// The state in `record` (see [`record`]) as a [`DeviceView`] borrowing its strings.
+pub fn view(record: &[u8]) -> Result<DeviceView<'_>> {
+    let mut r = Reader::new(record, 0);
+    let view = r.view()?;
+    if r.pos != record.len() {
+        return Err(r.corrupt("bytes after the record"));
+    }
+    Ok(view)
+}
+
+/// Whether a row is an earlier release's JSON (its first byte `{` or JSON whitespace).
+fn is_json(row: &[u8]) -> bool {
+    matches!(row.first(), Some(b'{' | b' ' | b'\t' | b'\n' | b'\r'))
 }
 
 /// The row as schema version 1 stored it (the record uncompressed after [`FORMAT_V1`]):
@@ -94,6 +122,20 @@ pub fn uncompressed_v1(row: &[u8]) -> Result<Vec<u8>> {
 
 /// The record inside a [`FORMAT_V2`] row, checked against both lengths the row states.
 fn decompress(row: &[u8]) -> Result<Vec<u8>> {
+    let (record_len, block) = compressed_block(row)?;
+    let record = lz4_flex::block::decompress(block, record_len)
+        .map_err(|e| StoreError::Corrupt(format!("device state: bad LZ4 block: {e}")))?;
+    if record.len() != record_len {
+        return Err(StoreError::Corrupt(
+            "device state: record shorter than its length".into(),
+        ));
+    }
+    Ok(record)
+}
+
+/// The length a [`FORMAT_V2`] row says its record has, and the row's LZ4 block, both
+/// checked against the row.
+fn compressed_block(row: &[u8]) -> Result<(usize, &[u8])> {
     if row.first() != Some(&FORMAT_V2) {
         return Err(StoreError::Corrupt(
             "device state: not a compressed row".into(),
@@ -110,22 +152,100 @@ fn decompress(row: &[u8]) -> Result<Vec<u8>> {
     if block_len != (row.len() - r.pos) as u64 {
         return Err(r.corrupt("block length does not match the row"));
     }
-    let record = lz4_flex::block::decompress(&row[r.pos..], record_len as usize)
-        .map_err(|e| StoreError::Corrupt(format!("device state: bad LZ4 block: {e}")))?;
-    if record.len() as u64 != record_len {
-        return Err(r.corrupt("record shorter than its length"));
-    }
-    Ok(record)
+    Ok((record_len as usize, &row[r.pos..]))
 }
 
-/// A whole record starting at `start` of `bytes`, with nothing after it.
-fn decode_record(bytes: &[u8], start: usize) -> Result<DeviceState> {
-    let mut r = Reader::new(bytes, start);
-    let state = r.state()?;
-    if r.pos != bytes.len() {
-        return Err(r.corrupt("bytes after the record"));
+/// The records of one batch of rows (see [`record`]), side by side in one buffer that
+/// the next batch reuses. A record is about 10 KB: decompressed each into its own
+/// allocation, freed a batch later, they cost the allocator fresh pages from the kernel
+/// every batch, about a tenth of reading them. A scan fills one arena per batch and
+/// views its records ([`view_all`]).
+#[derive(Debug, Default)]
+pub struct RecordArena {
+    buf: Vec<u8>,
+    /// Where each record ends in `buf`.
+    ends: Vec<usize>,
+}
+
+impl RecordArena {
+    /// Replaces the arena's records with those of `rows`, in order, decompressed in
+    /// parallel.
+    pub fn fill<B: AsRef<[u8]> + Sync>(&mut self, rows: &[B]) -> Result<()> {
+        // An earlier release's JSON row becomes a record first (rare: stores re-encode
+        // them on open).
+        let from_json: Vec<Option<Vec<u8>>> = rows
+            .par_iter()
+            .map(|row| match is_json(row.as_ref()) {
+                true => record(row.as_ref()).map(|r| Some(r.into_owned())),
+                false => Ok(None),
+            })
+            .collect::<Result<_>>()?;
+        self.ends.clear();
+        let mut end = 0usize;
+        for (row, json) in rows.iter().zip(&from_json) {
+            let row = row.as_ref();
+            let len = match (json, row.first()) {
+                (Some(record), _) => record.len(),
+                (None, Some(&FORMAT_V2)) => compressed_block(row)?.0,
+                (None, Some(&FORMAT_V1)) => row.len() - 1,
+                (None, _) => return record(row).map(|_| ()),
+            };
+            end = end
+                .checked_add(len)
+                .ok_or_else(|| StoreError::Corrupt("device state: batch too large".into()))?;
+            self.ends.push(end);
+        }
+        // Grown, never shrunk or cleared: each record overwrites its whole slot.
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
+        }
+        let mut slots: Vec<&mut [u8]> = Vec::with_capacity(rows.len());
+        let (mut rest, mut start) = (&mut self.buf[..end], 0);
+        for &e in &self.ends {
+            let (slot, tail) = rest.split_at_mut(e - start);
+            slots.push(slot);
+            (rest, start) = (tail, e);
+        }
+        slots
+            .into_par_iter()
+            .zip(rows.par_iter())
+            .zip(from_json.par_iter())
+            .try_for_each(|((slot, row), json)| {
+                let row = row.as_ref();
+                match json {
+                    Some(record) => slot.copy_from_slice(record),
+                    None if row.first() == Some(&FORMAT_V1) => slot.copy_from_slice(&row[1..]),
+                    None => {
+                        let (_, block) = compressed_block(row)?;
+                        let n = lz4_flex::block::decompress_into(block, slot).map_err(|e| {
+                            StoreError::Corrupt(format!("device state: bad LZ4 block: {e}"))
+                        })?;
+                        if n != slot.len() {
+                            return Err(StoreError::Corrupt(
+                                "device state: record shorter than its length".into(),
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            })
     }
-    Ok(state)
+
+    /// How many records the arena holds.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `i`-th record.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.buf.get(start..end)
+    }
 }
 
 /// Whether `bytes` are in a binary layout (a JSON row of an earlier release is not, and
@@ -142,18 +262,27 @@ fn push_uvar(buf: &mut Vec<u8>, mut v: u64) {
     buf.push(v as u8);
 }
 
-/// Frees a batch of decoded states on the rayon pool that decoded them. A decoded state
-/// is some hundreds of small allocations (strings, lists, the settings map): freed on
-/// the one thread that consumed the batch, they cost about as much as decoding it on
-/// every core did, and that thread does nothing else meanwhile. Every consumer of
-/// [`decode_all`]'s batches (a publish, the bench's decoded scan) drops them here.
-pub fn drop_all(states: Vec<DeviceState>) {
-    states.into_par_iter().for_each(drop);
+/// Frees a batch of decoded states (or views) on the rayon pool that decoded them. A
+/// decoded state is some hundreds of small allocations (strings, lists, the settings
+/// map), a view some dozens: freed on the one thread that consumed the batch, they cost
+/// about as much as decoding it on every core did, and that thread does nothing else
+/// meanwhile. Every consumer of a scan's batches (a publish, the bench's decoded scan)
+/// drops them here.
+pub fn drop_all<T: Send>(batch: Vec<T>) {
+    batch.into_par_iter().for_each(drop);
 }
 
 /// Decodes a batch of rows in parallel (the scan path of every store), in order.
 pub fn decode_all<B: AsRef<[u8]> + Sync>(rows: &[B]) -> Result<Vec<DeviceState>> {
     rows.par_iter().map(|r| decode(r.as_ref())).collect()
+}
+
+/// Views of an arena's records ([`view`]), in parallel, in order.
+pub fn view_all(records: &RecordArena) -> Result<Vec<DeviceView<'_>>> {
+    (0..records.len())
+        .into_par_iter()
+        .map(|i| view(records.get(i).unwrap_or_default()))
+        .collect()
 }
 
 struct Writer<'a> {
@@ -507,8 +636,15 @@ impl<'a> Reader<'a> {
             .checked_add(len)
             .filter(|&e| e <= self.buf.len())
             .ok_or_else(|| self.corrupt("string ends past the record"))?;
-        let s = std::str::from_utf8(&self.buf[self.pos..end])
-            .map_err(|_| self.corrupt("string is not UTF-8"))?;
+        let bytes = &self.buf[self.pos..end];
+        let s = if bytes.is_ascii() {
+            // SAFETY: every byte is ASCII, and ASCII text is valid UTF-8. Almost every
+            // string of a report is ASCII, and `is_ascii` checks a word at a time where
+            // `from_utf8` goes about a byte at a time: a fifth of reading a record.
+            unsafe { std::str::from_utf8_unchecked(bytes) }
+        } else {
+            std::str::from_utf8(bytes).map_err(|_| self.corrupt("string is not UTF-8"))?
+        };
         self.pos = end;
         self.strings.push(s);
         Ok(s)
@@ -532,14 +668,21 @@ impl<'a> Reader<'a> {
         DateTime::from_timestamp(secs, nanos).ok_or_else(|| self.corrupt("time out of range"))
     }
 
-    fn state(&mut self) -> Result<DeviceState> {
-        let device_id = DeviceId::parse(self.str()?).map_err(|_| self.corrupt("bad device id"))?;
+    fn view(&mut self) -> Result<DeviceView<'a>> {
+        let device_id = self.str()?;
+        if !DeviceId::is_valid(device_id) {
+            return Err(self.corrupt("bad device id"));
+        }
         let sequence = self.uvar()?;
         let base = self.ivar()?;
         let reported_at = self.time_at(base)?;
         let first_seen = self.time(base)?;
         let received_at = self.time(base)?;
-        let device_name = self.opt_string()?;
+        let device_name = if self.flag()? {
+            Some(self.str()?)
+        } else {
+            None
+        };
         let os = self.os()?;
         let group = if self.flag()? {
             Some(GroupRef {
@@ -559,10 +702,14 @@ impl<'a> Reader<'a> {
         for _ in 0..n {
             software_first_seen.push(self.time(base)?);
         }
-        let mut settings = BTreeMap::new();
-        for _ in 0..self.len()? {
-            let k = self.string()?;
-            settings.insert(k, self.string()?);
+        let n = self.len()?;
+        let mut settings: Vec<(&str, &str)> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let k = self.str()?;
+            if settings.last().is_some_and(|(last, _)| *last >= k) {
+                return Err(self.corrupt("settings out of order"));
+            }
+            settings.push((k, self.str()?));
         }
         let av = if self.flag()? {
             Some(self.av(base)?)
@@ -574,21 +721,19 @@ impl<'a> Reader<'a> {
             let k = self.string()?;
             facts.insert(k, self.value(0)?);
         }
-        Ok(DeviceState {
-            report: DeviceReport {
-                device_id,
-                sequence,
-                reported_at,
-                device_name,
-                os,
-                group,
-                software,
-                settings,
-                av,
-                facts,
-            },
-            first_seen,
+        Ok(DeviceView {
+            device_id,
+            sequence,
+            reported_at,
+            device_name,
+            os,
+            group,
+            software,
             software_first_seen,
+            settings,
+            av,
+            facts,
+            first_seen,
             received_at,
         })
     }
@@ -622,33 +767,33 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn paths(&mut self, present: bool) -> Result<Vec<String>> {
+    fn paths(&mut self, present: bool) -> Result<Vec<&'a str>> {
         if !present {
             return Ok(Vec::new());
         }
         let n = self.len()?;
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
-            out.push(self.string()?);
+            out.push(self.str()?);
         }
         Ok(out)
     }
 
-    fn software(&mut self) -> Result<InstalledSoftware> {
+    fn software(&mut self) -> Result<SoftwareView<'a>> {
         let flags = self.byte()?;
         if flags >> 7 != 0 {
             return Err(self.corrupt("bad software flags"));
         }
         let has = |bit: u8| flags & (1 << bit) != 0;
-        let vendor = self.string()?;
-        let name = self.string()?;
-        let version = self.string()?;
-        let cpe = if has(0) { Some(self.string()?) } else { None };
-        let ecosystem = if has(1) { Some(self.string()?) } else { None };
+        let vendor = self.str()?;
+        let name = self.str()?;
+        let version = self.str()?;
+        let cpe = if has(0) { Some(self.str()?) } else { None };
+        let ecosystem = if has(1) { Some(self.str()?) } else { None };
         let disk_paths = self.paths(has(2))?;
         let registry_paths = self.paths(has(3))?;
         let end_of_support = if has(4) {
-            let status = self.string()?;
+            let status = self.str()?;
             let date = if has(5) {
                 let days =
                     i32::try_from(self.ivar()?).map_err(|_| self.corrupt("date out of range"))?;
@@ -659,21 +804,18 @@ impl<'a> Reader<'a> {
             } else {
                 None
             };
-            Some(EndOfSupport { status, date })
+            Some((status, date))
         } else if has(5) {
             return Err(self.corrupt("bad software flags"));
         } else {
             None
         };
         let source = if has(6) {
-            Some(SourcePackage {
-                name: self.string()?,
-                version: self.string()?,
-            })
+            Some((self.str()?, self.str()?))
         } else {
             None
         };
-        Ok(InstalledSoftware {
+        Ok(SoftwareView {
             vendor,
             name,
             version,

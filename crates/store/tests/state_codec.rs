@@ -13,7 +13,9 @@ use proptest::option;
 use proptest::prelude::*;
 use serde_json::Value;
 use store::DeviceState;
-use store::state_codec::{FORMAT_V1, FORMAT_V2, decode, encode, is_current, uncompressed_v1};
+use store::state_codec::{
+    FORMAT_V1, FORMAT_V2, RecordArena, decode, encode, is_current, uncompressed_v1, view_all,
+};
 
 /// Years 0001 to 9999, the range reports are validated to.
 fn time() -> impl Strategy<Value = DateTime<Utc>> {
@@ -254,9 +256,105 @@ proptest! {
     }
 }
 
-/// A realistic record is much smaller than its JSON.
+/// A batch's rows as a store may hold them: current, schema version 1, and an earlier
+/// release's JSON, by turns.
+fn mixed_rows(states: &[DeviceState]) -> Vec<Vec<u8>> {
+    states
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match i % 3 {
+            0 => encode(s).unwrap(),
+            1 => uncompressed_v1(&encode(s).unwrap()).unwrap(),
+            _ => serde_json::to_vec(s).unwrap(),
+        })
+        .collect()
+}
+
+fn viewed(records: &RecordArena) -> Vec<DeviceState> {
+    view_all(records)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.into_state().unwrap())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// What a publish reads: an arena of a batch's records, viewed, is the batch's
+    /// states, whatever the rows' formats; and a reused arena holds only the next
+    /// batch (a smaller batch after a larger one leaves nothing of it behind).
+    #[test]
+    fn arena_views_are_the_states_of_each_batch(first in vec(state(), 1..8), second in vec(state(), 0..4)) {
+        let mut records = RecordArena::default();
+        for batch in [&first, &second] {
+            let rows = mixed_rows(batch);
+            records.fill(&rows).unwrap();
+            prop_assert_eq!(records.len(), batch.len());
+            let decoded: Vec<DeviceState> = rows.iter().map(|r| decode(r).unwrap()).collect();
+            prop_assert_eq!(&viewed(&records), &decoded);
+        }
+    }
+
+    /// A damaged row anywhere in a batch makes the batch an error, never a panic.
+    #[test]
+    fn a_damaged_row_fails_its_batch(states in vec(state(), 1..5), which in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>()) {
+        let mut rows = mixed_rows(&states);
+        let i = which.index(rows.len());
+        let k = cut.index(rows[i].len());
+        rows[i].truncate(k);
+        let mut records = RecordArena::default();
+        let outcome = records.fill(&rows).and_then(|()| view_all(&records).map(|_| ()));
+        prop_assert!(outcome.is_err());
+    }
+}
+
+/// A record whose bytes are patched in place (same length), uncompressed (schema 1).
+fn patched(s: &DeviceState, from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut v1 = uncompressed_v1(&encode(s).unwrap()).unwrap();
+    let at = v1
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("the bytes to patch");
+    v1[at..at + to.len()].copy_from_slice(to);
+    v1
+}
+
 #[test]
-fn binary_is_smaller_than_json() {
+fn settings_out_of_order_are_refused() {
+    let mut s = sample_state();
+    s.report.settings = [
+        ("setting.aaa".to_owned(), "1".to_owned()),
+        ("setting.bbb".to_owned(), "2".to_owned()),
+    ]
+    .into();
+    assert_eq!(decode(&encode(&s).unwrap()).unwrap(), s);
+    let row = patched(&s, b"setting.aaa", b"setting.ccc");
+    let err = decode(&row).unwrap_err().to_string();
+    assert!(err.contains("settings out of order"), "{err}");
+    let row = patched(&s, b"setting.bbb", b"setting.aaa");
+    assert!(
+        decode(&row).is_err(),
+        "a repeated setting is out of order too"
+    );
+}
+
+/// Strings are checked as UTF-8 whether they look ASCII or not.
+#[test]
+fn strings_that_are_not_utf8_are_refused() {
+    let mut s = sample_state();
+    s.report.device_name = Some("Müller-PC".into());
+    assert_eq!(decode(&encode(&s).unwrap()).unwrap(), s);
+    for (from, to) in [
+        (&b"M\xc3\xbc"[..], &b"M\xc3A"[..]),
+        (b"Windows11", b"Windows\xff1"),
+    ] {
+        let err = decode(&patched(&s, from, to)).unwrap_err().to_string();
+        assert!(err.contains("not UTF-8"), "{err}");
+    }
+}
+
+fn sample_state() -> DeviceState {
     let sw = |i: usize| InstalledSoftware {
         vendor: "microsoft".into(),
         name: format!("product_{}", i % 7),
@@ -272,7 +370,7 @@ fn binary_is_smaller_than_json() {
         source: None,
     };
     let at: DateTime<Utc> = "2026-11-20T12:00:00Z".parse().unwrap();
-    let s = DeviceState {
+    DeviceState {
         report: DeviceReport {
             device_id: DeviceId::parse("9eaf3a8b5962e0e6b1af9ec756664a9b823df2d1").unwrap(),
             sequence: 3,
@@ -299,7 +397,13 @@ fn binary_is_smaller_than_json() {
         first_seen: at,
         software_first_seen: vec![at; 40],
         received_at: at,
-    };
+    }
+}
+
+/// A realistic record is much smaller than its JSON.
+#[test]
+fn binary_is_smaller_than_json() {
+    let s = sample_state();
     let binary = encode(&s).unwrap();
     let json = serde_json::to_vec(&s).unwrap();
     assert!(

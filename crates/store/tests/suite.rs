@@ -98,6 +98,7 @@ suite!(
     scan_orders_by_group_then_device,
     scan_sees_one_snapshot_while_writes_continue,
     a_visitor_error_stops_the_scan,
+    views_are_the_decoded_states_in_the_same_batches,
     kb_import_is_idempotent,
     kb_commit_is_one_version_for_several_files_and_feeds,
     large_kb_commits_give_the_same_results,
@@ -372,6 +373,57 @@ fn a_visitor_error_stops_the_scan(f: &Fixture) {
         })
         .unwrap();
     assert_eq!(n, 10);
+}
+
+/// A publish reads views ([`StateStore::scan_views`]); every other reader owned states.
+/// Both must see the same devices, in the same order and batches.
+fn views_are_the_decoded_states_in_the_same_batches(f: &Fixture) {
+    let store = f.open();
+    let reports: Vec<DeviceReport> = (0..300)
+        .map(|n| {
+            let mut r = report(
+                n,
+                1,
+                "2026-01-01T00:00:00Z",
+                &[("openssl", "3.0.11-1"), ("bash", &format!("5.2.{n}"))],
+            );
+            r.group = Some(GroupRef {
+                id: n % 7,
+                name: format!("group {}", n % 7),
+            });
+            r.settings.insert(format!("setting.{}", n % 5), "1".into());
+            r.settings
+                .insert("Firewall.Enabled".into(), format!("{}", n % 2));
+            r
+        })
+        .collect();
+    store.apply_reports(&reports, received()).unwrap();
+    let mut owned = Vec::new();
+    store
+        .scan_devices(64, &mut |batch| {
+            owned.push(batch);
+            Ok(())
+        })
+        .unwrap();
+    let mut viewed = Vec::new();
+    store
+        .scan_views(64, &mut |batch| {
+            let states: Result<Vec<_>, _> = batch.into_iter().map(|v| v.into_state()).collect();
+            viewed.push(states?);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(owned.iter().map(Vec::len).sum::<usize>(), 300);
+    assert_eq!(viewed, owned);
+    let mut visits = 0;
+    let err = store
+        .scan_views(64, &mut |_| {
+            visits += 1;
+            Err("enough".into())
+        })
+        .unwrap_err();
+    assert!(matches!(err, ScanError::Visitor(_)), "{err}");
+    assert_eq!(visits, 1);
 }
 
 fn kb(source: &str, id: &str, body: &str) -> KbRecord {

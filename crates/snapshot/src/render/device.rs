@@ -4,16 +4,17 @@
 
 use super::{RenderError, display, field, js, js_opt};
 use crate::format::FragWriter;
+use model::GroupRef;
 use model::timefmt;
-use model::{DeviceReport, GroupRef};
+use store::DeviceView;
 
 /// Pushes the [`crate::layout::slot::DEVICE_SLOTS`] fragments of one device, in slot order.
 pub(crate) fn write_fragments(
     frags: &mut FragWriter,
-    r: &DeviceReport,
+    r: &DeviceView<'_>,
     group: &GroupRef,
 ) -> Result<(), RenderError> {
-    let id = r.device_id.as_str();
+    let id = r.device_id;
     let mut common = Vec::with_capacity(256); // "deviceId":..,"rbacGroupName":..,"deviceName":..,"osPlatform":..
     field(&mut common, "deviceId");
     js(&mut common, id);
@@ -22,7 +23,7 @@ pub(crate) fn write_fragments(
     js(&mut common, &group.name);
     common.push(b',');
     field(&mut common, "deviceName");
-    js_opt(&mut common, r.device_name.as_deref());
+    js_opt(&mut common, r.device_name);
     common.push(b',');
     field(&mut common, "osPlatform");
     js(&mut common, &r.os.platform);
@@ -65,7 +66,7 @@ pub(crate) fn write_fragments(
     js(&mut noncpe, &group.name);
     noncpe.push(b',');
     field(&mut noncpe, "deviceName");
-    js_opt(&mut noncpe, r.device_name.as_deref());
+    js_opt(&mut noncpe, r.device_name);
     noncpe.push(b',');
     field(&mut noncpe, "osPlatform");
     js(&mut noncpe, &r.os.platform);

@@ -8,12 +8,12 @@ use crate::layout::{VulnRow, slot};
 use model::InstalledSoftware;
 use model::timefmt;
 
-/// The CPE `update`, `edition` and `sw_edition` of `sw` as `update:edition:sw_edition`
-/// (`*` for ANY, `-` for NA) when any of them is a concrete value: what tells apart two
-/// installs of one name and version (log4j `2.0` and `2.0` update `beta9`, Firefox and
-/// Firefox with sw_edition `esr`). `None` for most software.
-pub(crate) fn cpe_qualifier(sw: &InstalledSoftware) -> Option<String> {
-    let cpe = kb::Cpe::parse(sw.cpe.as_deref()?).ok()?;
+/// The CPE `update`, `edition` and `sw_edition` of an install's `cpe` as
+/// `update:edition:sw_edition` (`*` for ANY, `-` for NA) when any of them is a concrete
+/// value: what tells apart two installs of one name and version (log4j `2.0` and `2.0`
+/// update `beta9`, Firefox and Firefox with sw_edition `esr`). `None` for most software.
+pub(crate) fn cpe_qualifier(cpe: Option<&str>) -> Option<String> {
+    let cpe = kb::Cpe::parse(cpe?).ok()?;
     let parts = [&cpe.update, &cpe.edition, &cpe.sw_edition];
     if !parts.iter().any(|c| c.value().is_some()) {
         return None;
