@@ -332,20 +332,21 @@ pub(crate) fn cve(c: &Console, v: &Viewer, id: &str) -> Result<Markup, PageError
                 *slot = true;
             }
         }
-        let mut versions: BTreeMap<String, u64> = BTreeMap::new();
-        let mut devices: BTreeMap<u32, (u32, String)> = BTreeMap::new();
-        // The CVE's rows from the index written at publish; a snapshot published
-        // before the index is scanned whole.
-        let candidates: Box<dyn Iterator<Item = u64>> = if s.vuln_rows_of_finding(0).is_some() {
-            Box::new(
-                findings
-                    .iter()
-                    .filter_map(|f| s.vuln_rows_of_finding(*f))
-                    .flatten(),
-            )
-        } else {
-            Box::new(0..s.rows(ExportKind::Vulnerabilities))
+        // The CVE's rows device by device, merged from the index written at publish; a
+        // snapshot published before the index is scanned whole.
+        let merged = s.vuln_rows_of_findings(findings.iter().copied());
+        // A viewer of every group reads only the rows of the devices shown: the counts
+        // come from the summary and the index's list lengths.
+        let counted = allowed.is_none() && merged.is_some();
+        let candidates: Box<dyn Iterator<Item = u64>> = match merged {
+            Some(rows) => Box::new(rows),
+            None => Box::new(0..s.rows(ExportKind::Vulnerabilities)),
         };
+        // Rows per software version, and the devices shown: (device, first seen, software).
+        let mut versions: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut shown: Vec<(u32, u32, u32)> = Vec::new();
+        let mut device_count = 0u64;
+        let mut last_device = None;
         for (n, i) in candidates.enumerate() {
             // A CVE on much of a large fleet reads rows across the whole row file: keep
             // the mapped pages within the budget during the pass, not only after it.
@@ -358,14 +359,40 @@ pub(crate) fn cve(c: &Console, v: &Viewer, id: &str) -> Result<Markup, PageError
             {
                 continue;
             }
-            let key = String::from_utf8_lossy(s.software_key(s.finding_software(r.finding)))
-                .replace('\0', " ");
-            *versions.entry(key.clone()).or_default() += 1;
-            devices
-                .entry(r.device)
-                .and_modify(|e| e.0 = e.0.min(r.first_seen))
-                .or_insert((r.first_seen, key));
+            let software = s.finding_software(r.finding);
+            if last_device != Some(r.device) {
+                // Rows come in device order, each device's rows together.
+                if counted && shown.len() == LIST_LIMIT {
+                    break;
+                }
+                last_device = Some(r.device);
+                device_count += 1;
+                if shown.len() < LIST_LIMIT {
+                    shown.push((r.device, r.first_seen, software));
+                }
+            } else if let Some(last) = shown.last_mut().filter(|last| last.0 == r.device) {
+                last.1 = last.1.min(r.first_seen);
+            }
+            if !counted {
+                *versions.entry(software).or_default() += 1;
+            }
         }
+        if counted {
+            device_count = exposure.devices;
+            for f in &findings {
+                let rows = s.vuln_row_count_of_finding(*f).unwrap_or(0);
+                if rows > 0 {
+                    *versions.entry(s.finding_software(*f)).or_default() += rows;
+                }
+            }
+        }
+        let version_name =
+            |software: u32| String::from_utf8_lossy(s.software_key(software)).replace('\0', " ");
+        let mut versions: Vec<(String, u64)> = versions
+            .into_iter()
+            .map(|(software, rows)| (version_name(software), rows))
+            .collect();
+        versions.sort();
         let evidence = evidence_of(s, &findings);
         let at = as_of(s);
         let body = html! {
@@ -399,18 +426,18 @@ pub(crate) fn cve(c: &Console, v: &Viewer, id: &str) -> Result<Markup, PageError
                 }
             }
             h2 { "Devices" }
-            p.meta { (devices.len()) " devices"
-                @if devices.len() > LIST_LIMIT { ", the first " (LIST_LIMIT) " shown" } }
+            p.meta { (device_count) " devices"
+                @if device_count > LIST_LIMIT as u64 { ", the first " (LIST_LIMIT) " shown" } }
             table {
                 thead { tr { th scope="col" { "Device" } th scope="col" { "Group" } th scope="col" { "Software" } th scope="col" { "First seen" } } }
                 tbody {
-                    @for (d, (first, key)) in devices.iter().take(LIST_LIMIT) {
+                    @for (d, first, software) in &shown {
                         @let head = device_head(s, *d);
                         tr {
                             td { a href=(format!("/console/devices/{}", enc(str_of(&head, "deviceId")))) data-device=(str_of(&head, "deviceId")) {
                                 (head["deviceName"].as_str().unwrap_or(str_of(&head, "deviceId"))) } }
                             td { (str_of(&head, "rbacGroupName")) }
-                            td { (key) }
+                            td { (version_name(*software)) }
                             td { (secs_text(*first)) }
                         }
                     }
@@ -816,4 +843,108 @@ pub(crate) fn coverage(c: &Console, v: &Viewer) -> Result<Markup, PageError> {
         };
         Ok(shell(v, "/console/coverage", "Coverage", body))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ConsoleAccess;
+    use std::collections::BTreeSet;
+
+    /// What the CVE page must say, read from every vulnerability row of the snapshot:
+    /// the devices with the CVE (in device order), and rows per software version.
+    fn from_every_row(
+        s: &Snapshot,
+        cve: &str,
+        groups: Option<&[u32]>,
+    ) -> (Vec<String>, BTreeMap<String, u64>) {
+        let mut devices = BTreeSet::new();
+        let mut versions = BTreeMap::new();
+        for i in 0..s.rows(ExportKind::Vulnerabilities) {
+            let r = s.vuln_row(i).expect("a row");
+            let group = s.device_group(r.device);
+            if s.finding_cve(r.finding) != Some(cve) || groups.is_some_and(|g| !g.contains(&group))
+            {
+                continue;
+            }
+            devices.insert(r.device);
+            let key = String::from_utf8_lossy(s.software_key(s.finding_software(r.finding)))
+                .replace('\0', " ");
+            *versions.entry(key).or_default() += 1;
+        }
+        let ids = devices
+            .into_iter()
+            .map(|d| String::from_utf8_lossy(s.device_id(d)).into_owned())
+            .collect();
+        (ids, versions)
+    }
+
+    fn between<'p>(page: &'p str, from: &str, to: &str) -> &'p str {
+        let start = page.find(from).expect(from) + from.len();
+        let end = start + page[start..].find(to).expect(to);
+        &page[start..end]
+    }
+
+    /// The page's device count, the devices it lists, and its software versions table.
+    fn read_page(page: &str) -> (u64, Vec<String>, BTreeMap<String, u64>) {
+        let count = between(page, "<h2>Devices</h2><p class=\"meta\">", " devices")
+            .parse()
+            .expect("a device count");
+        let devices = page
+            .split("data-device=\"")
+            .skip(1)
+            .map(|rest| rest[..rest.find('"').expect("attribute end")].to_owned())
+            .collect();
+        let table = between(page, "Affected software versions", "Evidence");
+        let versions = table
+            .split("<tr><td>")
+            .skip(1)
+            .map(|row| {
+                let name = &row[..row.find("</td>").expect("cell end")];
+                let n = between(row, "<td class=\"num\">", "</td>");
+                (name.to_owned(), n.parse().expect("a count"))
+            })
+            .collect();
+        (count, devices, versions)
+    }
+
+    /// A viewer of every group reads only the listed devices' rows (the counts come from
+    /// the summary and the index); a viewer of some groups reads all the CVE's rows. Both
+    /// must say what every row of the snapshot says.
+    #[test]
+    fn the_cve_page_agrees_with_every_row_for_all_groups_and_for_one() {
+        let t0 = testkit::world::utc(2026, 11, 20, 12);
+        let world = testkit::world::seeded(600, 5, t0, 2);
+        testkit::world::publish_at(
+            &world.snapshots,
+            t0,
+            &testkit::world::small_parts(60_000, 64),
+        );
+        let console = Console::new(world.snapshots.clone(), ConsoleAccess::Open, "http://api");
+        let s = world.snapshots.latest().expect("a snapshot");
+        let summary = s.summary().expect("a summary");
+        let top = summary.cves(None).into_iter().next().expect("a CVE");
+        assert!(
+            top.devices > LIST_LIMIT as u64,
+            "the fleet must put the top CVE on more devices than a page lists"
+        );
+        let group = s.device_group(0);
+        for groups in [None, Some(vec![group])] {
+            let viewer = Viewer {
+                name: None,
+                groups: groups.clone(),
+                csrf: String::new(),
+            };
+            let Ok(page) = cve(&console, &viewer, &top.cve) else {
+                panic!("no CVE page for {}", top.cve)
+            };
+            let page = page.into_string();
+            let (devices, versions) = from_every_row(&s, &top.cve, groups.as_deref());
+            let (count, listed, table) = read_page(&page);
+            assert_eq!(count, devices.len() as u64, "{groups:?}");
+            let first: Vec<String> = devices.into_iter().take(LIST_LIMIT).collect();
+            assert_eq!(listed, first, "{groups:?}");
+            assert_eq!(table, versions, "{groups:?}");
+        }
+    }
 }

@@ -98,8 +98,8 @@ impl ByFinding {
         Ok(Some(ByFinding(map)))
     }
 
-    /// The row indexes of finding `f`, ascending (none for a finding without rows).
-    pub(crate) fn rows(&self, f: u32) -> impl Iterator<Item = u64> + '_ {
+    /// Where finding `f`'s rows are in the row list (empty for a finding without rows).
+    fn span(&self, f: u32) -> std::ops::Range<u64> {
         let bytes = self.0.bytes();
         let findings = read_u32(bytes, 0);
         let offset = |k: u32| {
@@ -109,12 +109,75 @@ impl ByFinding {
                 .and_then(|b| b.try_into().ok())
                 .map_or(0, u64::from_le_bytes)
         };
-        let (from, to) = if f < findings {
-            (offset(f), offset(f + 1))
+        if f < findings {
+            offset(f)..offset(f + 1)
         } else {
-            (0, 0)
-        };
-        let list_at = 4 + (findings as usize + 1) * 8;
-        (from..to).map(move |k| u64::from(read_u32(bytes, list_at + k as usize * 4)))
+            0..0
+        }
+    }
+
+    /// The row indexes of finding `f`, ascending (none for a finding without rows).
+    pub(crate) fn rows(&self, f: u32) -> impl Iterator<Item = u64> + '_ {
+        let bytes = self.0.bytes();
+        let list_at = 4 + (read_u32(bytes, 0) as usize + 1) * 8;
+        self.span(f)
+            .map(move |k| u64::from(read_u32(bytes, list_at + k as usize * 4)))
+    }
+
+    /// How many rows finding `f` has, without reading them.
+    pub(crate) fn count(&self, f: u32) -> u64 {
+        let span = self.span(f);
+        span.end.saturating_sub(span.start)
+    }
+}
+
+/// The rows of several findings in one ascending sequence (so device by device), merged
+/// from their ascending lists: a reader that wants the first devices of a CVE stops
+/// early instead of reading every row of it.
+pub(crate) struct MergedRows<I> {
+    lists: Vec<I>,
+    /// The next row of each list not yet returned, smallest first.
+    heads: std::collections::BinaryHeap<std::cmp::Reverse<(u64, usize)>>,
+}
+
+impl<I: Iterator<Item = u64>> MergedRows<I> {
+    pub(crate) fn new(mut lists: Vec<I>) -> Self {
+        let heads = lists
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(k, list)| list.next().map(|row| std::cmp::Reverse((row, k))))
+            .collect();
+        MergedRows { lists, heads }
+    }
+}
+
+impl<I: Iterator<Item = u64>> Iterator for MergedRows<I> {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        let std::cmp::Reverse((row, k)) = self.heads.pop()?;
+        if let Some(next) = self.lists.get_mut(k).and_then(Iterator::next) {
+            self.heads.push(std::cmp::Reverse((next, k)));
+        }
+        Some(row)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MergedRows;
+
+    #[test]
+    fn merged_rows_are_every_lists_rows_ascending() {
+        let lists: Vec<Vec<u64>> = vec![vec![3, 9, 10], vec![], vec![0, 4, 11, 12], vec![5]];
+        let merged: Vec<u64> =
+            MergedRows::new(lists.iter().map(|l| l.iter().copied()).collect()).collect();
+        let mut want: Vec<u64> = lists.concat();
+        want.sort_unstable();
+        assert_eq!(merged, want);
+        assert_eq!(
+            MergedRows::new(Vec::<std::vec::IntoIter<u64>>::new()).count(),
+            0
+        );
     }
 }

@@ -230,6 +230,25 @@ impl Snapshot {
         self.by_finding.as_ref().map(|index| index.rows(f))
     }
 
+    /// How many vulnerability rows finding `f` has (from the index, without reading
+    /// them); `None` without the index.
+    pub fn vuln_row_count_of_finding(&self, f: u32) -> Option<u64> {
+        self.by_finding.as_ref().map(|index| index.count(f))
+    }
+
+    /// The vulnerability rows of all of `findings`, ascending (so device by device, and
+    /// each device's rows together), merged from the index's lists; `None` without the
+    /// index.
+    pub fn vuln_rows_of_findings<'s>(
+        &'s self,
+        findings: impl IntoIterator<Item = u32>,
+    ) -> Option<impl Iterator<Item = u64> + 's> {
+        let index = self.by_finding.as_ref()?;
+        Some(crate::by_finding::MergedRows::new(
+            findings.into_iter().map(|f| index.rows(f)).collect(),
+        ))
+    }
+
     pub fn vuln_rows_of(&self, d: u32) -> std::ops::Range<u64> {
         self.rows_of(ExportKind::Vulnerabilities, d)
     }
