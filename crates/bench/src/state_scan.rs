@@ -138,8 +138,7 @@ fn codec_sample(states: &[DeviceState]) -> Result<CodecSample, BenchError> {
     };
     let started = Instant::now();
     let mut records = state_codec::RecordArena::default();
-    records.fill(&binary)?;
-    let views = state_codec::view_all(&records)?;
+    let views = records.views(&binary)?;
     let view_ids = views.iter().map(|v| v.device_id);
     if !view_ids.eq(states.iter().map(|s| s.report.device_id.as_str())) {
         return Err(BenchError::Failed(

@@ -353,8 +353,7 @@ pub trait StateStore: Send + Sync {
     fn scan_views(&self, batch: usize, visit: &mut ViewVisitor<'_>) -> Result<(), ScanError> {
         let mut records = state_codec::RecordArena::default();
         self.scan_state_bytes(batch, &mut |raw| {
-            records.fill(&raw)?;
-            let views = state_codec::view_all(&records)?;
+            let views = records.views(&raw)?;
             visit(views).map_err(ScanError::Visitor)
         })
     }

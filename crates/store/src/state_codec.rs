@@ -26,6 +26,7 @@
 //! `sqlite::SqliteStore::open`); [`is_current`] tells which rows still need it. V1 rows
 //! stay as they are until their device reports again.
 
+use crate::state_view::Paths;
 use crate::{DeviceState, DeviceView, Result, SoftwareView, StoreError};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use model::report::Distro;
@@ -88,10 +89,17 @@ pub fn record(row: &[u8]) -> Result<Cow<'_, [u8]>> {
             w.state(&state);
             Ok(Cow::Owned(w.buf))
         }
-        Some(other) => Err(StoreError::Corrupt(format!(
-            "device state: unknown format byte {other:#04x}"
-        ))),
-        None => Err(StoreError::Corrupt("device state: empty row".into())),
+        _ => Err(not_a_row(row)),
+    }
+}
+
+/// Why `row` is in none of the layouts (an unknown first byte, or no byte at all).
+fn not_a_row(row: &[u8]) -> StoreError {
+    match row.first() {
+        Some(other) => {
+            StoreError::Corrupt(format!("device state: unknown format byte {other:#04x}"))
+        }
+        None => StoreError::Corrupt("device state: empty row".into()),
     }
 }
 
@@ -158,8 +166,8 @@ fn compressed_block(row: &[u8]) -> Result<(usize, &[u8])> {
 /// The records of one batch of rows (see [`record`]), side by side in one buffer that
 /// the next batch reuses. A record is about 10 KB: decompressed each into its own
 /// allocation, freed a batch later, they cost the allocator fresh pages from the kernel
-/// every batch, about a tenth of reading them. A scan fills one arena per batch and
-/// views its records ([`view_all`]).
+/// every batch, about a tenth of reading them. A scan keeps one arena and reads each
+/// batch through [`RecordArena::views`].
 #[derive(Debug, Default)]
 pub struct RecordArena {
     buf: Vec<u8>,
@@ -168,9 +176,10 @@ pub struct RecordArena {
 }
 
 impl RecordArena {
-    /// Replaces the arena's records with those of `rows`, in order, decompressed in
-    /// parallel.
-    pub fn fill<B: AsRef<[u8]> + Sync>(&mut self, rows: &[B]) -> Result<()> {
+    /// The views of `rows`, in order: each row's record is written into the arena
+    /// (replacing the previous batch's) and read as a view while it is still in the
+    /// core's cache, rows in parallel.
+    pub fn views<B: AsRef<[u8]> + Sync>(&mut self, rows: &[B]) -> Result<Vec<DeviceView<'_>>> {
         // An earlier release's JSON row becomes a record first (rare: stores re-encode
         // them on open).
         let from_json: Vec<Option<Vec<u8>>> = rows
@@ -188,7 +197,7 @@ impl RecordArena {
                 (Some(record), _) => record.len(),
                 (None, Some(&FORMAT_V2)) => compressed_block(row)?.0,
                 (None, Some(&FORMAT_V1)) => row.len() - 1,
-                (None, _) => return record(row).map(|_| ()),
+                (None, _) => return Err(not_a_row(row)),
             };
             end = end
                 .checked_add(len)
@@ -210,42 +219,32 @@ impl RecordArena {
             .into_par_iter()
             .zip(rows.par_iter())
             .zip(from_json.par_iter())
-            .try_for_each(|((slot, row), json)| {
-                let row = row.as_ref();
-                match json {
-                    Some(record) => slot.copy_from_slice(record),
-                    None if row.first() == Some(&FORMAT_V1) => slot.copy_from_slice(&row[1..]),
-                    None => {
-                        let (_, block) = compressed_block(row)?;
-                        let n = lz4_flex::block::decompress_into(block, slot).map_err(|e| {
-                            StoreError::Corrupt(format!("device state: bad LZ4 block: {e}"))
-                        })?;
-                        if n != slot.len() {
-                            return Err(StoreError::Corrupt(
-                                "device state: record shorter than its length".into(),
-                            ));
-                        }
-                    }
-                }
-                Ok(())
+            .map(|((slot, row), json)| {
+                write_record(row.as_ref(), json.as_deref(), slot)?;
+                view(slot)
             })
+            .collect()
     }
+}
 
-    /// How many records the arena holds.
-    pub fn len(&self) -> usize {
-        self.ends.len()
+/// Writes `row`'s record (or `json`'s, the record of a JSON row) into `slot`, which is
+/// exactly its length.
+fn write_record(row: &[u8], json: Option<&[u8]>, slot: &mut [u8]) -> Result<()> {
+    match json {
+        Some(record) => slot.copy_from_slice(record),
+        None if row.first() == Some(&FORMAT_V1) => slot.copy_from_slice(&row[1..]),
+        None => {
+            let (_, block) = compressed_block(row)?;
+            let n = lz4_flex::block::decompress_into(block, slot)
+                .map_err(|e| StoreError::Corrupt(format!("device state: bad LZ4 block: {e}")))?;
+            if n != slot.len() {
+                return Err(StoreError::Corrupt(
+                    "device state: record shorter than its length".into(),
+                ));
+            }
+        }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    /// The `i`-th record.
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.buf.get(start..end)
-    }
+    Ok(())
 }
 
 /// Whether `bytes` are in a binary layout (a JSON row of an earlier release is not, and
@@ -275,14 +274,6 @@ pub fn drop_all<T: Send>(batch: Vec<T>) {
 /// Decodes a batch of rows in parallel (the scan path of every store), in order.
 pub fn decode_all<B: AsRef<[u8]> + Sync>(rows: &[B]) -> Result<Vec<DeviceState>> {
     rows.par_iter().map(|r| decode(r.as_ref())).collect()
-}
-
-/// Views of an arena's records ([`view`]), in parallel, in order.
-pub fn view_all(records: &RecordArena) -> Result<Vec<DeviceView<'_>>> {
-    (0..records.len())
-        .into_par_iter()
-        .map(|i| view(records.get(i).unwrap_or_default()))
-        .collect()
 }
 
 struct Writer<'a> {
@@ -767,12 +758,12 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn paths(&mut self, present: bool) -> Result<Vec<&'a str>> {
+    fn paths(&mut self, present: bool) -> Result<Paths<'a>> {
         if !present {
-            return Ok(Vec::new());
+            return Ok(Paths::new());
         }
         let n = self.len()?;
-        let mut out = Vec::with_capacity(n);
+        let mut out = Paths::with_capacity(n);
         for _ in 0..n {
             out.push(self.str()?);
         }

@@ -15,6 +15,7 @@ use model::{
     SourcePackage,
 };
 use serde_json::Value;
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 
 /// A device's state over its decoded record (see the module docs).
@@ -38,6 +39,10 @@ pub struct DeviceView<'a> {
     pub received_at: DateTime<Utc>,
 }
 
+/// An entry's disk or registry paths: most entries have none, one or two, held inline
+/// (a list of their own for each entry was a tenth of reading a record).
+pub type Paths<'a> = SmallVec<[&'a str; 2]>;
+
 /// One installed software entry of a [`DeviceView`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SoftwareView<'a> {
@@ -46,8 +51,8 @@ pub struct SoftwareView<'a> {
     pub version: &'a str,
     pub cpe: Option<&'a str>,
     pub ecosystem: Option<&'a str>,
-    pub disk_paths: Vec<&'a str>,
-    pub registry_paths: Vec<&'a str>,
+    pub disk_paths: Paths<'a>,
+    pub registry_paths: Paths<'a>,
     /// End-of-support status and date.
     pub end_of_support: Option<(&'a str, Option<NaiveDate>)>,
     /// Source package name and version.
