@@ -560,15 +560,16 @@ pub(crate) fn devices(c: &Console, v: &Viewer, q: &Params) -> Result<Markup, Pag
         }
         let mut found = Vec::new();
         let mut total = 0usize;
+        let name_key = memchr::memmem::Finder::new(NAME_KEY);
         for d in 0..s.device_count() {
             if !v.sees(s.device_group(d)) {
                 continue;
             }
-            if !query.is_empty() {
-                let head = s.device_head(d);
-                if !contains_ignore_case(head, query.as_bytes()) {
-                    continue;
-                }
+            if !query.is_empty()
+                && !contains_ignore_case(s.device_id(d), query.as_bytes())
+                && !contains_ignore_case(name_in(s.device_head(d), &name_key), query.as_bytes())
+            {
+                continue;
             }
             total += 1;
             if found.len() < LIST_LIMIT {
@@ -606,20 +607,39 @@ pub(crate) fn devices(c: &Console, v: &Viewer, q: &Params) -> Result<Markup, Pag
     })
 }
 
-/// Whether `hay` contains `needle` (already lower case), ignoring ASCII case.
+/// Where a device's head fragment names it (`render::device`: `"deviceName":` then a
+/// JSON string or `null`, then `,"osPlatform":`).
+const NAME_KEY: &[u8] = b"\"deviceName\":";
+
+/// The device's name as its head fragment holds it (JSON-escaped, without the quotes;
+/// empty for a device without a name): what device search reads besides the id, so a
+/// search for "windows" finds the devices named so, not every device on Windows.
+fn name_in<'h>(head: &'h [u8], name_key: &memchr::memmem::Finder<'_>) -> &'h [u8] {
+    let Some(at) = name_key.find(head) else {
+        return b"";
+    };
+    let value = &head[at + NAME_KEY.len()..];
+    let end = memchr::memmem::find(value, b",\"osPlatform\":").unwrap_or(value.len());
+    match &value[..end] {
+        [b'"', inner @ .., b'"'] => inner,
+        _ => b"",
+    }
+}
+
+/// Whether `hay` contains `needle` (already lower case), ignoring ASCII case; candidate
+/// starts are found with `memchr2` (device search runs this over every device).
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
     let Some((&first, rest)) = needle.split_first() else {
         return true;
     };
-    if hay.len() < needle.len() {
+    let Some(last_start) = hay.len().checked_sub(needle.len()) else {
         return false;
-    }
-    (0..=hay.len() - needle.len()).any(|i| {
-        hay[i].to_ascii_lowercase() == first
-            && hay[i + 1..i + needle.len()]
-                .iter()
-                .zip(rest)
-                .all(|(a, b)| a.to_ascii_lowercase() == *b)
+    };
+    memchr::memchr2_iter(first, first.to_ascii_uppercase(), &hay[..=last_start]).any(|i| {
+        hay[i + 1..i + needle.len()]
+            .iter()
+            .zip(rest)
+            .all(|(a, b)| a.to_ascii_lowercase() == *b)
     })
 }
 
@@ -906,6 +926,88 @@ mod tests {
             })
             .collect();
         (count, devices, versions)
+    }
+
+    #[test]
+    fn contains_ignore_case_finds_the_needle_anywhere_in_any_case() {
+        for (hay, needle, want) in [
+            ("Host-ABC", "host", true),
+            ("Host-ABC", "abc", true),
+            ("Host-ABC", "t-a", true),
+            ("Host-ABC", "", true),
+            ("Host-ABC", "abd", false),
+            ("abc", "abcd", false),
+            ("", "a", false),
+            ("aab", "ab", true),
+        ] {
+            assert_eq!(
+                contains_ignore_case(hay.as_bytes(), needle.as_bytes()),
+                want,
+                "{hay} {needle}"
+            );
+        }
+    }
+
+    /// Device search reads each device's id and name, whatever else its records hold.
+    #[test]
+    fn device_search_matches_ids_and_names_in_any_case() {
+        let t0 = testkit::world::utc(2026, 11, 20, 12);
+        let world = testkit::world::seeded(120, 7, t0, 2);
+        testkit::world::publish_at(
+            &world.snapshots,
+            t0,
+            &testkit::world::small_parts(60_000, 64),
+        );
+        let console = Console::new(world.snapshots.clone(), ConsoleAccess::Open, "http://api");
+        let s = world.snapshots.latest().expect("a snapshot");
+        let viewer = Viewer {
+            name: None,
+            groups: None,
+            csrf: String::new(),
+        };
+        let name_key = memchr::memmem::Finder::new(NAME_KEY);
+        let heads: Vec<(String, String, Value)> = (0..s.device_count())
+            .map(|d| {
+                let head = device_head(&s, d);
+                let name =
+                    String::from_utf8_lossy(name_in(s.device_head(d), &name_key)).into_owned();
+                (str_of(&head, "deviceId").to_owned(), name, head)
+            })
+            .collect();
+        let (id, name, head) = &heads[0];
+        assert_eq!(
+            head["deviceName"].as_str(),
+            Some(name.as_str()),
+            "the name as the head holds it"
+        );
+        let platform = str_of(head, "osPlatform").to_owned();
+        for query in [name.to_uppercase(), id[..9].to_owned(), platform.clone()] {
+            let lower = query.to_lowercase();
+            let want = heads
+                .iter()
+                .filter(|(i, n, _)| i.contains(&lower) || n.to_lowercase().contains(&lower))
+                .count();
+            let params: Params = [("q".to_owned(), query.clone())].into();
+            let Ok(page) = devices(&console, &viewer, &params) else {
+                panic!("no search page for {query}")
+            };
+            let page = page.into_string();
+            let count = between(&page, "data-figure=\"device-matches\">", "<");
+            assert_eq!(count, want.to_string(), "{query}");
+        }
+        // The platform is in every head of the devices on it; the search does not read it.
+        let on_platform = heads
+            .iter()
+            .filter(|(_, _, h)| str_of(h, "osPlatform") == platform)
+            .count();
+        let named = heads
+            .iter()
+            .filter(|(_, n, _)| n.to_lowercase().contains(&platform.to_lowercase()))
+            .count();
+        assert!(
+            named < on_platform,
+            "{named} named, {on_platform} on {platform}"
+        );
     }
 
     /// A viewer of every group reads only the listed devices' rows (the counts come from
