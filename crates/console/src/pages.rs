@@ -871,6 +871,23 @@ mod tests {
     use crate::ConsoleAccess;
     use std::collections::BTreeSet;
 
+    /// A synthetic fleet of `devices` (of `seed`), published, and an open console on it.
+    fn published(
+        devices: u32,
+        seed: u64,
+    ) -> (testkit::world::World, Console, std::sync::Arc<Snapshot>) {
+        let t0 = testkit::world::utc(2026, 11, 20, 12);
+        let world = testkit::world::seeded(devices, seed, t0, 2);
+        testkit::world::publish_at(
+            &world.snapshots,
+            t0,
+            &testkit::world::small_parts(60_000, 64),
+        );
+        let console = Console::new(world.snapshots.clone(), ConsoleAccess::Open, "http://api");
+        let snapshot = world.snapshots.latest().expect("a snapshot");
+        (world, console, snapshot)
+    }
+
     /// What the CVE page must say, read from every vulnerability row of the snapshot:
     /// the devices with the CVE (in device order), and rows per software version.
     fn from_every_row(
@@ -951,15 +968,7 @@ mod tests {
     /// Device search reads each device's id and name, whatever else its records hold.
     #[test]
     fn device_search_matches_ids_and_names_in_any_case() {
-        let t0 = testkit::world::utc(2026, 11, 20, 12);
-        let world = testkit::world::seeded(120, 7, t0, 2);
-        testkit::world::publish_at(
-            &world.snapshots,
-            t0,
-            &testkit::world::small_parts(60_000, 64),
-        );
-        let console = Console::new(world.snapshots.clone(), ConsoleAccess::Open, "http://api");
-        let s = world.snapshots.latest().expect("a snapshot");
+        let (_world, console, s) = published(120, 7);
         let viewer = Viewer {
             name: None,
             groups: None,
@@ -1015,15 +1024,7 @@ mod tests {
     /// must say what every row of the snapshot says.
     #[test]
     fn the_cve_page_agrees_with_every_row_for_all_groups_and_for_one() {
-        let t0 = testkit::world::utc(2026, 11, 20, 12);
-        let world = testkit::world::seeded(600, 5, t0, 2);
-        testkit::world::publish_at(
-            &world.snapshots,
-            t0,
-            &testkit::world::small_parts(60_000, 64),
-        );
-        let console = Console::new(world.snapshots.clone(), ConsoleAccess::Open, "http://api");
-        let s = world.snapshots.latest().expect("a snapshot");
+        let (_world, console, s) = published(600, 5);
         let summary = s.summary().expect("a summary");
         let top = summary.cves(None).into_iter().next().expect("a CVE");
         assert!(
