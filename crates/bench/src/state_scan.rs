@@ -63,10 +63,18 @@ pub fn measure(store: &dyn StateStore, db: &Path, batch: usize) -> Result<StateS
         .filter_map(|p| std::fs::metadata(p).ok())
         .map(|m| m.len())
         .sum();
-    // Once unmeasured, so both measured scans find the file in the page cache.
+    // Once unmeasured, so both measured scans find the file in the page cache; its first
+    // rows are the codec's sample.
+    let mut sample_rows: Vec<Vec<u8>> = Vec::new();
     store
-        .scan_state_bytes(batch, &mut |_| Ok(()))
+        .scan_state_bytes(batch, &mut |b| {
+            let take = CODEC_SAMPLE.saturating_sub(sample_rows.len()).min(b.len());
+            sample_rows.extend(b.into_iter().take(take));
+            Ok(())
+        })
         .map_err(scan_error)?;
+    let sample = state_codec::decode_all(&sample_rows)?;
+    drop(sample_rows);
 
     let (mut rows, mut state_bytes) = (0u64, 0u64);
     let started = Instant::now();
@@ -97,9 +105,6 @@ pub fn measure(store: &dyn StateStore, db: &Path, batch: usize) -> Result<StateS
     }
     let per_s = |n: f64, s: f64| n / s.max(1e-9);
     let raw_rows_per_s = per_s(rows as f64, raw_seconds);
-    let mut sample_ids = store.device_ids()?;
-    sample_ids.truncate(CODEC_SAMPLE);
-    let sample = store.devices(&sample_ids)?;
     let decoded_rows_per_s = per_s(rows as f64, decoded_seconds);
     Ok(StateScan {
         rows,

@@ -10,7 +10,6 @@ use model::DeviceReport;
 use serde::Serialize;
 use std::path::Path;
 
-/// What [`seed_fleet`] did.
 /// The fleet's device indexes in the order the stores keep devices: (group id, device
 /// id). A seed is a bulk load, and like any bulk load it writes in the table's key
 /// order: each row lands at the end of what is written already instead of at a random
@@ -31,6 +30,7 @@ fn store_order(cfg: &FleetConfig) -> Vec<u32> {
     keys.into_iter().map(|(_, _, i)| i).collect()
 }
 
+/// What [`seed_fleet`] did.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SeedOutcome {

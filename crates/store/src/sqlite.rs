@@ -75,7 +75,7 @@ const DEVICES_BY_ID: &str = "CREATE UNIQUE INDEX devices_by_id ON devices(device
 /// * 1: device state in the state codec's binary layout ([`state_codec::FORMAT_V1`]);
 /// * 2: new and updated rows LZ4-compressed ([`state_codec::FORMAT_V2`]); V1 rows are
 ///   read as they are and compressed when their device next reports;
-/// * 3: `devices` clustered by (group id, device id) ([`DEVICES_TABLE`]); until then it
+/// * 3: `devices` clustered by (group id, device id) (`DEVICES_TABLE`); until then it
 ///   was keyed by device id, with an index `devices_by_group`.
 ///
 /// [`SqliteStore::open`] migrates an older file to this version; a file of a newer

@@ -79,7 +79,7 @@ pub fn decode(bytes: &[u8]) -> Result<DeviceState> {
 /// The record inside a stored row: decompressed ([`FORMAT_V2`]), the row after its
 /// format byte ([`FORMAT_V1`]), or for an earlier release's JSON, the record
 /// [`encode`] would write for it.
-pub fn record(row: &[u8]) -> Result<Cow<'_, [u8]>> {
+fn record(row: &[u8]) -> Result<Cow<'_, [u8]>> {
     match row.first() {
         Some(&FORMAT_V2) => Ok(Cow::Owned(decompress(row)?)),
         Some(&FORMAT_V1) => Ok(Cow::Borrowed(&row[1..])),
@@ -103,7 +103,8 @@ fn not_a_row(row: &[u8]) -> StoreError {
     }
 }
 
-/// The state in `record` (see [`record`]) as a [`DeviceView`] borrowing its strings.
+/// The state in `record` (a row's record: decompressed, or a version 1 row after its
+/// format byte) as a [`DeviceView`] borrowing its strings.
 pub fn view(record: &[u8]) -> Result<DeviceView<'_>> {
     let mut r = Reader::new(record, 0);
     let view = r.view()?;
@@ -163,10 +164,11 @@ fn compressed_block(row: &[u8]) -> Result<(usize, &[u8])> {
     Ok((record_len as usize, &row[r.pos..]))
 }
 
-/// The records of one batch of rows (see [`record`]), side by side in one buffer that
-/// the next batch reuses. A record is about 10 KB: decompressed each into its own
-/// allocation, freed a batch later, they cost the allocator fresh pages from the kernel
-/// every batch, about a tenth of reading them. A scan keeps one arena and reads each
+/// The records of one batch of rows (each decompressed, or a version 1 row after its
+/// format byte), side by side in one buffer that the next batch reuses. A record is
+/// about 10 KB: decompressed each into its own allocation, freed a batch later, they
+/// cost the allocator fresh pages from the kernel every batch, about a tenth of reading
+/// them. A scan keeps one arena and reads each
 /// batch through [`RecordArena::views`].
 #[derive(Debug, Default)]
 pub struct RecordArena {
