@@ -23,6 +23,7 @@ pub mod keys;
 
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::path::Path;
 
@@ -64,9 +65,14 @@ pub fn apply_reports(
     reports: &[DeviceReport],
     received_at: DateTime<Utc>,
 ) -> Result<Vec<ApplyOutcome>, IngestError> {
-    for (index, r) in reports.iter().enumerate() {
-        r.validate()
-            .map_err(|error| IngestError::Report { index, error })?;
+    // In parallel (a batch is validated before its write transaction), reporting the
+    // first invalid report.
+    let invalid = reports
+        .par_iter()
+        .enumerate()
+        .find_map_first(|(index, r)| r.validate().err().map(|error| (index, error)));
+    if let Some((index, error)) = invalid {
+        return Err(IngestError::Report { index, error });
     }
     Ok(store.apply_reports(reports, received_at)?)
 }

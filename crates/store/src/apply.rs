@@ -1,10 +1,13 @@
 //! How a report changes a device's stored state, the same in every store: the rules
 //! behind `StateStore::apply_reports` that do not depend on where the bytes live.
 
-use crate::DeviceState;
+use crate::{ApplyOutcome, DeviceState, Result, StoreError, state_codec};
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
+use rayon::prelude::*;
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::Hash;
 
 type SoftwareKey<'a> = (&'a str, &'a str, &'a str);
 
@@ -56,4 +59,105 @@ pub fn next_state(
         software_first_seen,
         received_at,
     }
+}
+
+/// What a device has stored when a batch arrives.
+#[derive(Debug)]
+pub struct Stored {
+    pub sequence: i64,
+    /// The state's bytes, needed only when some report of the batch supersedes
+    /// `sequence` (a store may leave them unread otherwise).
+    pub state: Option<Vec<u8>>,
+}
+
+/// A row a batch writes: a device's last applied report and its new state, encoded.
+#[derive(Debug)]
+pub struct NewRow<'a> {
+    pub report: &'a DeviceReport,
+    pub state: Vec<u8>,
+    /// Whether the device was stored before the batch (an update, not an insert).
+    pub existed: bool,
+}
+
+/// A device's reports in one batch.
+struct Device<'a> {
+    id: &'a str,
+    /// Its sequence so far: stored, then its last applied report's.
+    sequence: Option<i64>,
+    /// Its reports that apply, in batch order.
+    applied: Vec<&'a DeviceReport>,
+}
+
+/// Merges a batch of reports into what the stores hold (`stored`, by device id): the
+/// outcome of each report in order, and the rows to write, one per device that changed,
+/// in the order of each device's first report (a seed's batches come in the stores' key
+/// order, and keep it).
+///
+/// Which reports apply is decided in batch order; then each device's new state is made
+/// from its stored state and its applied reports in order, and encoded. Devices are
+/// independent, so that part, nearly all of a batch's work, runs on every core while a
+/// store holds its write transaction.
+pub fn merge_batch<'a, K>(
+    reports: &'a [DeviceReport],
+    stored: &HashMap<K, Stored>,
+    received_at: DateTime<Utc>,
+) -> Result<(Vec<ApplyOutcome>, Vec<NewRow<'a>>)>
+where
+    K: Borrow<str> + Eq + Hash + Sync,
+{
+    let mut devices: Vec<Device<'a>> = Vec::with_capacity(reports.len());
+    let mut slot_of: HashMap<&'a str, usize> = HashMap::with_capacity(reports.len());
+    let mut outcomes = Vec::with_capacity(reports.len());
+    for report in reports {
+        let id = report.device_id.as_str();
+        let slot = *slot_of.entry(id).or_insert_with(|| {
+            devices.push(Device {
+                id,
+                sequence: stored.get(id).map(|s| s.sequence),
+                applied: Vec::new(),
+            });
+            devices.len() - 1
+        });
+        let device = &mut devices[slot];
+        if device
+            .sequence
+            .is_some_and(|s| !supersedes(report.sequence, s))
+        {
+            outcomes.push(ApplyOutcome::AlreadyApplied);
+            continue;
+        }
+        device.sequence = Some(report.sequence as i64);
+        device.applied.push(report);
+        outcomes.push(ApplyOutcome::Applied);
+    }
+    let rows = devices
+        .par_iter()
+        .filter_map(|d| {
+            d.applied
+                .split_first()
+                .map(|(first, rest)| (d.id, first, rest))
+        })
+        .map(|(id, first, rest)| {
+            let existed = stored.get(id);
+            let previous = match existed {
+                Some(Stored { state: Some(b), .. }) => Some(state_codec::decode(b)?),
+                Some(Stored { state: None, .. }) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "device {id}: stored state was not fetched"
+                    )));
+                }
+                None => None,
+            };
+            let mut state = next_state(first, previous.as_ref(), received_at);
+            for report in rest {
+                state = next_state(report, Some(&state), received_at);
+            }
+            Ok(NewRow {
+                report: rest.last().copied().unwrap_or(first),
+                state: state_codec::encode(&state)?,
+                existed: existed.is_some(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((outcomes, rows))
 }

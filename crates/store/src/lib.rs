@@ -322,6 +322,21 @@ pub trait StateStore: Send + Sync {
         reports: &[DeviceReport],
         received_at: DateTime<Utc>,
     ) -> Result<Vec<ApplyOutcome>>;
+    /// Readies an empty store for a bulk load of new devices (a seed), which then arrives
+    /// through [`StateStore::apply_reports`] as ever: a store may set aside work that is
+    /// cheaper done once at the end. Returns whether it did (false: the store holds
+    /// devices already, or has nothing to set aside), and [`StateStore::end_bulk_load`]
+    /// must then follow the load. Until it does, other writers of the store may be
+    /// refused.
+    fn begin_bulk_load(&self) -> Result<bool> {
+        Ok(false)
+    }
+    /// Ends a bulk load that [`StateStore::begin_bulk_load`] began: does the work set
+    /// aside. A load that is never ended (the process killed) is ended when the store
+    /// is next opened.
+    fn end_bulk_load(&self) -> Result<()> {
+        Ok(())
+    }
     fn device_count(&self) -> Result<u64>;
     fn device(&self, id: &str) -> Result<Option<DeviceState>>;
     /// Every device id, ordered by (group id, device id).

@@ -30,6 +30,7 @@ use ::postgres::binary_copy::BinaryCopyInWriter;
 use ::postgres::error::SqlState;
 use ::postgres::types::{ToSql, Type};
 use ::postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
+use apply::Stored;
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
 use parking_lot::Mutex;
@@ -426,16 +427,6 @@ fn migrate(client: &mut Client) -> Result<()> {
     Ok(())
 }
 
-/// A device's slot while a batch is merged: what is stored, then what the batch makes.
-struct Slot<'a> {
-    /// The sequence the device is at (stored, then the batch's last applied report).
-    sequence: Option<i64>,
-    /// Stored state bytes, fetched only when some report of the batch supersedes them.
-    stored: Option<Vec<u8>>,
-    existed: bool,
-    new: Option<(DeviceState, &'a DeviceReport)>,
-}
-
 /// The body of [`PostgresStore::apply_reports`], inside its transaction.
 fn apply_in(
     tx: &mut Transaction<'_>,
@@ -451,89 +442,26 @@ fn apply_in(
         *s = (*s).max(r.sequence as i64);
     }
     let (ids, seqs): (Vec<&str>, Vec<i64>) = highest.iter().map(|(k, v)| (*k, *v)).unzip();
-    let rows = tx.query(
-        "SELECT d.device_id, d.sequence, CASE WHEN d.sequence < u.sequence THEN d.state END
-         FROM devices d JOIN unnest($1::text[], $2::int8[]) AS u(device_id, sequence)
-           ON d.device_id = u.device_id",
-        &[&ids, &seqs],
-    )?;
-    let mut slots: HashMap<&str, Slot<'_>> = HashMap::with_capacity(highest.len());
-    let mut stored: HashMap<String, (i64, Option<Vec<u8>>)> = rows
+    let stored: HashMap<String, Stored> = tx
+        .query(
+            "SELECT d.device_id, d.sequence, CASE WHEN d.sequence < u.sequence THEN d.state END
+             FROM devices d JOIN unnest($1::text[], $2::int8[]) AS u(device_id, sequence)
+               ON d.device_id = u.device_id",
+            &[&ids, &seqs],
+        )?
         .into_iter()
-        .map(|r| (r.get(0), (r.get(1), r.get(2))))
-        .collect();
-    // Decode (in parallel) the stored states that will be needed.
-    let decoded: HashMap<String, DeviceState> = stored
-        .par_iter_mut()
-        .filter_map(|(id, (_, bytes))| bytes.take().map(|b| (id.clone(), b)))
-        .map(|(id, b)| state_codec::decode(&b).map(|s| (id, s)))
-        .collect::<Result<_>>()?;
-    let mut decoded = decoded;
-    let mut outcomes = Vec::with_capacity(reports.len());
-    for report in reports {
-        let id = report.device_id.as_str();
-        let slot = slots.entry(id).or_insert_with(|| match stored.get(id) {
-            Some((seq, _)) => Slot {
-                sequence: Some(*seq),
-                stored: None,
-                existed: true,
-                new: None,
-            },
-            None => Slot {
-                sequence: None,
-                stored: None,
-                existed: false,
-                new: None,
-            },
-        });
-        if slot
-            .sequence
-            .is_some_and(|s| !apply::supersedes(report.sequence, s))
-        {
-            outcomes.push(ApplyOutcome::AlreadyApplied);
-            continue;
-        }
-        let previous = match slot.new.take() {
-            Some((state, _)) => Some(state),
-            None if slot.existed => match decoded.remove(id) {
-                Some(state) => Some(state),
-                None => match slot.stored.take() {
-                    Some(b) => Some(state_codec::decode(&b)?),
-                    None => {
-                        return Err(StoreError::Corrupt(format!(
-                            "device {id}: stored state was not fetched"
-                        )));
-                    }
-                },
-            },
-            None => None,
-        };
-        let state = apply::next_state(report, previous.as_ref(), received_at);
-        slot.sequence = Some(report.sequence as i64);
-        slot.new = Some((state, report));
-        outcomes.push(ApplyOutcome::Applied);
-    }
-    // Encode the rows to write, in parallel.
-    struct Row<'a> {
-        report: &'a DeviceReport,
-        state: Vec<u8>,
-        existed: bool,
-    }
-    let pending: Vec<(&DeviceState, &DeviceReport, bool)> = slots
-        .values()
-        .filter_map(|s| s.new.as_ref().map(|(st, r)| (st, *r, s.existed)))
-        .collect();
-    let rows: Vec<Row<'_>> = pending
-        .par_iter()
-        .map(|(state, report, existed)| {
-            Ok(Row {
-                report,
-                state: state_codec::encode(state)?,
-                existed: *existed,
-            })
+        .map(|r| {
+            let stored = Stored {
+                sequence: r.get(1),
+                state: r.get(2),
+            };
+            (r.get(0), stored)
         })
-        .collect::<Result<_>>()?;
-    let (updates, inserts): (Vec<&Row<'_>>, Vec<&Row<'_>>) = rows.iter().partition(|r| r.existed);
+        .collect();
+    let (outcomes, rows) = apply::merge_batch(reports, &stored, received_at)?;
+    drop(stored);
+    let (updates, inserts): (Vec<&apply::NewRow<'_>>, Vec<&apply::NewRow<'_>>) =
+        rows.iter().partition(|r| r.existed);
     let group = |r: &DeviceReport| r.group.as_ref().map_or(0, |g| i64::from(g.id));
     if inserts.len() >= copy_min_rows {
         let sink = tx.copy_in(

@@ -4,10 +4,12 @@ use crate::{
     ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, RawVisitor, Result,
     ScanError, SnapshotMeta, StateStore, StoreError, apply, state_codec,
 };
+use apply::Stored;
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The tables other than `devices`, whose layout depends on the file's version
@@ -67,7 +69,35 @@ CREATE TABLE {table} (
     PRIMARY KEY (group_id, device_id)
 ) WITHOUT ROWID;
 "#;
-const DEVICES_BY_ID: &str = "CREATE UNIQUE INDEX devices_by_id ON devices(device_id);";
+/// Also what ends a bulk load, or the next open after one was interrupted (see
+/// [`build_device_index`]).
+const DEVICES_BY_ID: &str =
+    "CREATE UNIQUE INDEX IF NOT EXISTS devices_by_id ON devices(device_id);";
+
+/// Builds `devices_by_id` after a bulk load. A load that wrote a device under two groups
+/// left two rows for it; as a report moving a device to another group does, the row of
+/// the higher sequence is kept (a sort, paid only by such a load).
+fn build_device_index(tx: &rusqlite::Transaction<'_>) -> Result<()> {
+    match tx.execute_batch(DEVICES_BY_ID) {
+        Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => {
+            let dropped = tx.execute(
+                "DELETE FROM devices WHERE (group_id, device_id) IN (
+                   SELECT group_id, device_id FROM (
+                     SELECT group_id, device_id, row_number() OVER (
+                       PARTITION BY device_id ORDER BY sequence DESC, group_id DESC) AS rank
+                     FROM devices)
+                   WHERE rank > 1)",
+                [],
+            )?;
+            tracing::warn!(
+                rows = dropped,
+                "the bulk load wrote devices under two groups: kept each one's latest row"
+            );
+            Ok(tx.execute_batch(DEVICES_BY_ID)?)
+        }
+        other => Ok(other?),
+    }
+}
 
 /// The layout version of a data directory's `state.db`, kept in `PRAGMA user_version`:
 ///
@@ -142,6 +172,9 @@ fn write_transaction<T>(
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// This handle's bulk load, while one runs (`devices_by_id` set aside; see
+    /// `begin_bulk_load`). Locked after `writer`.
+    bulk_load: Mutex<Option<BulkLoad>>,
 }
 
 impl SqliteStore {
@@ -170,9 +203,25 @@ impl SqliteStore {
         let mut store = SqliteStore {
             path: path.to_owned(),
             writer: Mutex::new(conn),
+            bulk_load: Mutex::new(None),
         };
         store.migrate(MIGRATION_BATCH)?;
+        store.restore_device_index()?;
         Ok(store)
+    }
+
+    /// Builds `devices_by_id` if a bulk load was interrupted before it ended (killed
+    /// during a seed): the file is then whole again, whatever the load wrote.
+    fn restore_device_index(&mut self) -> Result<()> {
+        let conn = self.writer.get_mut();
+        if has_schema_object(conn, "index", "devices_by_id")? {
+            return Ok(());
+        }
+        tracing::warn!(
+            path = %self.path.display(),
+            "state.db has no device id index (a bulk load was interrupted): building it"
+        );
+        write_transaction(conn, build_device_index)
     }
 
     /// The file's schema version (`PRAGMA user_version`).
@@ -252,46 +301,100 @@ impl SqliteStore {
 }
 
 /// The body of [`SqliteStore::apply_reports`], inside its transaction.
+///
+/// In a bulk load (`devices_by_id` set aside), a device is found, and its row replaced,
+/// by its (group id, device id) key, and a key past every key the load wrote is new
+/// without a look: a seed writes in key order, so it never looks. Returns the outcomes
+/// and the load's highest key once this batch is written.
 fn apply_in(
     tx: &rusqlite::Transaction<'_>,
     reports: &[DeviceReport],
     received_at: DateTime<Utc>,
-) -> Result<Vec<ApplyOutcome>> {
-    let mut outcomes = Vec::with_capacity(reports.len());
+    bulk_load: Option<&BulkLoad>,
+) -> Result<(Vec<ApplyOutcome>, Option<BulkLoad>)> {
+    let group_of = |r: &DeviceReport| r.group.as_ref().map_or(0, |g| g.id);
+    let mut stored: HashMap<&str, Stored> = HashMap::with_capacity(reports.len());
     {
-        let mut get =
-            tx.prepare_cached("SELECT sequence, state FROM devices WHERE device_id = ?1")?;
-        let mut put = tx.prepare_cached(
-            "INSERT INTO devices (device_id, group_id, sequence, reported_at, state) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(device_id) DO UPDATE SET group_id = excluded.group_id, sequence = excluded.sequence,
-             reported_at = excluded.reported_at, state = excluded.state",
-        )?;
+        let mut get = tx.prepare_cached(match bulk_load {
+            None => "SELECT sequence, state FROM devices WHERE device_id = ?1",
+            Some(_) => "SELECT sequence, state FROM devices WHERE device_id = ?1 AND group_id = ?2",
+        })?;
         for report in reports {
             let id = report.device_id.as_str();
-            let stored: Option<(i64, Vec<u8>)> = get
-                .query_row([id], |r| Ok((r.get(0)?, state_bytes(r, 1)?)))
-                .optional()?;
-            let previous = match stored {
-                Some((seq, _)) if !apply::supersedes(report.sequence, seq) => {
-                    outcomes.push(ApplyOutcome::AlreadyApplied);
-                    continue;
-                }
-                Some((_, state)) => Some(state_codec::decode(&state)?),
-                None => None,
+            if stored.contains_key(id) {
+                continue;
+            }
+            let found = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, state_bytes(r, 1)?));
+            let row: Option<(i64, Vec<u8>)> = match bulk_load {
+                None => get.query_row(params![id], found).optional()?,
+                Some(load) if load.is_new(group_of(report), id) => None,
+                Some(_) => get
+                    .query_row(params![id, group_of(report)], found)
+                    .optional()?,
             };
-            let state = apply::next_state(report, previous.as_ref(), received_at);
-            let group_id = report.group.as_ref().map_or(0, |g| g.id);
-            put.execute(params![
-                id,
-                group_id,
-                report.sequence as i64,
-                report.reported_at.to_rfc3339(),
-                state_codec::encode(&state)?
-            ])?;
-            outcomes.push(ApplyOutcome::Applied);
+            if let Some((sequence, state)) = row {
+                let state = Some(state);
+                stored.insert(id, Stored { sequence, state });
+            }
         }
     }
-    Ok(outcomes)
+    let (outcomes, rows) = apply::merge_batch(reports, &stored, received_at)?;
+    let mut put = tx.prepare_cached(match bulk_load {
+        None => {
+            "INSERT INTO devices (device_id, group_id, sequence, reported_at, state) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(device_id) DO UPDATE SET group_id = excluded.group_id, sequence = excluded.sequence,
+             reported_at = excluded.reported_at, state = excluded.state"
+        }
+        Some(_) => {
+            "INSERT INTO devices (device_id, group_id, sequence, reported_at, state) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(group_id, device_id) DO UPDATE SET sequence = excluded.sequence,
+             reported_at = excluded.reported_at, state = excluded.state"
+        }
+    })?;
+    for row in &rows {
+        let r = row.report;
+        put.execute(params![
+            r.device_id.as_str(),
+            group_of(r),
+            r.sequence as i64,
+            r.reported_at.to_rfc3339(),
+            row.state
+        ])?;
+    }
+    let bulk_load = bulk_load.map(|load| {
+        let written = rows
+            .iter()
+            .map(|r| (group_of(r.report), r.report.device_id.as_str()));
+        load.past(written)
+    });
+    Ok((outcomes, bulk_load))
+}
+
+/// A bulk load under way: the highest (group id, device id) key it has written.
+#[derive(Clone, Debug, Default)]
+struct BulkLoad {
+    highest: Option<(u32, String)>,
+}
+
+impl BulkLoad {
+    /// Whether a device of this key is surely not stored: past every key the load wrote,
+    /// in a table that was empty when it began.
+    fn is_new(&self, group: u32, id: &str) -> bool {
+        self.highest
+            .as_ref()
+            .is_none_or(|(g, d)| (group, id) > (*g, d.as_str()))
+    }
+
+    /// The load once `written` are written too.
+    fn past<'a>(&self, written: impl Iterator<Item = (u32, &'a str)>) -> BulkLoad {
+        let highest = written.fold(
+            self.highest.as_ref().map(|(g, d)| (*g, d.as_str())),
+            |max, key| max.max(Some(key)),
+        );
+        BulkLoad {
+            highest: highest.map(|(g, d)| (g, d.to_owned())),
+        }
+    }
 }
 
 /// What one migration transaction did.
@@ -532,7 +635,44 @@ impl StateStore for SqliteStore {
         received_at: DateTime<Utc>,
     ) -> Result<Vec<ApplyOutcome>> {
         let mut conn = self.writer.lock();
-        write_transaction(&mut conn, |tx| apply_in(tx, reports, received_at))
+        let mut bulk_load = self.bulk_load.lock();
+        let (outcomes, load) = write_transaction(&mut conn, |tx| {
+            apply_in(tx, reports, received_at, bulk_load.as_ref())
+        })?;
+        // Only once committed: a batch rolled back wrote no key.
+        if load.is_some() {
+            *bulk_load = load;
+        }
+        Ok(outcomes)
+    }
+
+    /// Sets `devices_by_id` aside while the table is empty: a seed writes devices in the
+    /// table's key order, so its rows land at the end of the file, but their device ids
+    /// land all over the index, about one index page written per device at a million.
+    /// The index built at the end is a sort. Meanwhile other processes' reports are
+    /// refused (their upsert names the index); an interrupted load is made whole on the
+    /// next open (`restore_device_index`).
+    fn begin_bulk_load(&self) -> Result<bool> {
+        let mut conn = self.writer.lock();
+        let began = write_transaction(&mut conn, |tx| {
+            let empty: bool =
+                tx.query_row("SELECT NOT EXISTS (SELECT 1 FROM devices)", [], |r| {
+                    r.get(0)
+                })?;
+            if empty {
+                tx.execute_batch("DROP INDEX IF EXISTS devices_by_id")?;
+            }
+            Ok(empty)
+        })?;
+        *self.bulk_load.lock() = began.then(BulkLoad::default);
+        Ok(began)
+    }
+
+    fn end_bulk_load(&self) -> Result<()> {
+        let mut conn = self.writer.lock();
+        write_transaction(&mut conn, build_device_index)?;
+        *self.bulk_load.lock() = None;
+        Ok(())
     }
 
     fn device_count(&self) -> Result<u64> {

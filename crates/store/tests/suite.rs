@@ -93,6 +93,8 @@ suite!(
     reports_replace_state_keep_first_seen_and_are_idempotent,
     redelivery_within_a_batch_and_older_sequences_change_nothing,
     large_batches_give_the_same_results,
+    a_bulk_load_gives_what_reports_give,
+    an_interrupted_bulk_load_is_ended_on_open,
     a_failing_batch_writes_nothing,
     device_lookups,
     scan_orders_by_group_then_device,
@@ -238,6 +240,108 @@ fn large_batches_give_the_same_results(f: &Fixture) {
     assert_eq!(kept.report.software.len(), 1);
     let fresh = store.device(&id(450)).unwrap().unwrap();
     assert_eq!(fresh.first_seen, at("2026-01-02T00:00:00Z"));
+}
+
+fn in_group(mut r: DeviceReport, id: u32) -> DeviceReport {
+    r.group = Some(GroupRef {
+        id,
+        name: format!("G{id}"),
+    });
+    r
+}
+
+/// A bulk load (the seed's door; SQLite sets its device id index aside) ends with the
+/// devices the same reports give through the ordinary path, whatever their order, and
+/// the store takes reports as ever afterwards. A device that moves group during the load
+/// keeps its latest report, but starts afresh: its first-seen times are that report's.
+fn a_bulk_load_gives_what_reports_give(f: &Fixture) {
+    let t1 = "2026-01-01T00:00:00Z";
+    let t2 = "2026-01-02T00:00:00Z";
+    let batches: Vec<Vec<DeviceReport>> = vec![
+        // In key order, as a seed writes.
+        (0..20).map(|n| report(n, 1, t1, &[("a", "1")])).collect(),
+        vec![
+            report(25, 1, t1, &[]),
+            // A device written already moves on (looked up), then is redelivered.
+            report(3, 2, t2, &[("a", "1"), ("b", "2")]),
+            report(3, 1, t1, &[]),
+            // New, behind the highest key written so far (looked up, not found).
+            report(21, 1, t1, &[("c", "1")]),
+            in_group(report(30, 1, t1, &[]), 9),
+            // Device 5 moves to group 9.
+            in_group(report(5, 3, t2, &[("a", "1")]), 9),
+        ],
+        vec![report(22, 1, t1, &[]), report(3, 3, t2, &[("b", "2")])],
+    ];
+    let reference = Fixture::sqlite();
+    let plain = reference.open();
+    let store = f.open();
+    let began = store.begin_bulk_load().unwrap();
+    assert_eq!(
+        began,
+        matches!(f, Fixture::Sqlite(_)),
+        "SQLite sets work aside"
+    );
+    for batch in &batches {
+        assert_eq!(
+            store.apply_reports(batch, received()).unwrap(),
+            plain.apply_reports(batch, received()).unwrap()
+        );
+    }
+    if began {
+        store.end_bulk_load().unwrap();
+    }
+    let ids = plain.device_ids().unwrap();
+    assert_eq!(store.device_ids().unwrap(), ids);
+    for i in ids.iter().filter(|i| **i != id(5)) {
+        assert_eq!(store.device(i).unwrap(), plain.device(i).unwrap(), "{i}");
+    }
+    let moved = store.device(&id(5)).unwrap().unwrap();
+    assert_eq!(moved.report.group.map(|g| g.id), Some(9));
+    assert_eq!(moved.report.sequence, 3);
+    let expected_first_seen = if began { t2 } else { t1 };
+    assert_eq!(moved.first_seen, at(expected_first_seen));
+    // Reports as ever afterwards, found by device id whatever their group.
+    let next = [in_group(report(5, 4, t2, &[]), 7), report(3, 4, t2, &[])];
+    use ApplyOutcome::Applied;
+    assert_eq!(
+        store.apply_reports(&next, received()).unwrap(),
+        [Applied; 2]
+    );
+    assert_eq!(store.device_count().unwrap(), ids.len() as u64);
+    let back = store.device(&id(5)).unwrap().unwrap();
+    assert_eq!(back.report.group.map(|g| g.id), Some(7));
+    assert_eq!(back.first_seen, moved.first_seen);
+    // A store holding devices is not bulk loaded.
+    assert!(!store.begin_bulk_load().unwrap());
+}
+
+/// A bulk load whose process dies before it ends is ended by the next open: the store
+/// finds devices by id again and takes reports as ever.
+fn an_interrupted_bulk_load_is_ended_on_open(f: &Fixture) {
+    let t1 = "2026-01-01T00:00:00Z";
+    let store = f.open();
+    store.begin_bulk_load().unwrap();
+    let first: Vec<DeviceReport> = (0..10).map(|n| report(n, 1, t1, &[("a", "1")])).collect();
+    store.apply_reports(&first, received()).unwrap();
+    drop(store);
+    let store = f.open();
+    let again = [report(4, 1, t1, &[]), report(4, 2, t1, &[])];
+    use ApplyOutcome::{AlreadyApplied as Old, Applied as New};
+    assert_eq!(store.apply_reports(&again, received()).unwrap(), [Old, New]);
+    assert_eq!(store.device_count().unwrap(), 10);
+    assert_eq!(store.device(&id(4)).unwrap().unwrap().report.sequence, 2);
+    if let Fixture::Sqlite(dir) = f {
+        let conn = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+        let indexed: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'devices_by_id')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(indexed, "the device id index is back");
+    }
 }
 
 fn a_failing_batch_writes_nothing(f: &Fixture) {
