@@ -161,3 +161,32 @@ where
         .collect::<Result<Vec<_>>>()?;
     Ok((outcomes, rows))
 }
+
+/// A bulk load under way (`StateStore::begin_bulk_load`): the highest (group id, device
+/// id) key it has written. A store that sets its device id index aside looks up only
+/// devices at or below it: any other is new.
+#[derive(Clone, Debug, Default)]
+pub struct BulkLoad {
+    highest: Option<(u32, String)>,
+}
+
+impl BulkLoad {
+    /// Whether a device of this key is surely not stored: past every key the load wrote,
+    /// in a table that was empty when it began.
+    pub fn is_new(&self, group: u32, id: &str) -> bool {
+        self.highest
+            .as_ref()
+            .is_none_or(|(g, d)| (group, id) > (*g, d.as_str()))
+    }
+
+    /// The load once `written` are written too.
+    pub fn past<'a>(&self, written: impl Iterator<Item = (u32, &'a str)>) -> BulkLoad {
+        let highest = written.fold(
+            self.highest.as_ref().map(|(g, d)| (*g, d.as_str())),
+            |max, key| max.max(Some(key)),
+        );
+        BulkLoad {
+            highest: highest.map(|(g, d)| (g, d.to_owned())),
+        }
+    }
+}

@@ -30,7 +30,7 @@ use ::postgres::binary_copy::BinaryCopyInWriter;
 use ::postgres::error::SqlState;
 use ::postgres::types::{ToSql, Type};
 use ::postgres::{Client, Config, IsolationLevel, NoTls, Transaction};
-use apply::Stored;
+use apply::{BulkLoad, Stored};
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
 use parking_lot::Mutex;
@@ -176,6 +176,8 @@ pub struct PostgresStore {
 struct Inner {
     pool: Pool,
     copy_min_rows: usize,
+    /// This handle's bulk load, while one runs (see `begin_bulk_load`).
+    bulk_load: Mutex<Option<BulkLoad>>,
 }
 
 /// The advisory lock key of a leadership role: [`LOCK_LEASE_BASE`] and the first 24
@@ -318,6 +320,7 @@ impl PostgresStore {
                 idle: Mutex::new(Vec::new()),
             },
             copy_min_rows: COPY_MIN_ROWS,
+            bulk_load: Mutex::new(None),
         };
         off_runtime(|| store.prepare())?;
         Ok(PostgresStore { inner: store })
@@ -339,7 +342,9 @@ impl Inner {
             });
         }
         migrate(&mut conn)?;
-        Ok(())
+        drop(conn);
+        // A bulk load killed before it ended (see `begin_bulk_load`).
+        self.write(Some(LOCK_DEVICES), restore_primary_key)
     }
 }
 
@@ -428,27 +433,51 @@ fn migrate(client: &mut Client) -> Result<()> {
 }
 
 /// The body of [`PostgresStore::apply_reports`], inside its transaction.
+///
+/// In a bulk load (the primary key on `device_id` set aside), a device is found, and its
+/// row replaced, by its (group id, device id) key through `devices_by_group`, and a key
+/// past every key the load wrote is new without a look. Returns the outcomes and the
+/// load's highest key once this batch is written.
 fn apply_in(
     tx: &mut Transaction<'_>,
     reports: &[DeviceReport],
     received_at: DateTime<Utc>,
     copy_min_rows: usize,
-) -> Result<Vec<ApplyOutcome>> {
-    // The highest sequence each device reaches in the batch: stored states are fetched
-    // only for devices some report will replace.
-    let mut highest: HashMap<&str, i64> = HashMap::with_capacity(reports.len());
+    bulk_load: Option<&BulkLoad>,
+) -> Result<(Vec<ApplyOutcome>, Option<BulkLoad>)> {
+    let group_of = |r: &DeviceReport| r.group.as_ref().map_or(0, |g| g.id);
+    // Each device's group and the highest sequence it reaches in the batch: stored
+    // states are fetched only for devices some report will replace.
+    let mut wanted: HashMap<&str, (i64, i64)> = HashMap::with_capacity(reports.len());
     for r in reports {
-        let s = highest.entry(r.device_id.as_str()).or_insert(i64::MIN);
-        *s = (*s).max(r.sequence as i64);
+        let w = wanted
+            .entry(r.device_id.as_str())
+            .or_insert((i64::from(group_of(r)), i64::MIN));
+        w.1 = w.1.max(r.sequence as i64);
     }
-    let (ids, seqs): (Vec<&str>, Vec<i64>) = highest.iter().map(|(k, v)| (*k, *v)).unzip();
-    let stored: HashMap<String, Stored> = tx
-        .query(
+    if let Some(load) = bulk_load {
+        wanted.retain(|id, (g, _)| !load.is_new(*g as u32, id));
+    }
+    let ids: Vec<&str> = wanted.keys().copied().collect();
+    let groups: Vec<i64> = wanted.values().map(|w| w.0).collect();
+    let seqs: Vec<i64> = wanted.values().map(|w| w.1).collect();
+    let rows = match (bulk_load, ids.is_empty()) {
+        (_, true) => Vec::new(),
+        (None, false) => tx.query(
             "SELECT d.device_id, d.sequence, CASE WHEN d.sequence < u.sequence THEN d.state END
              FROM devices d JOIN unnest($1::text[], $2::int8[]) AS u(device_id, sequence)
                ON d.device_id = u.device_id",
             &[&ids, &seqs],
-        )?
+        )?,
+        (Some(_), false) => tx.query(
+            "SELECT d.device_id, d.sequence, CASE WHEN d.sequence < u.sequence THEN d.state END
+             FROM devices d
+             JOIN unnest($1::text[], $2::int8[], $3::int8[]) AS u(device_id, group_id, sequence)
+               ON d.group_id = u.group_id AND d.device_id = u.device_id",
+            &[&ids, &groups, &seqs],
+        )?,
+    };
+    let stored: HashMap<String, Stored> = rows
         .into_iter()
         .map(|r| {
             let stored = Stored {
@@ -462,7 +491,12 @@ fn apply_in(
     drop(stored);
     let (updates, inserts): (Vec<&apply::NewRow<'_>>, Vec<&apply::NewRow<'_>>) =
         rows.iter().partition(|r| r.existed);
-    let group = |r: &DeviceReport| r.group.as_ref().map_or(0, |g| i64::from(g.id));
+    let group = |r: &DeviceReport| i64::from(group_of(r));
+    // In a bulk load a row is found by its whole key (no index on the device id alone).
+    let by_key = match bulk_load {
+        None => "",
+        Some(_) => " AND d.group_id = u.group_id",
+    };
     if inserts.len() >= copy_min_rows {
         let sink = tx.copy_in(
             "COPY devices (device_id, group_id, sequence, reported_at, state) FROM STDIN (FORMAT binary)",
@@ -516,17 +550,20 @@ fn apply_in(
         let times: Vec<DateTime<Utc>> = updates.iter().map(|r| r.report.reported_at).collect();
         let states: Vec<&[u8]> = updates.iter().map(|r| r.state.as_slice()).collect();
         tx.execute(
-            "UPDATE devices d SET group_id = u.group_id, sequence = u.sequence,
+            &format!(
+                "UPDATE devices d SET group_id = u.group_id, sequence = u.sequence,
                     reported_at = u.reported_at, state = u.state
              FROM unnest($1::text[], $2::int8[], $3::int8[], $4::timestamptz[], $5::bytea[])
                   AS u(device_id, group_id, sequence, reported_at, state)
-             WHERE d.device_id = u.device_id",
+             WHERE d.device_id = u.device_id{by_key}"
+            ),
             &[&ids, &groups, &seqs, &times, &states],
         )?;
     } else if !updates.is_empty() {
-        let put = tx.prepare(
-            "UPDATE devices SET group_id = $2, sequence = $3, reported_at = $4, state = $5 WHERE device_id = $1",
-        )?;
+        let put = tx.prepare(&format!(
+            "UPDATE devices d SET group_id = $2, sequence = $3, reported_at = $4, state = $5 WHERE d.device_id = $1{}",
+            by_key.replace("u.group_id", "$2")
+        ))?;
         for row in &updates {
             let r = row.report;
             tx.execute(
@@ -541,7 +578,49 @@ fn apply_in(
             )?;
         }
     }
-    Ok(outcomes)
+    let bulk_load = bulk_load.map(|load| {
+        let written = rows
+            .iter()
+            .map(|r| (group_of(r.report), r.report.device_id.as_str()));
+        load.past(written)
+    });
+    Ok((outcomes, bulk_load))
+}
+
+/// Builds the primary key on `device_id` if a bulk load set it aside. A load that wrote a
+/// device under two groups left two rows for it; as a report moving a device to another
+/// group does, the row of the higher sequence is kept (a sort, paid only by such a load).
+fn restore_primary_key(tx: &mut Transaction<'_>) -> Result<()> {
+    let keyed: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'devices'::regclass AND contype = 'p')",
+            &[],
+        )?
+        .get(0);
+    if keyed {
+        return Ok(());
+    }
+    const ADD_KEY: &str = "ALTER TABLE devices ADD CONSTRAINT devices_pkey PRIMARY KEY (device_id)";
+    let mut attempt = tx.transaction()?;
+    match attempt.batch_execute(ADD_KEY) {
+        Ok(()) => return Ok(attempt.commit()?),
+        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => drop(attempt),
+        Err(e) => return Err(e.into()),
+    }
+    let dropped = tx.execute(
+        "DELETE FROM devices d USING (
+           SELECT ctid, row_number() OVER (
+             PARTITION BY device_id ORDER BY sequence DESC, group_id DESC) AS rank
+           FROM devices) r
+         WHERE d.ctid = r.ctid AND r.rank > 1",
+        &[],
+    )?;
+    tracing::warn!(
+        rows = dropped,
+        "the bulk load wrote devices under two groups: kept each one's latest row"
+    );
+    tx.batch_execute(ADD_KEY)?;
+    Ok(())
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -771,9 +850,48 @@ impl StateStore for Inner {
         if reports.is_empty() {
             return Ok(Vec::new());
         }
-        self.write(Some(LOCK_DEVICES), |tx| {
-            apply_in(tx, reports, received_at, self.copy_min_rows)
-        })
+        let mut bulk_load = self.bulk_load.lock();
+        let (outcomes, load) = self.write(Some(LOCK_DEVICES), |tx| {
+            apply_in(
+                tx,
+                reports,
+                received_at,
+                self.copy_min_rows,
+                bulk_load.as_ref(),
+            )
+        })?;
+        // Only once committed: a batch rolled back wrote no key.
+        if load.is_some() {
+            *bulk_load = load;
+        }
+        Ok(outcomes)
+    }
+
+    /// Sets the primary key on `device_id` aside while `devices` is empty: a seed writes
+    /// in (group id, device id) order, so the heap and `devices_by_group` take each row
+    /// at their end, but the device ids land all over the primary key's index. Built at
+    /// the end, it is one sort. Meanwhile other processes' lookups by device id scan the
+    /// table; an interrupted load is made whole on the next open (`restore_primary_key`).
+    fn begin_bulk_load(&self) -> Result<bool> {
+        let mut bulk_load = self.bulk_load.lock();
+        let began = self.write(Some(LOCK_DEVICES), |tx| {
+            let empty: bool = tx
+                .query_one("SELECT NOT EXISTS (SELECT 1 FROM devices)", &[])?
+                .get(0);
+            if empty {
+                tx.batch_execute("ALTER TABLE devices DROP CONSTRAINT IF EXISTS devices_pkey")?;
+            }
+            Ok(empty)
+        })?;
+        *bulk_load = began.then(BulkLoad::default);
+        Ok(began)
+    }
+
+    fn end_bulk_load(&self) -> Result<()> {
+        let mut bulk_load = self.bulk_load.lock();
+        self.write(Some(LOCK_DEVICES), restore_primary_key)?;
+        *bulk_load = None;
+        Ok(())
     }
 
     fn device_count(&self) -> Result<u64> {
@@ -1044,6 +1162,12 @@ impl StateStore for PostgresStore {
         received_at: DateTime<Utc>,
     ) -> Result<Vec<ApplyOutcome>> {
         off_runtime(|| self.inner.apply_reports(reports, received_at))
+    }
+    fn begin_bulk_load(&self) -> Result<bool> {
+        off_runtime(|| self.inner.begin_bulk_load())
+    }
+    fn end_bulk_load(&self) -> Result<()> {
+        off_runtime(|| self.inner.end_bulk_load())
     }
     fn device_count(&self) -> Result<u64> {
         off_runtime(|| self.inner.device_count())

@@ -4,7 +4,7 @@ use crate::{
     ApplyOutcome, DeviceState, FeedState, KbChange, KbImportOutcome, KbRecord, RawVisitor, Result,
     ScanError, SnapshotMeta, StateStore, StoreError, apply, state_codec,
 };
-use apply::Stored;
+use apply::{BulkLoad, Stored};
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
 use parking_lot::Mutex;
@@ -368,33 +368,6 @@ fn apply_in(
         load.past(written)
     });
     Ok((outcomes, bulk_load))
-}
-
-/// A bulk load under way: the highest (group id, device id) key it has written.
-#[derive(Clone, Debug, Default)]
-struct BulkLoad {
-    highest: Option<(u32, String)>,
-}
-
-impl BulkLoad {
-    /// Whether a device of this key is surely not stored: past every key the load wrote,
-    /// in a table that was empty when it began.
-    fn is_new(&self, group: u32, id: &str) -> bool {
-        self.highest
-            .as_ref()
-            .is_none_or(|(g, d)| (group, id) > (*g, d.as_str()))
-    }
-
-    /// The load once `written` are written too.
-    fn past<'a>(&self, written: impl Iterator<Item = (u32, &'a str)>) -> BulkLoad {
-        let highest = written.fold(
-            self.highest.as_ref().map(|(g, d)| (*g, d.as_str())),
-            |max, key| max.max(Some(key)),
-        );
-        BulkLoad {
-            highest: highest.map(|(g, d)| (g, d.to_owned())),
-        }
-    }
 }
 
 /// What one migration transaction did.
