@@ -71,7 +71,7 @@ pub fn seed_fleet(
     const BATCH: usize = 1000;
     let order = store_order(cfg);
     let bulk_load = store.begin_bulk_load()?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<DeviceReport>>(2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<DeviceReport>>(0);
     std::thread::scope(|scope| {
         scope.spawn(move || {
             for indexes in order.chunks(BATCH) {

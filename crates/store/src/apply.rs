@@ -1,7 +1,8 @@
 //! How a report changes a device's stored state, the same in every store: the rules
 //! behind `StateStore::apply_reports` that do not depend on where the bytes live.
 
-use crate::{ApplyOutcome, DeviceState, Result, StoreError, state_codec};
+use crate::state_codec::{self, StateParts};
+use crate::{ApplyOutcome, DeviceState, Result, StoreError};
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
 use rayon::prelude::*;
@@ -30,12 +31,45 @@ pub fn next_state(
     previous: Option<&DeviceState>,
     received_at: DateTime<Utc>,
 ) -> DeviceState {
+    let (first_seen, software_first_seen) = carried(report, previous.map(Previous::of));
+    DeviceState {
+        report: report.clone(),
+        first_seen,
+        software_first_seen,
+        received_at,
+    }
+}
+
+/// What a device's next state takes from its previous one.
+#[derive(Clone, Copy)]
+struct Previous<'p> {
+    first_seen: DateTime<Utc>,
+    software: &'p [model::InstalledSoftware],
+    /// Parallel to `software`.
+    software_first_seen: &'p [DateTime<Utc>],
+}
+
+impl<'p> Previous<'p> {
+    fn of(state: &'p DeviceState) -> Self {
+        Previous {
+            first_seen: state.first_seen,
+            software: &state.report.software,
+            software_first_seen: &state.software_first_seen,
+        }
+    }
+}
+
+/// The device's and each package's first-seen times once `report` applies (see
+/// [`next_state`]).
+fn carried(
+    report: &DeviceReport,
+    previous: Option<Previous<'_>>,
+) -> (DateTime<Utc>, Vec<DateTime<Utc>>) {
     let (first_seen, seen): (DateTime<Utc>, HashMap<SoftwareKey<'_>, DateTime<Utc>>) =
         match previous {
             Some(p) => (
                 p.first_seen.min(report.reported_at),
-                p.report
-                    .software
+                p.software
                     .iter()
                     .map(software_key)
                     .zip(p.software_first_seen.iter().copied())
@@ -53,12 +87,7 @@ pub fn next_state(
                 .min(report.reported_at)
         })
         .collect();
-    DeviceState {
-        report: report.clone(),
-        first_seen,
-        software_first_seen,
-        received_at,
-    }
+    (first_seen, software_first_seen)
 }
 
 /// What a device has stored when a batch arrives.
@@ -148,13 +177,28 @@ where
                 }
                 None => None,
             };
-            let mut state = next_state(first, previous.as_ref(), received_at);
+            // The state is encoded from the report it borrows: no copy of the report.
+            let (mut first_seen, mut software_first_seen) =
+                carried(first, previous.as_ref().map(Previous::of));
+            let mut last = first;
             for report in rest {
-                state = next_state(report, Some(&state), received_at);
+                let before = Previous {
+                    first_seen,
+                    software: &last.software,
+                    software_first_seen: &software_first_seen,
+                };
+                (first_seen, software_first_seen) = carried(report, Some(before));
+                last = report;
             }
+            let state = state_codec::encode_parts(&StateParts {
+                report: last,
+                first_seen,
+                software_first_seen: &software_first_seen,
+                received_at,
+            })?;
             Ok(NewRow {
-                report: rest.last().copied().unwrap_or(first),
-                state: state_codec::encode(&state)?,
+                report: last,
+                state,
                 existed: existed.is_some(),
             })
         })

@@ -52,8 +52,36 @@ const MAX_RECORD: u64 = 256 << 20;
 
 /// The bytes a store keeps for `state`.
 pub fn encode(state: &DeviceState) -> Result<Vec<u8>> {
-    let mut w = Writer::with_capacity(256 + 160 * state.report.software.len());
-    w.state(state);
+    encode_parts(&StateParts::of(state))
+}
+
+/// A device's state by reference: what [`encode`] writes, without an owned
+/// [`DeviceState`] (a batch merge encodes a report it only borrows, see
+/// `apply::merge_batch`).
+#[derive(Clone, Copy, Debug)]
+pub struct StateParts<'a> {
+    pub report: &'a model::DeviceReport,
+    pub first_seen: DateTime<Utc>,
+    /// Parallel to the report's software.
+    pub software_first_seen: &'a [DateTime<Utc>],
+    pub received_at: DateTime<Utc>,
+}
+
+impl<'a> StateParts<'a> {
+    pub fn of(state: &'a DeviceState) -> Self {
+        StateParts {
+            report: &state.report,
+            first_seen: state.first_seen,
+            software_first_seen: &state.software_first_seen,
+            received_at: state.received_at,
+        }
+    }
+}
+
+/// The bytes a store keeps for the state `parts` make up.
+pub fn encode_parts(parts: &StateParts<'_>) -> Result<Vec<u8>> {
+    let mut w = Writer::with_capacity(256 + 160 * parts.report.software.len());
+    w.state(parts);
     let record = w.buf;
     let bound = lz4_flex::block::get_maximum_output_size(record.len());
     let mut row = Vec::with_capacity(1 + 20 + bound);
@@ -86,7 +114,7 @@ fn record(row: &[u8]) -> Result<Cow<'_, [u8]>> {
         Some(_) if is_json(row) => {
             let state: DeviceState = serde_json::from_slice(row)?;
             let mut w = Writer::with_capacity(256 + 160 * state.report.software.len());
-            w.state(&state);
+            w.state(&StateParts::of(&state));
             Ok(Cow::Owned(w.buf))
         }
         _ => Err(not_a_row(row)),
@@ -334,8 +362,8 @@ impl<'a> Writer<'a> {
         self.uvar(u64::from(t.timestamp_subsec_nanos()));
     }
 
-    fn state(&mut self, s: &'a DeviceState) {
-        let r = &s.report;
+    fn state(&mut self, s: &StateParts<'a>) {
+        let r = s.report;
         let base = r.reported_at.timestamp();
         self.str(r.device_id.as_str());
         self.uvar(r.sequence);
@@ -358,7 +386,7 @@ impl<'a> Writer<'a> {
             self.software(sw);
         }
         self.len(s.software_first_seen.len());
-        for t in &s.software_first_seen {
+        for t in s.software_first_seen {
             self.time(t, base);
         }
         self.len(r.settings.len());
