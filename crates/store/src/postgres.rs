@@ -489,9 +489,17 @@ fn apply_in(
         .collect();
     let (outcomes, rows) = apply::merge_batch(reports, &stored, received_at)?;
     drop(stored);
-    let (updates, inserts): (Vec<&apply::NewRow<'_>>, Vec<&apply::NewRow<'_>>) =
-        rows.iter().partition(|r| r.existed);
     let group = |r: &DeviceReport| i64::from(group_of(r));
+    // In a bulk load a device found under one group whose batch moves it to another gets
+    // a row under its new key, as on SQLite; ending the load keeps the latest row.
+    let moved = |r: &apply::NewRow<'_>| {
+        bulk_load.is_some()
+            && wanted
+                .get(r.report.device_id.as_str())
+                .is_some_and(|w| w.0 != group(r.report))
+    };
+    let (updates, inserts): (Vec<&apply::NewRow<'_>>, Vec<&apply::NewRow<'_>>) =
+        rows.iter().partition(|r| r.existed && !moved(r));
     // In a bulk load a row is found by its whole key (no index on the device id alone).
     let by_key = match bulk_load {
         None => "",

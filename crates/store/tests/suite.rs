@@ -253,7 +253,9 @@ fn in_group(mut r: DeviceReport, id: u32) -> DeviceReport {
 /// A bulk load (the seed's door; each store sets its device id index aside) ends with the
 /// devices the same reports give through the ordinary path, whatever their order, and
 /// the store takes reports as ever afterwards. A device that moves group during the load
-/// keeps its latest report, but starts afresh: its first-seen times are that report's.
+/// keeps its latest report; one whose move is its first report in a batch starts
+/// afresh (its first-seen times are that report's: the load looks it up under its new
+/// group only).
 fn a_bulk_load_gives_what_reports_give(f: &Fixture) {
     let t1 = "2026-01-01T00:00:00Z";
     let t2 = "2026-01-02T00:00:00Z";
@@ -272,6 +274,11 @@ fn a_bulk_load_gives_what_reports_give(f: &Fixture) {
             in_group(report(5, 3, t2, &[("a", "1")]), 9),
         ],
         vec![report(22, 1, t1, &[]), report(3, 3, t2, &[("b", "2")])],
+        // Device 6, written already, moves to group 9 within one batch.
+        vec![
+            report(6, 2, t2, &[("a", "1")]),
+            in_group(report(6, 3, t2, &[("a", "1")]), 9),
+        ],
     ];
     let reference = Fixture::sqlite();
     let plain = reference.open();
@@ -292,6 +299,11 @@ fn a_bulk_load_gives_what_reports_give(f: &Fixture) {
     for i in ids.iter().filter(|i| **i != id(5)) {
         assert_eq!(store.device(i).unwrap(), plain.device(i).unwrap(), "{i}");
     }
+    let six = store.device(&id(6)).unwrap().unwrap();
+    assert_eq!(
+        (six.report.group.map(|g| g.id), six.report.sequence),
+        (Some(9), 3)
+    );
     let moved = store.device(&id(5)).unwrap().unwrap();
     assert_eq!(moved.report.group.map(|g| g.id), Some(9));
     assert_eq!(moved.report.sequence, 3);
