@@ -602,11 +602,11 @@ async fn gzip_walk(
     })
 }
 
-/// Keeps the last 4 KiB of the body seen so far (the nextLink is at the end).
-/// The `@odata.nextLink` at the end of a page (`body` holds at least its last bytes).
 /// How many times the first and the last page are requested again for their median
-/// first-byte time.
-const TTFB_REPEATS: usize = 5;
+/// first-byte time. Each is well under a millisecond on a warm connection, so a few
+/// samples leave the median at the mercy of the scheduler (five gave last/first ratios
+/// from 0.57 to 2.13 across the runs of one round).
+const TTFB_REPEATS: usize = 21;
 
 /// The first-byte time of one request of `url`, in ms; the body is read to its end (so
 /// the connection stays open for the next request).
@@ -631,6 +631,7 @@ pub(crate) fn median(samples: &mut [f64]) -> f64 {
     samples.get(samples.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// The `@odata.nextLink` at the end of a page (`body` holds at least its last bytes).
 pub(crate) fn next_link(body: &[u8]) -> Result<Option<String>, BenchError> {
     let text = String::from_utf8_lossy(body);
     let Some(i) = text.rfind("\"@odata.nextLink\":\"") else {
@@ -643,6 +644,7 @@ pub(crate) fn next_link(body: &[u8]) -> Result<Option<String>, BenchError> {
     Ok(Some(rest[..end].to_owned()))
 }
 
+/// Keeps the last 4 KiB of the body seen so far (the nextLink is at the end).
 fn last_bytes(body: &mut Vec<u8>, chunk: &[u8]) {
     body.extend_from_slice(chunk);
     if body.len() > 8192 {
