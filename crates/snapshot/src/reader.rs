@@ -222,7 +222,6 @@ impl Snapshot {
             .range(at, WIDE_ROW);
         (r.len() == WIDE_ROW).then(|| VulnRow::decode(r))
     }
-    /// The vulnerability rows of device `d` (rows are ordered by device).
     /// The vulnerability rows of finding `f`, ascending (so in device order), from the
     /// index written at publish; `None` for a snapshot published before the index, whose
     /// readers scan [`Snapshot::vuln_row`] instead.
@@ -249,6 +248,7 @@ impl Snapshot {
         ))
     }
 
+    /// The vulnerability rows of device `d` (rows are ordered by device).
     pub fn vuln_rows_of(&self, d: u32) -> std::ops::Range<u64> {
         self.rows_of(ExportKind::Vulnerabilities, d)
     }
