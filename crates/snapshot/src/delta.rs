@@ -151,13 +151,14 @@ struct Side<'a> {
 }
 
 impl Side<'_> {
-    fn row(&self, i: u64) -> Option<VulnRow> {
-        self.snapshot.vuln_row(i)
-    }
-    fn key(&self, r: &VulnRow) -> Option<u128> {
+    /// Row `i` and its key in the order both sides share; `None` past the end or for an
+    /// unreadable row.
+    fn keyed_row(&self, i: u64) -> Option<(u128, VulnRow)> {
+        let r = self.snapshot.vuln_row(i)?;
         let device = self.device.get(r.device as usize).copied()?;
         let (sw, cve) = self.finding.get(r.finding as usize).copied()?;
-        Some((u128::from(device) << 64) | (u128::from(sw) << 32) | u128::from(cve))
+        let key = (u128::from(device) << 64) | (u128::from(sw) << 32) | u128::from(cve);
+        Some((key, r))
     }
 }
 
@@ -321,26 +322,20 @@ pub fn write_change_log(
     let mut compared = Compared::new(&a);
     let (mut i, mut j) = (0u64, 0u64);
     while i < n_old || j < n_new {
-        let (ra, rb) = (
-            if i < n_old { a.row(i) } else { None },
-            if j < n_new { b.row(j) } else { None },
-        );
         let (ka, kb) = (
-            ra.as_ref().and_then(|r| a.key(r)),
-            rb.as_ref().and_then(|r| b.key(r)),
+            if i < n_old { a.keyed_row(i) } else { None },
+            if j < n_new { b.keyed_row(j) } else { None },
         );
         match (ka, kb) {
-            (Some(x), Some(y)) if x == y => {
-                if let (Some(ra), Some(rb)) = (&ra, &rb)
-                    && compared.updated(&a, ra, &b, rb)
-                {
+            (Some((x, ra)), Some((y, rb))) if x == y => {
+                if compared.updated(&a, &ra, &b, &rb) {
                     w.push(new, j, Status::Updated)?;
                     counts.updated += 1;
                 }
                 i += 1;
                 j += 1;
             }
-            (Some(x), Some(y)) if x < y => {
+            (Some((x, _)), Some((y, _))) if x < y => {
                 w.push(old, i, Status::Fixed)?;
                 counts.fixed += 1;
                 i += 1;

@@ -490,20 +490,15 @@ fn apply_in(
     let (outcomes, rows) = apply::merge_batch(reports, &stored, received_at)?;
     drop(stored);
     let group = |r: &DeviceReport| i64::from(group_of(r));
-    // In a bulk load a device found under one group whose batch moves it to another gets
-    // a row under its new key, as on SQLite; ending the load keeps the latest row.
-    let moved = |r: &apply::NewRow<'_>| {
-        bulk_load.is_some()
-            && wanted
-                .get(r.report.device_id.as_str())
-                .is_some_and(|w| w.0 != group(r.report))
-    };
     let (updates, inserts): (Vec<&apply::NewRow<'_>>, Vec<&apply::NewRow<'_>>) =
-        rows.iter().partition(|r| r.existed && !moved(r));
-    // In a bulk load a row is found by its whole key (no index on the device id alone).
-    let by_key = match bulk_load {
-        None => "",
-        Some(_) => " AND d.group_id = u.group_id",
+        rows.iter().partition(|r| r.existed);
+    // In a bulk load a row is found by its whole key (no index on the device id alone):
+    // the group it was found under, which the update then sets to the report's (a batch
+    // may move a device it found to another group).
+    let found_in = |r: &DeviceReport| wanted.get(r.device_id.as_str()).map_or(0, |w| w.0);
+    let (by_key, by_key_one) = match bulk_load {
+        None => ("", ""),
+        Some(_) => (" AND d.group_id = u.found_in", " AND d.group_id = $6"),
     };
     if inserts.len() >= copy_min_rows {
         let sink = tx.copy_in(
@@ -557,33 +552,36 @@ fn apply_in(
         let seqs: Vec<i64> = updates.iter().map(|r| r.report.sequence as i64).collect();
         let times: Vec<DateTime<Utc>> = updates.iter().map(|r| r.report.reported_at).collect();
         let states: Vec<&[u8]> = updates.iter().map(|r| r.state.as_slice()).collect();
+        let found: Vec<i64> = updates.iter().map(|r| found_in(r.report)).collect();
         tx.execute(
             &format!(
                 "UPDATE devices d SET group_id = u.group_id, sequence = u.sequence,
                     reported_at = u.reported_at, state = u.state
-             FROM unnest($1::text[], $2::int8[], $3::int8[], $4::timestamptz[], $5::bytea[])
-                  AS u(device_id, group_id, sequence, reported_at, state)
+             FROM unnest($1::text[], $2::int8[], $3::int8[], $4::timestamptz[], $5::bytea[], $6::int8[])
+                  AS u(device_id, group_id, sequence, reported_at, state, found_in)
              WHERE d.device_id = u.device_id{by_key}"
             ),
-            &[&ids, &groups, &seqs, &times, &states],
+            &[&ids, &groups, &seqs, &times, &states, &found],
         )?;
     } else if !updates.is_empty() {
         let put = tx.prepare(&format!(
-            "UPDATE devices d SET group_id = $2, sequence = $3, reported_at = $4, state = $5 WHERE d.device_id = $1{}",
-            by_key.replace("u.group_id", "$2")
+            "UPDATE devices d SET group_id = $2, sequence = $3, reported_at = $4, state = $5 WHERE d.device_id = $1{by_key_one}"
         ))?;
         for row in &updates {
             let r = row.report;
-            tx.execute(
-                &put,
-                &[
-                    &r.device_id.as_str(),
-                    &group(r),
-                    &(r.sequence as i64),
-                    &r.reported_at,
-                    &row.state.as_slice(),
-                ],
-            )?;
+            let (id, group, sequence, state, found) = (
+                r.device_id.as_str(),
+                group(r),
+                r.sequence as i64,
+                row.state.as_slice(),
+                found_in(r),
+            );
+            let mut params: Vec<&(dyn ToSql + Sync)> =
+                vec![&id, &group, &sequence, &r.reported_at, &state];
+            if bulk_load.is_some() {
+                params.push(&found);
+            }
+            tx.execute(&put, &params)?;
         }
     }
     let bulk_load = bulk_load.map(|load| {
