@@ -23,6 +23,7 @@
 mod build;
 mod by_finding;
 pub mod delta;
+mod device_search;
 mod first_seen;
 pub mod format;
 mod kinds;
@@ -41,6 +42,7 @@ pub use build::{
     BuildError, BuildOptions, BuildRequest, BuildStats, PublishBuildError, build_snapshot,
 };
 pub use delta::{ChangeCounts, ChangeLog, ChangeLogMeta};
+pub use device_search::{DeviceSearch, Matches};
 pub use kinds::ExportKind;
 pub use layout::{FindingMeta, VulnRow};
 pub use manifest::{ExportManifest, Manifest, Part};
