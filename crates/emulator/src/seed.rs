@@ -71,27 +71,27 @@ pub fn seed_fleet(
     const BATCH: usize = 1000;
     let order = store_order(cfg);
     let bulk_load = store.begin_bulk_load()?;
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<DeviceReport>>(0);
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
+    let mut done = 0u64;
+    crate::ahead::one_batch_ahead(
+        |send| {
             for indexes in order.chunks(BATCH) {
                 let batch: Vec<_> = indexes.par_iter().map(|&i| device_report(cfg, i)).collect();
-                if tx.send(batch).is_err() {
-                    return;
+                if !send(batch) {
+                    break;
                 }
             }
-        });
-        let mut done = 0u64;
-        for batch in rx {
+            Ok(())
+        },
+        |batch: Vec<DeviceReport>| {
             ingest::apply_reports(store, &batch, cfg.now)?;
             done += batch.len() as u64;
             progress(done);
             // Some thousand allocations per report: freed on every core, not on the
             // one thread that writes.
             batch.into_par_iter().for_each(drop);
-        }
-        Ok::<(), EmulatorError>(())
-    })?;
+            Ok(())
+        },
+    )?;
     if bulk_load {
         store.end_bulk_load()?;
     }

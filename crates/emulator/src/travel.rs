@@ -45,18 +45,34 @@ pub fn advance_fleet(
     let (mut reports, mut quiet, mut done) = (0u64, 0u64, 0u64);
     // Short reads by id rather than one long scan: a read transaction held across the
     // writes would stop SQLite from checkpointing and let the log grow without bound.
-    for ids in store.device_ids()?.chunks(2000) {
-        let batch = store.devices(ids)?;
-        let next: Vec<DeviceReport> = batch
-            .par_iter()
-            .filter_map(|s| evolve_report(&cfg, &adv, &s.report))
-            .collect();
-        quiet += (batch.len() - next.len()) as u64;
-        done += batch.len() as u64;
-        reports += next.len() as u64;
-        ingest::apply_reports(store, &next, now)?;
-        progress(done);
-    }
+    // The next chunk is read and evolved while this one is written.
+    let ids = store.device_ids()?;
+    crate::ahead::one_batch_ahead(
+        |send| {
+            for ids in ids.chunks(2000) {
+                let batch = store.devices(ids)?;
+                let next: Vec<DeviceReport> = batch
+                    .par_iter()
+                    .filter_map(|s| evolve_report(&cfg, &adv, &s.report))
+                    .collect();
+                let read = batch.len() as u64;
+                batch.into_par_iter().for_each(drop);
+                if !send((read, next)) {
+                    break;
+                }
+            }
+            Ok(())
+        },
+        |(read, next): (u64, Vec<DeviceReport>)| {
+            quiet += read - next.len() as u64;
+            done += read;
+            reports += next.len() as u64;
+            ingest::apply_reports(store, &next, now)?;
+            progress(done);
+            next.into_par_iter().for_each(drop);
+            Ok(())
+        },
+    )?;
     store.checkpoint()?;
     let update = feed_update(state.seed, state.base_now, adv.step, now, hours);
     let feed = ingest::import_feed(

@@ -2,7 +2,7 @@
 //! behind `StateStore::apply_reports` that do not depend on where the bytes live.
 
 use crate::state_codec::{self, StateParts};
-use crate::{ApplyOutcome, DeviceState, Result, StoreError};
+use crate::{ApplyOutcome, DeviceView, Result, StoreError};
 use chrono::{DateTime, Utc};
 use model::DeviceReport;
 use rayon::prelude::*;
@@ -23,71 +23,75 @@ pub fn supersedes(sequence: u64, stored: i64) -> bool {
     sequence as i64 > stored
 }
 
-/// The new state for `report`, carrying first-seen times over from `previous`: the
-/// device keeps its first report's time, and each package the time it was first
-/// reported until it disappears from the device.
-pub fn next_state(
-    report: &DeviceReport,
-    previous: Option<&DeviceState>,
-    received_at: DateTime<Utc>,
-) -> DeviceState {
-    let (first_seen, software_first_seen) = carried(report, previous.map(Previous::of));
-    DeviceState {
-        report: report.clone(),
-        first_seen,
-        software_first_seen,
-        received_at,
-    }
-}
-
-/// What a device's next state takes from its previous one.
-#[derive(Clone, Copy)]
+/// What a device's next state takes from its previous one: when the device was first
+/// seen, and when each package it had (by vendor, name and version) was.
 struct Previous<'p> {
     first_seen: DateTime<Utc>,
-    software: &'p [model::InstalledSoftware],
-    /// Parallel to `software`.
-    software_first_seen: &'p [DateTime<Utc>],
+    software: HashMap<SoftwareKey<'p>, DateTime<Utc>>,
 }
 
 impl<'p> Previous<'p> {
-    fn of(state: &'p DeviceState) -> Self {
+    /// From a stored state, read as a view: a merge needs only these times and the
+    /// packages' keys, so none of the state's strings is copied out of its record.
+    fn of_view(view: &DeviceView<'p>) -> Self {
         Previous {
-            first_seen: state.first_seen,
-            software: &state.report.software,
-            software_first_seen: &state.software_first_seen,
+            first_seen: view.first_seen,
+            software: view
+                .software
+                .iter()
+                .map(|sw| (sw.vendor, sw.name, sw.version))
+                .zip(view.software_first_seen.iter().copied())
+                .collect(),
+        }
+    }
+
+    /// From the report applied before in the same batch.
+    fn of_report(
+        first_seen: DateTime<Utc>,
+        report: &'p DeviceReport,
+        software_first_seen: &[DateTime<Utc>],
+    ) -> Self {
+        Previous {
+            first_seen,
+            software: report
+                .software
+                .iter()
+                .map(software_key)
+                .zip(software_first_seen.iter().copied())
+                .collect(),
         }
     }
 }
 
-/// The device's and each package's first-seen times once `report` applies (see
-/// [`next_state`]).
+/// The device's and each package's first-seen times once `report` applies over
+/// `previous`: the device keeps its first report's time, and each package the time it
+/// was first reported until it disappears from the device.
 fn carried(
     report: &DeviceReport,
     previous: Option<Previous<'_>>,
 ) -> (DateTime<Utc>, Vec<DateTime<Utc>>) {
-    let (first_seen, seen): (DateTime<Utc>, HashMap<SoftwareKey<'_>, DateTime<Utc>>) =
-        match previous {
-            Some(p) => (
-                p.first_seen.min(report.reported_at),
-                p.software
-                    .iter()
-                    .map(software_key)
-                    .zip(p.software_first_seen.iter().copied())
-                    .collect(),
-            ),
-            None => (report.reported_at, HashMap::new()),
-        };
+    let Some(previous) = previous else {
+        return (
+            report.reported_at,
+            vec![report.reported_at; report.software.len()],
+        );
+    };
     let software_first_seen = report
         .software
         .iter()
         .map(|sw| {
-            seen.get(&software_key(sw))
+            previous
+                .software
+                .get(&software_key(sw))
                 .copied()
                 .unwrap_or(report.reported_at)
                 .min(report.reported_at)
         })
         .collect();
-    (first_seen, software_first_seen)
+    (
+        previous.first_seen.min(report.reported_at),
+        software_first_seen,
+    )
 }
 
 /// What a device has stored when a batch arrives.
@@ -168,8 +172,8 @@ where
         })
         .map(|(id, first, rest)| {
             let existed = stored.get(id);
-            let previous = match existed {
-                Some(Stored { state: Some(b), .. }) => Some(state_codec::decode(b)?),
+            let record = match existed {
+                Some(Stored { state: Some(b), .. }) => Some(state_codec::record_of(b)?),
                 Some(Stored { state: None, .. }) => {
                     return Err(StoreError::Corrupt(format!(
                         "device {id}: stored state was not fetched"
@@ -177,16 +181,13 @@ where
                 }
                 None => None,
             };
+            let previous = record.as_deref().map(state_codec::view).transpose()?;
             // The state is encoded from the report it borrows: no copy of the report.
             let (mut first_seen, mut software_first_seen) =
-                carried(first, previous.as_ref().map(Previous::of));
+                carried(first, previous.as_ref().map(Previous::of_view));
             let mut last = first;
             for report in rest {
-                let before = Previous {
-                    first_seen,
-                    software: &last.software,
-                    software_first_seen: &software_first_seen,
-                };
+                let before = Previous::of_report(first_seen, last, &software_first_seen);
                 (first_seen, software_first_seen) = carried(report, Some(before));
                 last = report;
             }

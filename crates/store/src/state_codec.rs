@@ -50,6 +50,10 @@ const MAX_DEPTH: usize = 128;
 /// this; a larger claim is a damaged row, refused before anything is allocated.
 const MAX_RECORD: u64 = 256 << 20;
 
+/// The largest scratch buffer an encoding thread keeps between states (a state's
+/// record is about 10 KB).
+const SCRATCH_KEPT: usize = 1 << 20;
+
 /// The bytes a store keeps for `state`.
 pub fn encode(state: &DeviceState) -> Result<Vec<u8>> {
     encode_parts(&StateParts::of(state))
@@ -80,19 +84,42 @@ impl<'a> StateParts<'a> {
 
 /// The bytes a store keeps for the state `parts` make up.
 pub fn encode_parts(parts: &StateParts<'_>) -> Result<Vec<u8>> {
-    let mut w = Writer::with_capacity(256 + 160 * parts.report.software.len());
-    w.state(parts);
-    let record = w.buf;
-    let bound = lz4_flex::block::get_maximum_output_size(record.len());
-    let mut row = Vec::with_capacity(1 + 20 + bound);
-    row.push(FORMAT_V2);
-    push_uvar(&mut row, record.len() as u64);
-    let mut block = vec![0; bound];
-    let n = lz4_flex::block::compress_into(&record, &mut block)
-        .map_err(|e| StoreError::Corrupt(format!("device state: cannot compress: {e}")))?;
-    push_uvar(&mut row, n as u64);
-    row.extend_from_slice(&block[..n]);
-    Ok(row)
+    thread_local! {
+        /// The record and its compressed block, kept by each encoding thread: written
+        /// afresh for every state (a batch encodes thousands), they cost an allocation,
+        /// a zeroing and fresh pages each.
+        static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const {
+            std::cell::RefCell::new((Vec::new(), Vec::new()))
+        };
+    }
+    SCRATCH.with(|scratch| {
+        let (record, block) = &mut *scratch.borrow_mut();
+        let software = parts.report.software.len();
+        record.clear();
+        let mut w = Writer {
+            buf: std::mem::take(record),
+            seen: FxHashMap::with_capacity_and_hasher(64 + 4 * software, Default::default()),
+        };
+        w.state(parts);
+        *record = w.buf;
+        let bound = lz4_flex::block::get_maximum_output_size(record.len());
+        if block.len() < bound {
+            block.resize(bound, 0);
+        }
+        let n = lz4_flex::block::compress_into(record, block)
+            .map_err(|e| StoreError::Corrupt(format!("device state: cannot compress: {e}")))?;
+        let mut row = Vec::with_capacity(1 + 20 + n);
+        row.push(FORMAT_V2);
+        push_uvar(&mut row, record.len() as u64);
+        push_uvar(&mut row, n as u64);
+        row.extend_from_slice(&block[..n]);
+        // An outsized state's buffers are not kept for the thread's lifetime.
+        if record.capacity() > SCRATCH_KEPT {
+            *record = Vec::new();
+            *block = Vec::new();
+        }
+        Ok(row)
+    })
 }
 
 /// The state stored as `bytes` (by [`encode`], by an earlier release's `encode`, or the
@@ -119,6 +146,11 @@ fn record(row: &[u8]) -> Result<Cow<'_, [u8]>> {
         }
         _ => Err(not_a_row(row)),
     }
+}
+
+/// The record inside a stored row (see `record`), for reading as a [`view`].
+pub fn record_of(row: &[u8]) -> Result<Cow<'_, [u8]>> {
+    record(row)
 }
 
 /// Why `row` is in none of the layouts (an unknown first byte, or no byte at all).
@@ -580,7 +612,9 @@ impl<'a> Reader<'a> {
         Reader {
             buf,
             pos,
-            strings: Vec::with_capacity(64),
+            // A record holds a string for about every 32 bytes (ids, versions, paths):
+            // sized once, the list is not grown four or five times per record.
+            strings: Vec::with_capacity(buf.len() / 32 + 8),
         }
     }
 
