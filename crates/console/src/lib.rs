@@ -104,8 +104,33 @@ impl Viewer {
     }
 }
 
+/// How often the console looks for a new latest snapshot whose device search to make.
+const SEARCH_WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Makes each new latest snapshot's device search (`Snapshot::device_search`) on a
+/// thread of its own, so the first search of a snapshot finds it made: at a million
+/// devices making it reads every device's head, half a second on first touch. The
+/// thread ends with the registry.
+fn warm_device_search(snapshots: std::sync::Weak<Snapshots>) {
+    let spawned = std::thread::Builder::new()
+        .name("console-search".into())
+        .spawn(move || {
+            while let Some(snapshots) = snapshots.upgrade() {
+                if let Some(latest) = snapshots.latest() {
+                    latest.device_search();
+                }
+                drop(snapshots);
+                std::thread::sleep(SEARCH_WARM_EVERY);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "cannot start the console's device search warm-up; the first search makes it");
+    }
+}
+
 /// The console's routes under `/console`.
 pub fn router(console: Arc<Console>) -> Router {
+    warm_device_search(Arc::downgrade(&console.snapshots));
     Router::new()
         .route("/console", get(overview))
         .route("/console/", get(overview))

@@ -905,6 +905,23 @@ mod tests {
         (count, devices, versions)
     }
 
+    /// Mounting the console makes the latest snapshot's device search in the
+    /// background, before anyone searches.
+    #[test]
+    fn the_router_makes_the_device_search_ahead_of_the_first_search() {
+        let (_world, console, s) = published(60, 3);
+        assert!(!s.device_search_made());
+        let _routes = crate::router(std::sync::Arc::new(console));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !s.device_search_made() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no device search made in 20 s"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// Device search reads each device's id and name, whatever else its records hold.
     #[test]
     fn device_search_matches_ids_and_names_in_any_case() {

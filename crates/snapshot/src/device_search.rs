@@ -2,8 +2,9 @@
 //!
 //! Searching device by device reads each device's id and head fragment from the
 //! snapshot's tables: about 190 ns a device, 190 ms for a million, on every search. A
-//! [`DeviceSearch`] is made once per snapshot (on its first search) instead: every
-//! device's id and name, lower-cased, side by side in one buffer, so a search is one
+//! [`DeviceSearch`] is made once per snapshot instead: every device's id and name,
+//! lower-cased, side by side in a few buffers (one per run of [`CHUNK`] devices, made in
+//! parallel and never joined, so making it holds no second copy), so a search is a
 //! `memmem` pass over some 60 MB at a million devices, and a hit is mapped back to its
 //! device by a binary search of where each device starts.
 
@@ -13,10 +14,19 @@ use rayon::prelude::*;
 const NAME_KEY: &[u8] = b"\"deviceName\":";
 /// The key that follows it.
 const AFTER_NAME: &[u8] = b",\"osPlatform\":";
+/// Devices per buffer.
+const CHUNK: u32 = 16_384;
 
 /// Devices' ids and names, lower-cased, for substring search (see the module docs).
 #[derive(Debug, Default)]
 pub struct DeviceSearch {
+    chunks: Vec<Chunk>,
+}
+
+/// The text of a run of consecutive devices.
+#[derive(Debug, Default)]
+struct Chunk {
+    first_device: u32,
     /// Device by device: its id, then its name (as the head holds it: JSON-escaped,
     /// without the quotes; empty for a device without a name).
     text: Vec<u8>,
@@ -34,41 +44,33 @@ impl DeviceSearch {
         id: impl Fn(u32) -> &'s [u8] + Sync,
         head: impl Fn(u32) -> &'s [u8] + Sync,
     ) -> DeviceSearch {
-        // Chunks made in parallel, each a whole run of devices, then joined in order.
-        const CHUNK: u32 = 16_384;
-        let chunks: Vec<DeviceSearch> = (0..count.div_ceil(CHUNK))
+        let chunks = (0..count.div_ceil(CHUNK))
             .into_par_iter()
             .map(|c| {
                 let name_key = memchr::memmem::Finder::new(NAME_KEY);
-                let mut part = DeviceSearch::default();
-                for d in c * CHUNK..((c + 1) * CHUNK).min(count) {
+                let first_device = c * CHUNK;
+                let devices = first_device..((c + 1) * CHUNK).min(count);
+                let mut chunk = Chunk {
+                    first_device,
+                    text: Vec::with_capacity(devices.len() * 64),
+                    starts: Vec::with_capacity(devices.len() + 1),
+                    id_len: Vec::with_capacity(devices.len()),
+                };
+                for d in devices {
                     let id = id(d);
                     let id = &id[..id.len().min(usize::from(u8::MAX))];
-                    part.starts.push(part.text.len());
-                    part.id_len.push(id.len() as u8);
-                    part.text.extend(id.iter().map(u8::to_ascii_lowercase));
-                    part.text.extend(
-                        name_in(head(d), &name_key)
-                            .iter()
-                            .map(u8::to_ascii_lowercase),
-                    );
+                    chunk.starts.push(chunk.text.len());
+                    chunk.id_len.push(id.len() as u8);
+                    chunk.text.extend(id.iter().map(u8::to_ascii_lowercase));
+                    let name = name_in(head(d), &name_key);
+                    chunk.text.extend(name.iter().map(u8::to_ascii_lowercase));
                 }
-                part
+                chunk.starts.push(chunk.text.len());
+                chunk.text.shrink_to_fit();
+                chunk
             })
             .collect();
-        let mut out = DeviceSearch {
-            text: Vec::with_capacity(chunks.iter().map(|c| c.text.len()).sum()),
-            starts: Vec::with_capacity(count as usize + 1),
-            id_len: Vec::with_capacity(count as usize),
-        };
-        for c in chunks {
-            let base = out.text.len();
-            out.starts.extend(c.starts.iter().map(|s| s + base));
-            out.id_len.extend_from_slice(&c.id_len);
-            out.text.extend_from_slice(&c.text);
-        }
-        out.starts.push(out.text.len());
-        out
+        DeviceSearch { chunks }
     }
 
     /// The devices whose id or name contains `needle` (lower case; ASCII letters are
@@ -76,68 +78,84 @@ impl DeviceSearch {
     /// matches every device.
     pub fn matches<'a>(&'a self, needle: &'a [u8]) -> Matches<'a> {
         if needle.is_empty() {
-            return Matches::Every(0..self.id_len.len() as u32);
+            let count = self
+                .chunks
+                .last()
+                .map_or(0, |c| c.first_device + c.id_len.len() as u32);
+            return Matches::Every(0..count);
         }
-        Matches::Hits {
+        Matches::Hits(Box::new(Hits {
             search: self,
-            needle_len: needle.len(),
-            hits: Box::new(memchr::memmem::find_iter(&self.text, needle)),
-            next_device: 0,
-        }
+            finder: memchr::memmem::Finder::new(needle),
+            chunk: 0,
+            from: 0,
+        }))
     }
 
     /// Bytes held (for the logs).
     pub fn heap_bytes(&self) -> usize {
-        self.text.capacity() + self.starts.capacity() * 8 + self.id_len.capacity()
+        self.chunks
+            .iter()
+            .map(|c| c.text.capacity() + c.starts.capacity() * 8 + c.id_len.capacity())
+            .sum()
     }
 }
 
 /// The iterator [`DeviceSearch::matches`] returns.
 pub enum Matches<'a> {
     Every(std::ops::Range<u32>),
-    Hits {
-        search: &'a DeviceSearch,
-        needle_len: usize,
-        // Boxed: a searcher is some hundreds of bytes, the other variant eight.
-        hits: Box<memchr::memmem::FindIter<'a, 'a>>,
-        /// Devices before this one have been returned (or passed).
-        next_device: usize,
-    },
+    /// Boxed: a searcher is some hundreds of bytes, the other variant eight.
+    Hits(Box<Hits<'a>>),
+}
+
+/// Where a search for a needle has got to.
+pub struct Hits<'a> {
+    search: &'a DeviceSearch,
+    finder: memchr::memmem::Finder<'a>,
+    chunk: usize,
+    /// Where in the chunk's text to look next: past the last hit, or at the start of
+    /// the device after the last one returned.
+    from: usize,
 }
 
 impl Iterator for Matches<'_> {
     type Item = u32;
 
     fn next(&mut self) -> Option<u32> {
-        let (s, needle_len, hits, next_device) = match self {
-            Matches::Every(devices) => return devices.next(),
-            Matches::Hits {
-                search,
-                needle_len,
-                hits,
-                next_device,
-            } => (*search, *needle_len, hits, next_device),
-        };
+        match self {
+            Matches::Every(devices) => devices.next(),
+            Matches::Hits(hits) => hits.next(),
+        }
+    }
+}
+
+impl Hits<'_> {
+    fn next(&mut self) -> Option<u32> {
+        let needle_len = self.finder.needle().len();
         loop {
-            let at = hits.next()?;
-            // The device whose text holds the hit (`at` is below the text's end, so
-            // below the last start, the end sentinel).
-            let d = s.starts.partition_point(|&start| start <= at) - 1;
-            if d < *next_device {
+            let c = self.search.chunks.get(self.chunk)?;
+            let Some(found) = self.finder.find(&c.text[self.from..]) else {
+                (self.chunk, self.from) = (self.chunk + 1, 0);
                 continue;
-            }
-            let name_start = s.starts[d] + usize::from(s.id_len[d]);
+            };
+            let at = self.from + found;
+            // The device whose text holds the hit (`at` is below the text's end, the
+            // last start).
+            let d = c.starts.partition_point(|&start| start <= at) - 1;
+            let name_start = c.starts[d] + usize::from(c.id_len[d]);
             let end = at + needle_len;
             // A hit across the id and the name, or into the next device, is none.
             let within = if at < name_start {
                 end <= name_start
             } else {
-                end <= s.starts[d + 1]
+                end <= c.starts[d + 1]
             };
             if within {
-                *next_device = d + 1;
-                return Some(d as u32);
+                // Each device once: the search goes on at the next device.
+                self.from = c.starts[d + 1];
+                return Some(c.first_device + d as u32);
             }
+            self.from = at + 1;
         }
     }
 }
@@ -219,7 +237,11 @@ mod tests {
             |d| ids[d as usize].as_bytes(),
             |d| &heads[d as usize],
         );
+        assert_eq!(s.chunks.len(), 3, "40,000 devices in runs of {CHUNK}");
         assert_eq!(found(&s, "host-39999"), [39_999]);
+        // A device at the end of one run and one at the start of the next.
+        assert_eq!(found(&s, "host-16383"), [16_383]);
+        assert_eq!(found(&s, "host-16384"), [16_384]);
         assert_eq!(
             found(&s, "host-1638"),
             [

@@ -42,7 +42,7 @@ pub use build::{
     BuildError, BuildOptions, BuildRequest, BuildStats, PublishBuildError, build_snapshot,
 };
 pub use delta::{ChangeCounts, ChangeLog, ChangeLogMeta};
-pub use device_search::{DeviceSearch, Matches};
+pub use device_search::{DeviceSearch, Hits, Matches};
 pub use kinds::ExportKind;
 pub use layout::{FindingMeta, VulnRow};
 pub use manifest::{ExportManifest, Manifest, Part};

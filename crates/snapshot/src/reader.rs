@@ -342,6 +342,11 @@ impl Snapshot {
         })
     }
 
+    /// Whether [`Snapshot::device_search`] has been made.
+    pub fn device_search_made(&self) -> bool {
+        self.device_search.get().is_some()
+    }
+
     /// The JSON of deviceavinfo record `d` (one per device, in device order).
     pub fn device_av_json(&self, d: u32) -> &[u8] {
         self.tables.deviceav.get(d as usize)
