@@ -70,7 +70,6 @@
 //! gives on average about 100 vulnerability rows per device. See the module
 //! for the shapes it produces.
 
-mod ahead;
 pub mod clock;
 pub mod devices;
 pub mod evolve;

@@ -72,7 +72,7 @@ pub fn seed_fleet(
     let order = store_order(cfg);
     let bulk_load = store.begin_bulk_load()?;
     let mut done = 0u64;
-    crate::ahead::one_batch_ahead(
+    ingest::one_batch_ahead(
         |send| {
             for indexes in order.chunks(BATCH) {
                 let batch: Vec<_> = indexes.par_iter().map(|&i| device_report(cfg, i)).collect();
@@ -91,6 +91,7 @@ pub fn seed_fleet(
             batch.into_par_iter().for_each(drop);
             Ok(())
         },
+        || EmulatorError::BadState("the thread making the reports panicked".into()),
     )?;
     if bulk_load {
         store.end_bulk_load()?;

@@ -47,7 +47,7 @@ pub fn advance_fleet(
     // writes would stop SQLite from checkpointing and let the log grow without bound.
     // The next chunk is read and evolved while this one is written.
     let ids = store.device_ids()?;
-    crate::ahead::one_batch_ahead(
+    ingest::one_batch_ahead(
         |send| {
             for ids in ids.chunks(2000) {
                 let batch = store.devices(ids)?;
@@ -72,6 +72,7 @@ pub fn advance_fleet(
             next.into_par_iter().for_each(drop);
             Ok(())
         },
+        || EmulatorError::BadState("the thread making the reports panicked".into()),
     )?;
     store.checkpoint()?;
     let update = feed_update(state.seed, state.base_now, adv.step, now, hours);

@@ -29,7 +29,7 @@ use std::path::Path;
 
 pub use store::{
     ApplyOutcome, FeedCommit, FeedState, KbChange, KbFile, KbImportOutcome, KbRecord, SOURCE_EPSS,
-    SOURCE_KEV, SOURCE_NVD, SOURCE_OSV, StateStore, StoreError,
+    SOURCE_KEV, SOURCE_NVD, SOURCE_OSV, StateStore, StoreError, one_batch_ahead,
 };
 
 #[derive(Debug, thiserror::Error)]

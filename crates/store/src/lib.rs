@@ -20,6 +20,8 @@
 //! * at most one process leads a role (the snapshot publisher) at a time, across
 //!   machines sharing a PostgreSQL store ([`lease`]).
 
+mod ahead;
+pub use ahead::one_batch_ahead;
 pub mod apply;
 pub mod lease;
 pub mod postgres;
@@ -117,29 +119,17 @@ where
     R: FnOnce(&mut dyn FnMut(Vec<Vec<u8>>) -> Result<(), ScanError>) -> Result<(), ScanError>
         + Send,
 {
-    let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
-    std::thread::scope(|scope| {
-        let reader = scope.spawn(move || {
-            read(&mut |raw| {
-                // A closed channel: the visitor stopped the scan (its error is returned).
-                sender
-                    .send(raw)
-                    .map_err(|_| ScanError::Visitor("scan stopped".into()))
+    one_batch_ahead(
+        |hand_over| {
+            read(&mut |raw| match hand_over(raw) {
+                true => Ok(()),
+                // The visitor stopped the scan (its error is returned).
+                false => Err(ScanError::Visitor("scan stopped".into())),
             })
-        });
-        let mut visited = Ok(());
-        for raw in &batches {
-            visited = visit(raw);
-            if visited.is_err() {
-                break;
-            }
-        }
-        drop(batches);
-        let read = reader
-            .join()
-            .unwrap_or_else(|_| Err(StoreError::Corrupt("the scan thread panicked".into()).into()));
-        visited.and(read)
-    })
+        },
+        visit,
+        || StoreError::Corrupt("the scan thread panicked".into()).into(),
+    )
 }
 
 /// Where a process keeps its state: SQLite in a file (the default), or a PostgreSQL
