@@ -19,6 +19,7 @@
 
 mod chart;
 mod pages;
+mod search;
 mod session;
 mod view;
 
@@ -65,6 +66,7 @@ pub struct Console {
     pub secure_cookies: bool,
     pub feeds: Option<Arc<dyn FeedStatus>>,
     sessions: session::Sessions,
+    search: search::SearchCache,
 }
 
 impl Console {
@@ -76,6 +78,7 @@ impl Console {
             secure_cookies: api_base.starts_with("https://"),
             feeds: None,
             sessions: session::Sessions::default(),
+            search: search::SearchCache::default(),
         }
     }
 
@@ -107,19 +110,19 @@ impl Viewer {
 /// How often the console looks for a new latest snapshot whose device search to make.
 const SEARCH_WARM_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Makes each new latest snapshot's device search (`Snapshot::device_search`) on a
-/// thread of its own, so the first search of a snapshot finds it made: at a million
-/// devices making it reads every device's head, half a second on first touch. The
-/// thread ends with the registry.
-fn warm_device_search(snapshots: std::sync::Weak<Snapshots>) {
+/// Makes each new latest snapshot's device search (`search::SearchCache`) on a thread
+/// of its own, so the first search of a snapshot finds it made: at a million devices
+/// making it reads every device's head, half a second on first touch. The thread ends
+/// with the console.
+fn warm_device_search(console: std::sync::Weak<Console>) {
     let spawned = std::thread::Builder::new()
         .name("console-search".into())
         .spawn(move || {
-            while let Some(snapshots) = snapshots.upgrade() {
-                if let Some(latest) = snapshots.latest() {
-                    latest.device_search();
+            while let Some(console) = console.upgrade() {
+                if let Some(latest) = console.snapshots.latest() {
+                    console.search.of(&latest);
                 }
-                drop(snapshots);
+                drop(console);
                 std::thread::sleep(SEARCH_WARM_EVERY);
             }
         });
@@ -130,7 +133,7 @@ fn warm_device_search(snapshots: std::sync::Weak<Snapshots>) {
 
 /// The console's routes under `/console`.
 pub fn router(console: Arc<Console>) -> Router {
-    warm_device_search(Arc::downgrade(&console.snapshots));
+    warm_device_search(Arc::downgrade(&console));
     Router::new()
         .route("/console", get(overview))
         .route("/console/", get(overview))

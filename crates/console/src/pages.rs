@@ -562,9 +562,13 @@ pub(crate) fn devices(c: &Console, v: &Viewer, q: &Params) -> Result<Markup, Pag
         let mut total = 0usize;
         // Without a query every device is listed; the search (made once per snapshot)
         // is not needed for that.
+        let search;
         let matches = match query.is_empty() {
             true => snapshot::Matches::Every(0..s.device_count()),
-            false => s.device_search().matches(query.as_bytes()),
+            false => {
+                search = c.search.of(s);
+                search.matches(query.as_bytes())
+            }
         };
         for d in matches.filter(|&d| v.sees(s.device_group(d))) {
             total += 1;
@@ -910,16 +914,37 @@ mod tests {
     #[test]
     fn the_router_makes_the_device_search_ahead_of_the_first_search() {
         let (_world, console, s) = published(60, 3);
-        assert!(!s.device_search_made());
-        let _routes = crate::router(std::sync::Arc::new(console));
+        let console = std::sync::Arc::new(console);
+        let seq = s.manifest.seq;
+        assert!(!console.search.made_for(seq));
+        let _routes = crate::router(console.clone());
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while !s.device_search_made() {
+        while !console.search.made_for(seq) {
             assert!(
                 std::time::Instant::now() < deadline,
                 "no device search made in 20 s"
             );
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+
+    /// Only the latest snapshot's search is kept: a retained older snapshot's is dropped
+    /// when a newer one's is made (each is about 70 MB at a million devices).
+    #[test]
+    fn the_console_keeps_only_the_latest_snapshots_device_search() {
+        let (world, console, first) = published(40, 5);
+        console.search.of(&first);
+        testkit::world::publish_at(
+            &world.snapshots,
+            testkit::world::utc(2026, 11, 20, 18),
+            &testkit::world::small_parts(60_000, 64),
+        );
+        let second = world.snapshots.latest().expect("a snapshot");
+        assert_ne!(first.manifest.seq, second.manifest.seq);
+        let search = console.search.of(&second);
+        assert!(console.search.made_for(second.manifest.seq));
+        assert!(!console.search.made_for(first.manifest.seq));
+        assert_eq!(search.matches(b"").count(), second.device_count() as usize);
     }
 
     /// Device search reads each device's id and name, whatever else its records hold.

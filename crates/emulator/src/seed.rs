@@ -88,7 +88,7 @@ pub fn seed_fleet(
             progress(done);
             // Some thousand allocations per report: freed on every core, not on the
             // one thread that writes.
-            batch.into_par_iter().for_each(drop);
+            ingest::drop_all(batch);
             Ok(())
         },
         || EmulatorError::BadState("the thread making the reports panicked".into()),

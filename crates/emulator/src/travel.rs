@@ -56,7 +56,7 @@ pub fn advance_fleet(
                     .filter_map(|s| evolve_report(&cfg, &adv, &s.report))
                     .collect();
                 let read = batch.len() as u64;
-                batch.into_par_iter().for_each(drop);
+                ingest::drop_all(batch);
                 if !send((read, next)) {
                     break;
                 }
@@ -69,7 +69,7 @@ pub fn advance_fleet(
             reports += next.len() as u64;
             ingest::apply_reports(store, &next, now)?;
             progress(done);
-            next.into_par_iter().for_each(drop);
+            ingest::drop_all(next);
             Ok(())
         },
         || EmulatorError::BadState("the thread making the reports panicked".into()),

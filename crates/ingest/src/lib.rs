@@ -30,6 +30,7 @@ use std::path::Path;
 pub use store::{
     ApplyOutcome, FeedCommit, FeedState, KbChange, KbFile, KbImportOutcome, KbRecord, SOURCE_EPSS,
     SOURCE_KEV, SOURCE_NVD, SOURCE_OSV, StateStore, StoreError, one_batch_ahead,
+    state_codec::drop_all,
 };
 
 #[derive(Debug, thiserror::Error)]

@@ -2,7 +2,7 @@
 //!
 //! Searching device by device reads each device's id and head fragment from the
 //! snapshot's tables: about 190 ns a device, 190 ms for a million, on every search. A
-//! [`DeviceSearch`] is made once per snapshot instead: every device's id and name,
+//! [`DeviceSearch`] is made once per snapshot instead (the console keeps the latest's): every device's id and name,
 //! lower-cased, side by side in a few buffers (one per run of [`CHUNK`] devices, made in
 //! parallel and never joined, so making it holds no second copy), so a search is a
 //! `memmem` pass over some 60 MB at a million devices, and a hit is mapped back to its

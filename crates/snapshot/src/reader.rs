@@ -32,7 +32,6 @@ pub struct Snapshot {
     by_finding: Option<crate::by_finding::ByFinding>,
     av_records: OnceLock<Vec<DeviceAvInfo>>,
     summary: OnceLock<Option<crate::Summary>>,
-    device_search: OnceLock<crate::device_search::DeviceSearch>,
     empty: ExportManifest,
     /// Set while the snapshot is being fetched from object storage piece by piece.
     lazy: Option<std::sync::Arc<crate::lazy::LazyDir>>,
@@ -106,7 +105,6 @@ impl Snapshot {
             manifest,
             av_records: OnceLock::new(),
             summary: OnceLock::new(),
-            device_search: OnceLock::new(),
             empty: ExportManifest::default(),
             lazy: crate::lazy::dir_of(dir),
         })
@@ -319,32 +317,6 @@ impl Snapshot {
                 serde_json::from_slice(&text).ok()
             })
             .as_ref()
-    }
-
-    /// The search over devices' ids and names, made on first use (see
-    /// [`crate::DeviceSearch`]).
-    pub fn device_search(&self) -> &crate::DeviceSearch {
-        self.device_search.get_or_init(|| {
-            let started = std::time::Instant::now();
-            let search = crate::DeviceSearch::build(
-                self.device_count(),
-                |d| self.device_id(d),
-                |d| self.device_head(d),
-            );
-            tracing::debug!(
-                snapshot = %self.manifest.time_path,
-                devices = self.device_count(),
-                bytes = search.heap_bytes(),
-                ms = started.elapsed().as_secs_f64() * 1000.0,
-                "device search made"
-            );
-            search
-        })
-    }
-
-    /// Whether [`Snapshot::device_search`] has been made.
-    pub fn device_search_made(&self) -> bool {
-        self.device_search.get().is_some()
     }
 
     /// The JSON of deviceavinfo record `d` (one per device, in device order).

@@ -173,7 +173,7 @@ where
         .map(|(id, first, rest)| {
             let existed = stored.get(id);
             let record = match existed {
-                Some(Stored { state: Some(b), .. }) => Some(state_codec::record_of(b)?),
+                Some(Stored { state: Some(b), .. }) => Some(state_codec::record(b)?),
                 Some(Stored { state: None, .. }) => {
                     return Err(StoreError::Corrupt(format!(
                         "device {id}: stored state was not fetched"

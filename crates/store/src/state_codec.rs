@@ -94,12 +94,7 @@ pub fn encode_parts(parts: &StateParts<'_>) -> Result<Vec<u8>> {
     }
     SCRATCH.with(|scratch| {
         let (record, block) = &mut *scratch.borrow_mut();
-        let software = parts.report.software.len();
-        record.clear();
-        let mut w = Writer {
-            buf: std::mem::take(record),
-            seen: FxHashMap::with_capacity_and_hasher(64 + 4 * software, Default::default()),
-        };
+        let mut w = Writer::over(std::mem::take(record), parts.report.software.len());
         w.state(parts);
         *record = w.buf;
         let bound = lz4_flex::block::get_maximum_output_size(record.len());
@@ -133,24 +128,19 @@ pub fn decode(bytes: &[u8]) -> Result<DeviceState> {
 
 /// The record inside a stored row: decompressed ([`FORMAT_V2`]), the row after its
 /// format byte ([`FORMAT_V1`]), or for an earlier release's JSON, the record
-/// [`encode`] would write for it.
-fn record(row: &[u8]) -> Result<Cow<'_, [u8]>> {
+/// [`encode`] would write for it. What [`view`] reads.
+pub fn record(row: &[u8]) -> Result<Cow<'_, [u8]>> {
     match row.first() {
         Some(&FORMAT_V2) => Ok(Cow::Owned(decompress(row)?)),
         Some(&FORMAT_V1) => Ok(Cow::Borrowed(&row[1..])),
         Some(_) if is_json(row) => {
             let state: DeviceState = serde_json::from_slice(row)?;
-            let mut w = Writer::with_capacity(256 + 160 * state.report.software.len());
+            let mut w = Writer::over(Vec::new(), state.report.software.len());
             w.state(&StateParts::of(&state));
             Ok(Cow::Owned(w.buf))
         }
         _ => Err(not_a_row(row)),
     }
-}
-
-/// The record inside a stored row (see `record`), for reading as a [`view`].
-pub fn record_of(row: &[u8]) -> Result<Cow<'_, [u8]>> {
-    record(row)
 }
 
 /// Why `row` is in none of the layouts (an unknown first byte, or no byte at all).
@@ -166,7 +156,7 @@ fn not_a_row(row: &[u8]) -> StoreError {
 /// The state in `record` (a row's record: decompressed, or a version 1 row after its
 /// format byte) as a [`DeviceView`] borrowing its strings.
 pub fn view(record: &[u8]) -> Result<DeviceView<'_>> {
-    let mut r = Reader::new(record, 0);
+    let mut r = Reader::of_record(record);
     let view = r.view()?;
     if r.pos != record.len() {
         return Err(r.corrupt("bytes after the record"));
@@ -345,10 +335,14 @@ struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    fn with_capacity(n: usize) -> Self {
+    /// A writer into `buf` (cleared; its capacity kept) for a state of `software`
+    /// entries, sized for it: about 200 bytes and four strings an entry.
+    fn over(mut buf: Vec<u8>, software: usize) -> Self {
+        buf.clear();
+        buf.reserve(256 + 200 * software);
         Writer {
-            buf: Vec::with_capacity(n),
-            seen: FxHashMap::default(),
+            buf,
+            seen: FxHashMap::with_capacity_and_hasher(64 + 4 * software, Default::default()),
         }
     }
 
@@ -608,13 +602,23 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader of a row's header (no strings).
     fn new(buf: &'a [u8], pos: usize) -> Self {
         Reader {
             buf,
             pos,
+            strings: Vec::new(),
+        }
+    }
+
+    /// A reader of a whole record.
+    fn of_record(record: &'a [u8]) -> Self {
+        Reader {
+            buf: record,
+            pos: 0,
             // A record holds a string for about every 32 bytes (ids, versions, paths):
             // sized once, the list is not grown four or five times per record.
-            strings: Vec::with_capacity(buf.len() / 32 + 8),
+            strings: Vec::with_capacity(record.len() / 32 + 8),
         }
     }
 
