@@ -202,9 +202,14 @@ impl DeviceReport {
         // Most reports are valid, and tracking every value's path costs about as much
         // again as the parse itself: only a report that fails is parsed again, for the
         // path of what failed.
-        let report: DeviceReport = match serde_json::from_slice(bytes) {
-            Ok(report) => report,
-            Err(_) => return Err(Self::parse_error(bytes)),
+        // UTF-8 is checked once for the whole text (a word at a time) rather than for
+        // each of a report's ~1,000 strings as `from_slice` does: a tenth of the parse.
+        // Text that is not UTF-8 is parsed as bytes below, for the error's path.
+        let parsed = std::str::from_utf8(bytes)
+            .ok()
+            .and_then(|text| serde_json::from_str::<DeviceReport>(text).ok());
+        let Some(report) = parsed else {
+            return Err(Self::parse_error(bytes));
         };
         report.validate()?;
         Ok(report)
@@ -468,6 +473,29 @@ mod tests {
         let r = DeviceReport::from_json(GOOD.as_bytes()).unwrap();
         assert_eq!(r.software.len(), 1);
         assert_eq!(r.group, None);
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_is_refused_at_its_path_and_utf8_text_is_read_as_bytes_are() {
+        // An invalid byte inside the device name: refused, naming the field.
+        let mut bad = GOOD.as_bytes().to_vec();
+        let at = GOOD.find("host1").unwrap();
+        bad[at] = 0xff;
+        let e = DeviceReport::from_json(&bad).unwrap_err();
+        assert_eq!(e.path, "deviceName");
+        assert!(e.reason.contains("unicode"), "{}", e.reason);
+        // Non-ASCII text and escapes come out as a parse of the bytes gives them.
+        let text = GOOD
+            .replace("host1.contoso.com", "h\u{f4}te-\u{1f600}.contoso.com")
+            .replace(r#""google""#, r#""goo\u0067le\\x""#);
+        let r = DeviceReport::from_json(text.as_bytes()).unwrap();
+        let from_bytes: DeviceReport = serde_json::from_slice(text.as_bytes()).unwrap();
+        assert_eq!(r, from_bytes);
+        assert_eq!(
+            r.device_name.as_deref(),
+            Some("h\u{f4}te-\u{1f600}.contoso.com")
+        );
+        assert_eq!(r.software[0].vendor, r"google\x");
     }
 
     #[test]

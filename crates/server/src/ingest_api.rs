@@ -597,10 +597,7 @@ fn read_report_text(
         if available.is_empty() {
             return Ok(false);
         }
-        let (take, found) = match ndjson
-            .then(|| available.iter().position(|b| *b == b'\n'))
-            .flatten()
-        {
+        let (take, found) = match ndjson.then(|| memchr::memchr(b'\n', available)).flatten() {
             Some(at) => (at, true),
             None => (available.len(), false),
         };
