@@ -312,6 +312,10 @@ pub fn write_change_log(
         suffix: [suffix("New"), suffix("Fixed"), suffix("Updated")],
         buf: Vec::with_capacity(2048),
     };
+    // Both row files are read front to back; the older one may have left the page cache
+    // (at a million devices each is ~2 GB), so the disk starts on them now.
+    old.read_rows_ahead(ExportKind::Vulnerabilities);
+    new.read_rows_ahead(ExportKind::Vulnerabilities);
     let (a, b) = sides(old, new);
     let ranked = started.elapsed();
     let (n_old, n_new) = (

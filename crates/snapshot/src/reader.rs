@@ -159,6 +159,13 @@ impl Snapshot {
         self.export(kind).rows
     }
 
+    /// Starts reading `kind`'s rows into the page cache ([`Mapped::read_ahead`]).
+    pub fn read_rows_ahead(&self, kind: ExportKind) {
+        if let Some(rows) = self.rows.get(&kind) {
+            rows.read_ahead();
+        }
+    }
+
     /// Appends the JSON record of `row` of `kind` to `out`. Rows past the end render nothing.
     pub fn render(&self, kind: ExportKind, row: u64, out: &mut Vec<u8>) {
         let size = kind.row_size();
