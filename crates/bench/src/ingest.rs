@@ -160,8 +160,8 @@ pub fn run(data_dir: &Path, args: &IngestOptions) -> Result<IngestBenchReport, B
     let (_, store) = open_store(data_dir, store_url)?;
     let key = ingest::keys::create_key(store.as_ref(), "bench")?.key;
     drop(store);
-    // Timed first, on a quiet machine: after the loads the database may still be writing
-    // out what they left.
+    // Timed before the loads, in a process that has done nothing else yet (the
+    // machine's own speed still varies between runs: docs/scale.md).
     let per_report = per_report_cost(args, 1000.min(args.reports));
     // The server may process as many uploads at once as the direct load runs threads
     // (its default is half the cores, a production guard for the read API's latency):

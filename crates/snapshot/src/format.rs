@@ -74,10 +74,10 @@ impl Mapped {
         self.map.as_deref().map_or(&[], |map| &map[..])
     }
     /// Asks the kernel to start reading the whole file into the page cache, for a reader
-    /// about to go through all of it (the delta's diff). Without it a file that fell out
-    /// of the cache is read by faults of 128 KB, each waited for; with it the disk reads
-    /// ahead while the reader computes. Only a hint: a lazy file (fetched from object
-    /// storage chunk by chunk) is left alone, and a refusal changes nothing.
+    /// about to go through all of it (the delta's diff), rather than leaving it to the
+    /// kernel's read-around of each missing page. Free when the file is cached (see
+    /// docs/scale.md for what is and is not measured). Only a hint: a lazy file (fetched
+    /// from object storage chunk by chunk) is left alone, and a refusal changes nothing.
     pub fn read_ahead(&self) {
         if let (Some(map), None) = (&self.map, &self.lazy) {
             let _ = map.advise(memmap2::Advice::WillNeed);
