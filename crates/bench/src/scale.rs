@@ -19,7 +19,8 @@ use crate::child::{
 use crate::error::{BenchError, BoxError};
 use futures_util::StreamExt;
 use serde::Serialize;
-use snapshot::PublishReport;
+use snapshot::{DiskIo, PublishReport};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -68,7 +69,7 @@ pub struct BenchReport {
     pub publish_seconds: Option<f64>,
     pub assess_seconds: Option<f64>,
     pub vulnerability_rows: u64,
-    pub rows: std::collections::BTreeMap<String, u64>,
+    pub rows: BTreeMap<String, u64>,
     pub page_size: u64,
     pub pages: usize,
     pub ttfb_first_page_ms: f64,
@@ -113,8 +114,51 @@ pub struct BenchReport {
     pub exports: Option<serde_json::Value>,
     /// The store's raw and decoded state scans (`crate::state_scan`).
     pub state_scan: Option<crate::state_scan::StateScan>,
+    /// Of the diff after `advance`, the bytes read from storage (`snapshot::DiskIo`).
+    pub delta_diff_read_mb: Option<f64>,
+    /// Each stage's storage traffic: `seed`, `publish`, `stateScan` and `advance` (with
+    /// its publish) of this process, `walks` of the server over both walks. What the
+    /// page cache served is not counted, nor what a PostgreSQL server read.
+    pub disk_io: BTreeMap<&'static str, StageDiskIo>,
     /// The console's page times (`crate::console`), measured before the walk.
     pub console: Option<Vec<crate::console::PageTime>>,
+}
+
+/// A stage's storage traffic, in MB (10^6 bytes).
+#[derive(Serialize, Debug, Clone, Copy, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StageDiskIo {
+    pub read_mb: f64,
+    pub written_mb: f64,
+}
+
+/// Counts the storage traffic of process `pid` (`"self"` or a number) over one stage.
+struct DiskTraffic {
+    pid: String,
+    before: Option<DiskIo>,
+}
+
+impl DiskTraffic {
+    fn start(pid: &str) -> Self {
+        DiskTraffic {
+            pid: pid.to_owned(),
+            before: DiskIo::of_process(pid),
+        }
+    }
+
+    /// The stage's traffic, recorded as `stage` (nothing where the kernel does not count).
+    fn finish(self, report: &mut BenchReport, stage: &'static str) {
+        let after = DiskIo::of_process(&self.pid);
+        if let Some(t) = self.before.zip(after).map(|(b, a)| a.since(b)) {
+            report.disk_io.insert(
+                stage,
+                StageDiskIo {
+                    read_mb: t.read_bytes as f64 / 1e6,
+                    written_mb: t.write_bytes as f64 / 1e6,
+                },
+            );
+        }
+    }
 }
 
 fn uuid_for_bench() -> String {
@@ -145,14 +189,18 @@ pub fn run(
         }
         eprintln!("bench: seeding {} devices ...", args.devices);
         reset_peak_rss("self")?;
+        let traffic = DiskTraffic::start("self");
         let seconds = ops
             .seed(data_dir, args.devices, args.seed, args.quiet)
             .map_err(operation)?;
+        traffic.finish(&mut report, "seed");
         report.seed_seconds = Some(seconds);
         report.seed_peak_rss_mb = Some(own_peak_rss_mb()?);
         eprintln!("bench: seed+ingest {seconds:.1}s; publishing ...");
         reset_peak_rss("self")?;
+        let traffic = DiskTraffic::start("self");
         let published = ops.publish(data_dir, args.quiet).map_err(operation)?;
+        traffic.finish(&mut report, "publish");
         report.publish_peak_rss_mb = Some(own_peak_rss_mb()?);
         report.publish_seconds = Some(published.seconds);
         report.assess_seconds = Some(published.assess_seconds);
@@ -165,11 +213,13 @@ pub fn run(
     {
         eprintln!("bench: state scan (raw and decoded) ...");
         let (path, store) = crate::child::open_store(data_dir, args.store.as_deref())?;
+        let traffic = DiskTraffic::start("self");
         let scan = crate::state_scan::measure(
             store.as_ref(),
             &path.join("state.db"),
             snapshot::BuildOptions::default().batch,
         )?;
+        traffic.finish(&mut report, "stateScan");
         eprintln!("{}", scan.summary());
         report.state_scan = Some(scan);
     }
@@ -295,6 +345,26 @@ pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
             report.delta_ttfb_first_page_ms.unwrap_or(0.0),
             report.delta_records.unwrap_or(0)
         ));
+        if let Some(mb) = report.delta_diff_read_mb {
+            out.push_str(&format!("; the diff read {mb:.0} MB from disk"));
+        }
+    }
+    if !report.disk_io.is_empty() {
+        let stages: Vec<String> = report
+            .disk_io
+            .iter()
+            .map(|(stage, io)| {
+                format!(
+                    "{stage} {:.0} MB read, {:.0} MB written",
+                    io.read_mb, io.written_mb
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "
+disk traffic: {}",
+            stages.join("; ")
+        ));
     }
     out
 }
@@ -320,6 +390,7 @@ fn walk(
         .enable_all()
         .build()
         .map_err(BenchError::io("cannot start the client runtime"))?;
+    let traffic = DiskTraffic::start(&pid.to_string());
     runtime.block_on(async {
         let client = reqwest::Client::new();
         let mut url = format!(
@@ -395,6 +466,7 @@ fn walk(
         report.gzip_walk = Some(gzip);
         Ok::<(), BenchError>(())
     })?;
+    traffic.finish(report, "walks");
     report.server_peak_rss_mb = peak_rss_mb(pid)?;
     report.server_peak_anon_mb = anon.finish();
     if args.advance_hours > 0 {
@@ -423,12 +495,15 @@ fn delta(
         args.advance_hours
     );
     let started = Instant::now();
+    let traffic = DiskTraffic::start("self");
     let published = ops
         .advance(data_dir, args.advance_hours)
         .map_err(operation)?;
+    traffic.finish(report, "advance");
     report.advance_seconds = Some(started.elapsed().as_secs_f64() - published.seconds);
     report.delta_publish_seconds = Some(published.seconds);
     report.delta_diff_seconds = Some(published.diff_seconds);
+    report.delta_diff_read_mb = published.diff_read_bytes.map(|b| b as f64 / 1e6);
     report.delta_changes = published.changes;
     if let Some(c) = published.changes {
         report.delta_changed_percent =

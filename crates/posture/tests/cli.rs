@@ -970,6 +970,16 @@ fn bench_and_bench_ingest_run_end_to_end_at_small_scale() {
     // The default 6 h advance published a second snapshot and served its delta.
     assert!(report["deltaPublishSeconds"].as_f64().is_some(), "{report}");
     assert!(report["deltaRecords"].as_u64().is_some(), "{report}");
+    // Each stage's storage traffic, where the kernel counts it (it does on Linux).
+    if std::path::Path::new("/proc/self/io").exists() {
+        for stage in ["seed", "publish", "stateScan", "walks", "advance"] {
+            let io = &report["diskIo"][stage];
+            for counter in ["readMb", "writtenMb"] {
+                assert!(io[counter].as_f64().is_some(), "{stage}: {report}");
+            }
+        }
+        assert!(report["deltaDiffReadMb"].as_f64().is_some(), "{report}");
+    }
 
     // A second run on the same directory is refused unless it reuses the data.
     let again = posture(&data)

@@ -24,6 +24,7 @@ mod build;
 mod by_finding;
 pub mod delta;
 mod device_search;
+pub mod disk_io;
 mod first_seen;
 pub mod format;
 mod kinds;
@@ -43,6 +44,7 @@ pub use build::{
 };
 pub use delta::{ChangeCounts, ChangeLog, ChangeLogMeta};
 pub use device_search::{DeviceSearch, Hits, Matches};
+pub use disk_io::DiskIo;
 pub use kinds::ExportKind;
 pub use layout::{FindingMeta, VulnRow};
 pub use manifest::{ExportManifest, Manifest, Part};

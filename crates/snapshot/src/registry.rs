@@ -12,6 +12,7 @@
 
 use crate::build::{BuildOptions, BuildRequest, PublishBuildError, build_snapshot};
 use crate::delta::{ChangeCounts, ChangeLog, write_change_log};
+use crate::disk_io::DiskIo;
 use crate::format::sync_dir;
 use crate::lazy;
 use crate::reader::{OpenError, Snapshot};
@@ -255,6 +256,10 @@ pub struct PublishReport {
     pub assess_seconds: f64,
     /// Of `seconds`, the time spent diffing against the previous snapshot.
     pub diff_seconds: f64,
+    /// Bytes this process read from storage while diffing (the older snapshot's rows
+    /// when the page cache no longer held them); `None` without a diff, or where the
+    /// kernel does not count them (see [`crate::disk_io`]).
+    pub diff_read_bytes: Option<u64>,
     /// What changed since the previous snapshot (none for the first).
     pub changes: Option<ChangeCounts>,
     pub removed: Vec<String>,
@@ -866,11 +871,16 @@ impl Snapshots {
         // The change log is written before the commit point, like the snapshot itself.
         let mut change_log = None;
         let mut diff_seconds = 0.0;
+        let mut diff_read_bytes = None;
         if let Some(prev) = &previous {
             progress.stage("diffing against the previous snapshot");
+            let before = DiskIo::of_self();
             match self.write_changes(prev, &snapshot, seq, &final_dir) {
                 Ok((log, secs)) => {
                     diff_seconds = secs;
+                    diff_read_bytes = before
+                        .zip(DiskIo::of_self())
+                        .map(|(before, after)| after.since(before).read_bytes);
                     change_log = Some(log);
                 }
                 Err(e) => {
@@ -940,6 +950,7 @@ impl Snapshots {
             seconds: started.elapsed().as_secs_f64(),
             assess_seconds: stats.assess_seconds,
             diff_seconds,
+            diff_read_bytes,
             changes,
             removed,
         })
