@@ -114,11 +114,12 @@ pub struct BenchReport {
     pub exports: Option<serde_json::Value>,
     /// The store's raw and decoded state scans (`crate::state_scan`).
     pub state_scan: Option<crate::state_scan::StateScan>,
-    /// Of the diff after `advance`, the bytes read from storage (`snapshot::DiskIo`).
+    /// Of the diff after `advance`, the bytes the process read from storage
+    /// (`snapshot::DiskIo`).
     pub delta_diff_read_mb: Option<f64>,
     /// Each stage's storage traffic: `seed`, `publish`, `stateScan` and `advance` (with
-    /// its publish) of this process, `walks` of the server over both walks. What the
-    /// page cache served is not counted, nor what a PostgreSQL server read.
+    /// its publish) of this process, `walks` of the server over both walks. Reads the
+    /// page cache served are not counted, nor a PostgreSQL server's reads and writes.
     pub disk_io: BTreeMap<&'static str, StageDiskIo>,
     /// The console's page times (`crate::console`), measured before the walk.
     pub console: Option<Vec<crate::console::PageTime>>,
@@ -128,7 +129,9 @@ pub struct BenchReport {
 #[derive(Serialize, Debug, Clone, Copy, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct StageDiskIo {
+    /// Read from storage (not from the page cache).
     pub read_mb: f64,
+    /// Dirtied for writing to storage (counted when dirtied, not when written back).
     pub written_mb: f64,
 }
 
@@ -346,7 +349,7 @@ pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
             report.delta_records.unwrap_or(0)
         ));
         if let Some(mb) = report.delta_diff_read_mb {
-            out.push_str(&format!("; the diff read {mb:.0} MB from disk"));
+            out.push_str(&format!("; {mb:.0} MB read from storage during the diff"));
         }
     }
     if !report.disk_io.is_empty() {
@@ -355,7 +358,7 @@ pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
             .iter()
             .map(|(stage, io)| {
                 format!(
-                    "{stage} {:.0} MB read, {:.0} MB written",
+                    "{stage} {:.0} MB read, {:.0} MB dirtied",
                     io.read_mb, io.written_mb
                 )
             })

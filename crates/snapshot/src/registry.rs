@@ -256,9 +256,9 @@ pub struct PublishReport {
     pub assess_seconds: f64,
     /// Of `seconds`, the time spent diffing against the previous snapshot.
     pub diff_seconds: f64,
-    /// Bytes this process read from storage while diffing (the older snapshot's rows
-    /// when the page cache no longer held them); `None` without a diff, or where the
-    /// kernel does not count them (see [`crate::disk_io`]).
+    /// Bytes this process (all its threads) read from storage while diffing: the row
+    /// files the page cache no longer held, as the diff maps both snapshots'. `None`
+    /// without a diff, or where the kernel does not count them (see [`crate::disk_io`]).
     pub diff_read_bytes: Option<u64>,
     /// What changed since the previous snapshot (none for the first).
     pub changes: Option<ChangeCounts>,
