@@ -363,11 +363,7 @@ pub fn summary(report: &BenchReport, advance_hours: u32) -> String {
                 )
             })
             .collect();
-        out.push_str(&format!(
-            "
-disk traffic: {}",
-            stages.join("; ")
-        ));
+        out.push_str(&format!("\ndisk traffic: {}", stages.join("; ")));
     }
     out
 }

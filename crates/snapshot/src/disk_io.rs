@@ -1,7 +1,8 @@
 //! A process's storage traffic, from Linux's `/proc/<pid>/io`: the bytes a stage made the
-//! kernel fetch from the disk, as against what the page cache already held. It tells a
-//! stage bound by the disk from one bound by the CPU: a publish reports it for its diff
-//! (which reads the older snapshot back), `posture bench` for each stage it times.
+//! kernel fetch from the disk, as against what the page cache already held. It says
+//! whether a stage went to the disk at all, not whether it waited for it (read-ahead
+//! overlaps computation): a publish reports it for its diff (which reads the older
+//! snapshot back), `posture bench` for each stage it times.
 
 /// Bytes a process has caused to be read from storage (`read_bytes`) and dirtied for
 /// writing to it (`write_bytes`), since it started. Reads the page cache served are not
